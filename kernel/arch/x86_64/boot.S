@@ -1,0 +1,204 @@
+/* Exo-OS entry: Multiboot2 header, PVH ELF note, and the 32-bit trampoline
+ * that builds early page tables, enters long mode and jumps to the higher
+ * half. Both boot protocols leave us in 32-bit protected mode with paging
+ * off; they differ only in what EAX/EBX hold.
+ *
+ *   Multiboot2 (spec 3.3 "I386 machine state"): EAX = 0x36d76289, EBX = info.
+ *   PVH (Xen docs "x86/HVM direct boot ABI"): EBX = hvm_start_info, EAX undefined.
+ */
+
+#define KERNEL_VMA          0xFFFFFFFF80000000
+#define MB2_HEADER_MAGIC    0xE85250D6
+#define MB2_ARCH_I386       0
+#define PVH_MARKER          0x336EC578  /* hvm_start_info magic, used as our "booted via PVH" tag */
+#define XEN_ELFNOTE_PHYS32_ENTRY 18
+
+#define CR0_PE   (1 << 0)
+#define CR0_WP   (1 << 16)
+#define CR0_PG   (1 << 31)
+#define CR4_PAE  (1 << 5)
+#define MSR_EFER 0xC0000080
+#define EFER_LME (1 << 8)
+#define PTE_P    (1 << 0)
+#define PTE_W    (1 << 1)
+#define PTE_PS   (1 << 7)
+#define COM1     0x3F8
+
+#define PHYS(sym) ((sym) - KERNEL_VMA)
+
+/* ---- Multiboot2 header (spec 3.1.1), must sit in the first 32 KiB, 8-aligned. */
+    .section .multiboot2, "a"
+    .balign 8
+mb2_header:
+    .long MB2_HEADER_MAGIC
+    .long MB2_ARCH_I386
+    .long mb2_header_end - mb2_header
+    .long -(MB2_HEADER_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))
+    /* end tag */
+    .short 0
+    .short 0
+    .long 8
+mb2_header_end:
+
+/* ---- PVH entry note: QEMU -kernel and other PVH loaders jump here. */
+    .section .note.pvh, "a", @note
+    .balign 4
+    .long 4                         /* namesz: "Xen\0" */
+    .long 4                         /* descsz: 32-bit physical entry */
+    .long XEN_ELFNOTE_PHYS32_ENTRY
+    .asciz "Xen"
+    .balign 4
+    .long _start_pvh
+
+/* ---- 32-bit trampoline, linked and run at its physical address. */
+    .section .boot.text, "ax"
+    .code32
+    .global _start_multiboot
+_start_multiboot:
+    /* First instruction: the TSC here is t=0 of the kernel's own boot work. */
+    movl %eax, %esi
+    rdtsc
+    movl %eax, boot_tsc_entry
+    movl %edx, boot_tsc_entry + 4
+    movl %esi, boot_magic
+    movl %ebx, boot_info_phys
+    jmp common32
+
+    .global _start_pvh
+_start_pvh:
+    rdtsc
+    movl %eax, boot_tsc_entry
+    movl %edx, boot_tsc_entry + 4
+    movl $PVH_MARKER, boot_magic
+    movl %ebx, boot_info_phys
+
+common32:
+    cli
+    cld
+    movl $boot32_stack_top, %esp
+
+    /* Long mode needs CPUID 0x80000001 EDX.LM (bit 29). */
+    movl $0x80000000, %eax
+    cpuid
+    cmpl $0x80000001, %eax
+    jb no_long_mode
+    movl $0x80000001, %eax
+    cpuid
+    testl $(1 << 29), %edx
+    jz no_long_mode
+
+    /* Zero the kernel's .bss (loaders should, but it costs little to be sure). */
+    movl $PHYS(__bss_start), %edi
+    movl $PHYS(__bss_end), %ecx
+    subl %edi, %ecx
+    xorl %eax, %eax
+    rep stosb
+
+    /* Early tables: identity map and higher-half map of the first 1 GiB with
+     * 2 MiB pages, sharing one page directory. kernel/mm replaces them. */
+    movl $boot_pml4, %edi
+    movl $(4 * 4096 / 4), %ecx
+    xorl %eax, %eax
+    rep stosl
+
+    movl $boot_pdpt_low + (PTE_P | PTE_W), boot_pml4
+    movl $boot_pdpt_high + (PTE_P | PTE_W), boot_pml4 + 511 * 8
+    movl $boot_pd + (PTE_P | PTE_W), boot_pdpt_low
+    movl $boot_pd + (PTE_P | PTE_W), boot_pdpt_high + 510 * 8
+
+    movl $boot_pd, %edi
+    movl $(PTE_P | PTE_W | PTE_PS), %eax
+    movl $512, %ecx
+1:  movl %eax, (%edi)
+    addl $0x200000, %eax
+    addl $8, %edi
+    loop 1b
+
+    movl %cr4, %eax
+    orl $CR4_PAE, %eax
+    movl %eax, %cr4
+    movl $boot_pml4, %eax
+    movl %eax, %cr3
+    movl $MSR_EFER, %ecx
+    rdmsr
+    orl $EFER_LME, %eax
+    wrmsr
+    movl %cr0, %eax
+    orl $(CR0_PG | CR0_WP | CR0_PE), %eax
+    movl %eax, %cr0
+
+    lgdt boot_gdt_ptr
+    ljmp $0x08, $long_mode_low
+
+no_long_mode:
+    movl $no_lm_msg, %esi
+    movw $COM1, %dx
+2:  lodsb
+    testb %al, %al
+    jz 3f
+    outb %al, %dx
+    jmp 2b
+3:  hlt
+    jmp 3b
+
+    .code64
+long_mode_low:
+    movw $0x10, %ax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    xorw %ax, %ax
+    movw %ax, %fs
+    movw %ax, %gs
+    movabsq $long_mode_high, %rax
+    jmp *%rax
+
+    .section .boot.data, "aw"
+    .balign 8
+boot_gdt:
+    .quad 0
+    .quad 0x00AF9A000000FFFF        /* 0x08: 64-bit code, DPL0 */
+    .quad 0x00CF92000000FFFF        /* 0x10: data, DPL0 */
+boot_gdt_end:
+boot_gdt_ptr:
+    .short boot_gdt_end - boot_gdt - 1
+    .long boot_gdt
+no_lm_msg:
+    .asciz "Exo-OS: this CPU has no long mode (CPUID 0x80000001 EDX.LM=0); halting\r\n"
+
+    .global boot_tsc_entry, boot_magic, boot_info_phys
+    .balign 8
+boot_tsc_entry: .quad 0
+boot_magic:     .long 0
+boot_info_phys: .long 0
+
+    .section .boot.bss, "aw", @nobits
+    .balign 4096
+    .global boot_pml4
+boot_pml4:      .skip 4096
+boot_pdpt_low:  .skip 4096
+boot_pdpt_high: .skip 4096
+boot_pd:        .skip 4096
+boot32_stack:   .skip 256
+boot32_stack_top:
+
+/* ---- Higher half. */
+    .section .text.entry, "ax"
+    .code64
+long_mode_high:
+    movabsq $boot_stack_top, %rsp
+    xorl %ebp, %ebp
+    movl boot_magic, %edi
+    movl boot_info_phys, %esi
+    movq boot_tsc_entry, %rdx
+    call kernel_main
+4:  cli
+    hlt
+    jmp 4b
+
+    .section .bss
+    .balign 16
+    .global boot_stack_bottom, boot_stack_top
+boot_stack_bottom:
+    .skip 16384
+boot_stack_top:

@@ -1,0 +1,90 @@
+// One error vocabulary for the whole kernel: a small enum and a Result<T>
+// that carries either a value or an Error. No exceptions, no catch-all code.
+#pragma once
+
+#include <stdint.h>
+
+namespace exo {
+
+enum class Error : uint8_t {
+    InvalidArgument,  // caller passed something malformed
+    NotFound,         // the thing asked for does not exist
+    NoMemory,         // an allocator ran out
+    NotMapped,        // virtual address has no translation
+    Unsupported,      // hardware or firmware lacks the feature
+    Absent,           // device probed and not present (not a failure)
+    Timeout,          // hardware did not answer in time
+    Corrupt,          // data structure failed a consistency check
+    TooLong,          // input exceeds a fixed limit
+    Busy,             // resource already in use / already done
+};
+
+constexpr const char* error_name(Error e)
+{
+    switch (e) {
+    case Error::InvalidArgument: return "invalid argument";
+    case Error::NotFound: return "not found";
+    case Error::NoMemory: return "out of memory";
+    case Error::NotMapped: return "not mapped";
+    case Error::Unsupported: return "unsupported";
+    case Error::Absent: return "absent";
+    case Error::Timeout: return "timeout";
+    case Error::Corrupt: return "corrupt";
+    case Error::TooLong: return "too long";
+    case Error::Busy: return "busy";
+    }
+    return "?";
+}
+
+template<typename T>
+class [[nodiscard]] Result {
+public:
+    constexpr Result(T value) : m_value(static_cast<T&&>(value)), m_ok(true) {}
+    constexpr Result(Error e) : m_error(e), m_ok(false) {}
+
+    constexpr bool ok() const { return m_ok; }
+    constexpr explicit operator bool() const { return m_ok; }
+    constexpr Error error() const { return m_error; }
+    constexpr T& value() { return m_value; }
+    constexpr const T& value() const { return m_value; }
+    constexpr T value_or(T fallback) const { return m_ok ? m_value : fallback; }
+
+private:
+    T m_value {};
+    Error m_error { Error::InvalidArgument };
+    bool m_ok;
+};
+
+template<>
+class [[nodiscard]] Result<void> {
+public:
+    constexpr Result() : m_ok(true) {}
+    constexpr Result(Error e) : m_error(e), m_ok(false) {}
+
+    constexpr bool ok() const { return m_ok; }
+    constexpr explicit operator bool() const { return m_ok; }
+    constexpr Error error() const { return m_error; }
+
+private:
+    Error m_error { Error::InvalidArgument };
+    bool m_ok;
+};
+
+}  // namespace exo
+
+// Propagate an error to the caller; yields the value on success.
+#define TRY(expr)                                  \
+    ({                                             \
+        auto _exo_try = (expr);                    \
+        if (!_exo_try.ok())                        \
+            return _exo_try.error();               \
+        static_cast<decltype(_exo_try)&&>(_exo_try); \
+    }).value()
+
+// Propagate an error from a Result<void>.
+#define TRY_VOID(expr)                  \
+    do {                                \
+        auto _exo_try = (expr);         \
+        if (!_exo_try.ok())             \
+            return _exo_try.error();    \
+    } while (0)

@@ -1,0 +1,53 @@
+// The C symbols the compiler may emit calls to (memcpy for struct copies,
+// memset for zero-init). Pure code calls __builtin_mem*, which lands here in
+// the kernel and in libc on the host.
+#include <stddef.h>
+#include <stdint.h>
+
+extern "C" {
+
+void* memcpy(void* dst, const void* src, size_t n)
+{
+    void* ret = dst;
+    asm volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+    return ret;
+}
+
+void* memset(void* dst, int value, size_t n)
+{
+    void* ret = dst;
+    asm volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(value) : "memory");
+    return ret;
+}
+
+void* memmove(void* dst, const void* src, size_t n)
+{
+    auto* d = static_cast<unsigned char*>(dst);
+    auto* s = static_cast<const unsigned char*>(src);
+    if (d <= s || d >= s + n)
+        return memcpy(dst, src, n);
+    while (n--)
+        d[n] = s[n];
+    return dst;
+}
+
+int memcmp(const void* a, const void* b, size_t n)
+{
+    auto* x = static_cast<const unsigned char*>(a);
+    auto* y = static_cast<const unsigned char*>(b);
+    for (size_t i = 0; i < n; ++i) {
+        if (x[i] != y[i])
+            return x[i] < y[i] ? -1 : 1;
+    }
+    return 0;
+}
+
+size_t strlen(const char* s)
+{
+    size_t n = 0;
+    while (s[n])
+        ++n;
+    return n;
+}
+
+}  // extern "C"
