@@ -51,3 +51,12 @@ size_t strlen(const char* s)
 }
 
 }  // extern "C"
+
+extern "C" int strcmp(const char* a, const char* b)
+{
+    while (*a && *a == *b) {
+        ++a;
+        ++b;
+    }
+    return static_cast<unsigned char>(*a) - static_cast<unsigned char>(*b);
+}

@@ -1,16 +1,87 @@
+// kernel_main: from the trampoline (kernel/arch/x86_64/boot.S) to the shell.
+// It validates how we were booted, records the boot information and the
+// command line, then hands over to the boot task runner and the shell.
 #include <stdint.h>
-#include "kernel/arch/x86_64/port_io.h"
-#include "kernel/drivers/uart16550.h"
 
-using namespace exo;
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/boot/boot_info.h"
+#include "kernel/boot/multiboot2.h"
+#include "kernel/boot/pvh.h"
+#include "kernel/platform/boot_sequence.h"
+#include "kernel/platform/console.h"
+#include "kernel/platform/klog.h"
+#include "kernel/platform/memory.h"
+#include "kernel/platform/panic.h"
+#include "kernel/platform/shell_main.h"
+
+namespace exo {
+namespace {
+
+constexpr uint32_t kPvhBootMarker = 0x336EC578;  // set by _start_pvh in boot.S
+
+// Written once here before anything else runs; read-only afterwards.
+constinit BootInfo g_boot_info {};
+constinit KernelOptions g_options {};
+constinit uint64_t g_tsc_entry = 0;
+
+const uint8_t* read_low_phys(void*, uint64_t phys, size_t len)
+{
+    return memory::early_phys_to_virt(phys, len);
+}
+
+void report_option(void*, const char* token, size_t length, CmdlineProblem problem)
+{
+    log_warn("cmdline: %s '%s' ignored", cmdline_problem_text(problem), FormatStr { token, length });
+}
+
+void record_boot_info(uint32_t magic, uint32_t info_phys)
+{
+    Result<void> parsed = Error::InvalidArgument;
+    if (magic == kPvhBootMarker) {
+        parsed = parse_pvh(info_phys, read_low_phys, nullptr, g_boot_info);
+    } else if (magic == mb2::boot_magic) {
+        const uint8_t* info = memory::early_phys_to_virt(info_phys, sizeof(uint32_t));
+        uint32_t total = 0;
+        if (info)
+            __builtin_memcpy(&total, info, sizeof total);
+        info = memory::early_phys_to_virt(info_phys, total);
+        parsed = info ? parse_multiboot2(magic, info, total, info_phys, g_boot_info) : Result<void>(Error::NotMapped);
+    } else {
+        panic("bad boot magic 0x%x: expected Multiboot2 0x%x in EAX (or a PVH entry)", magic,
+            mb2::boot_magic);
+    }
+    if (!parsed.ok())
+        panic("boot information unreadable (%s boot): %s", magic == kPvhBootMarker ? "PVH" : "Multiboot2",
+            error_name(parsed.error()));
+}
+
+}  // namespace
+
+const BootInfo& boot_info() { return g_boot_info; }
+
+namespace boot_sequence {
+const KernelOptions& options() { return g_options; }
+uint64_t tsc_entry() { return g_tsc_entry; }
+}  // namespace boot_sequence
+
+}  // namespace exo
 
 extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys, uint64_t tsc_entry)
 {
-    (void)magic; (void)info_phys; (void)tsc_entry;
-    Uart16550<X86PortIo> com1 { X86PortIo {}, 0x3F8 };
-    (void)com1.init(115200);
-    const char msg[] = "Exo-OS booting\r\nexo> ";
-    com1.write_bytes(msg, sizeof msg - 1);
-    for (;;)
-        asm volatile("hlt");
+    using namespace exo;
+    g_tsc_entry = tsc_entry;
+    (void)console::init();
+    klog_init();
+    log_info("Exo-OS 0.1 x86_64");
+    record_boot_info(magic, info_phys);
+    parse_cmdline(g_boot_info.cmdline, g_options, report_option, nullptr);
+    klog_set_verbosity(g_options.log);
+    log_info("boot: loaded by %s via %s", g_boot_info.loader_name,
+        g_boot_info.source == BootSource::Pvh ? "PVH" : "Multiboot2");
+    log_info("cmdline: %s", g_boot_info.cmdline);
+    log_info("memory: %u KiB usable in %u regions", g_boot_info.total_usable_bytes() / 1024,
+        g_boot_info.region_count);
+
+    boot_sequence::run_to_prompt();
+    shell_main();
 }

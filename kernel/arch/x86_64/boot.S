@@ -103,6 +103,9 @@ common32:
 
     movl $boot_pdpt_low + (PTE_P | PTE_W), boot_pml4
     movl $boot_pdpt_high + (PTE_P | PTE_W), boot_pml4 + 511 * 8
+    /* The direct map's slot (kernel/platform/memory.h kDirectMapBase) shows
+     * the same first 1 GiB, so phys_to_virt works before kernel/mm takes over. */
+    movl $boot_pdpt_low + (PTE_P | PTE_W), boot_pml4 + 256 * 8
     movl $boot_pd + (PTE_P | PTE_W), boot_pdpt_low
     movl $boot_pd + (PTE_P | PTE_W), boot_pdpt_high + 510 * 8
 
@@ -196,9 +199,13 @@ long_mode_high:
     hlt
     jmp 4b
 
-    .section .bss
-    .balign 16
-    .global boot_stack_bottom, boot_stack_top
+    .section .bss.stacks, "aw", @nobits
+    .balign 4096
+    /* Left unmapped by kernel/platform/memory.cc: an overflow faults (on the
+     * #DF IST stack) instead of silently corrupting .bss. */
+    .global boot_stack_guard, boot_stack_bottom, boot_stack_top
+boot_stack_guard:
+    .skip 4096
 boot_stack_bottom:
     .skip 16384
 boot_stack_top:

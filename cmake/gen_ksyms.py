@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Build the compact kernel symbol table (format: kernel/lib/symbol_table.h)
+from `nm -n -C --defined-only` of the first-stage kernel: text symbols only,
+parameter lists and the `exo::` prefix dropped to keep it small."""
+import struct
+import subprocess
+import sys
+
+
+def short_name(name: str) -> str:
+    depth = 0
+    for i, ch in enumerate(name):  # cut at the parameter list's '(' at depth 0
+        if ch == '<':
+            depth += 1
+        elif ch == '>':
+            depth -= 1
+        elif ch == '(' and depth == 0 and i > 0:
+            name = name[:i]
+            break
+    return name.replace('exo::', '').replace('(anonymous namespace)::', '')
+
+
+def main() -> int:
+    nm, elf, out = sys.argv[1:4]
+    lines = subprocess.run([nm, '-n', '-C', '--defined-only', elf], check=True,
+                           capture_output=True, text=True).stdout.splitlines()
+    syms = {}
+    for line in lines:
+        parts = line.split(' ', 2)
+        if len(parts) != 3 or parts[1] not in 'tTwW':
+            continue
+        addr = int(parts[0], 16)
+        if addr < 0xFFFFFFFF80000000:
+            continue  # the 32-bit trampoline runs before any backtrace matters
+        syms.setdefault(addr, short_name(parts[2]))
+    addrs = sorted(syms)
+    base = addrs[0] if addrs else 0
+    strings = bytearray()
+    entries = bytearray()
+    offsets = {}
+    for a in addrs:
+        name = syms[a]
+        if name not in offsets:
+            offsets[name] = len(strings)
+            strings += name.encode() + b'\0'
+        entries += struct.pack('<II', a - base, offsets[name])
+    blob = struct.pack('<IIQ', 0x4D59534B, len(addrs), base) + entries + strings
+    if not addrs:
+        blob = b''
+    with open(out, 'wb') as f:
+        f.write(blob)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

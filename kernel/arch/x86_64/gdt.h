@@ -1,0 +1,35 @@
+// Global descriptor table and task-state segment (Intel SDM Vol. 3A §3.4.5,
+// §7.7 "Task Management in 64-bit Mode").
+#pragma once
+
+#include <stdint.h>
+
+namespace exo::gdt {
+
+// Selector layout chosen for SYSCALL/SYSRET: STAR[63:48] = kUserBase gives
+// SS = base+8, CS = base+16 on return to ring 3.
+constexpr uint16_t kKernelCode = 0x08;
+constexpr uint16_t kKernelData = 0x10;
+constexpr uint16_t kUserBase = 0x18;
+constexpr uint16_t kUserData = 0x20 | 3;
+constexpr uint16_t kUserCode = 0x28 | 3;
+constexpr uint16_t kTss = 0x30;
+
+// Interrupt stack table slots (1-based in the IDT gate).
+constexpr uint8_t kIstDoubleFault = 1;
+constexpr uint8_t kIstNmi = 2;
+constexpr uint8_t kIstMachineCheck = 3;
+
+void init();
+void set_kernel_stack(uint64_t rsp0);
+
+// Each IST stack sits above an unmapped guard page: its address range is
+// reported so the memory manager leaves the guard out of the page tables.
+struct GuardedStackInfo {
+    uint64_t guard;   // virtual address of the 4 KiB guard page
+    uint64_t top;     // initial stack pointer
+    const char* name;
+};
+int guarded_stacks(const GuardedStackInfo** out);
+
+}  // namespace exo::gdt

@@ -1,0 +1,115 @@
+#include "kernel/arch/x86_64/idt.h"
+
+#include <stddef.h>
+
+#include "kernel/arch/x86_64/gdt.h"
+#include "kernel/arch/x86_64/pic.h"
+#include "kernel/platform/panic.h"
+
+extern "C" const uint64_t isr_table[48];
+
+namespace exo::idt {
+namespace {
+
+struct [[gnu::packed]] Gate {
+    uint16_t offset_low;
+    uint16_t selector;
+    uint8_t ist;
+    uint8_t type_attr;
+    uint16_t offset_mid;
+    uint32_t offset_high;
+    uint32_t reserved;
+};
+static_assert(sizeof(Gate) == 16);
+
+struct [[gnu::packed]] IdtPointer {
+    uint16_t limit;
+    uint64_t base;
+};
+
+constexpr uint8_t kInterruptGate = 0x8E;  // present, DPL0, 64-bit interrupt gate
+constexpr uint8_t kTrapGateDpl3 = 0xEF;   // int3 from ring 3 allowed
+constexpr size_t kExceptionCount = 32;
+
+// Written by init() and the set_* functions during boot (interrupts off);
+// read by the CPU and trap_dispatch.
+constinit Gate g_idt[256] {};
+constinit IrqHandler g_irq_handlers[kIrqCount] {};
+constinit ExceptionHook g_exception_hooks[kExceptionCount] {};
+
+void set_gate(uint8_t vector, uint64_t handler, uint8_t type, uint8_t ist)
+{
+    g_idt[vector] = Gate {
+        static_cast<uint16_t>(handler & 0xFFFF), gdt::kKernelCode, ist, type,
+        static_cast<uint16_t>((handler >> 16) & 0xFFFF), static_cast<uint32_t>(handler >> 32), 0,
+    };
+}
+
+constexpr const char* kExceptionNames[kExceptionCount] = {
+    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+    "#BR bound range", "#UD invalid opcode", "#NM device not available",
+    "#DF double fault", "coprocessor segment overrun", "#TS invalid TSS",
+    "#NP segment not present", "#SS stack fault", "#GP general protection",
+    "#PF page fault", "reserved 15", "#MF x87 floating point", "#AC alignment check",
+    "#MC machine check", "#XM SIMD floating point", "#VE virtualization",
+    "#CP control protection", "reserved 22", "reserved 23", "reserved 24",
+    "reserved 25", "reserved 26", "reserved 27", "#HV hypervisor injection",
+    "#VC VMM communication", "#SX security", "reserved 31",
+};
+
+}  // namespace
+
+void init()
+{
+    for (uint8_t v = 0; v < 48; ++v) {
+        uint8_t ist = 0;
+        if (v == vector::kDoubleFault)
+            ist = gdt::kIstDoubleFault;
+        else if (v == vector::kNmi)
+            ist = gdt::kIstNmi;
+        else if (v == vector::kMachineCheck)
+            ist = gdt::kIstMachineCheck;
+        set_gate(v, isr_table[v], v == vector::kBreakpoint ? kTrapGateDpl3 : kInterruptGate, ist);
+    }
+    IdtPointer ptr { sizeof(g_idt) - 1, reinterpret_cast<uint64_t>(g_idt) };
+    asm volatile("lidt %0" : : "m"(ptr));
+}
+
+void set_irq_handler(uint8_t irq, IrqHandler handler)
+{
+    if (irq < kIrqCount)
+        g_irq_handlers[irq] = handler;
+}
+
+void set_exception_hook(uint8_t vector, ExceptionHook hook)
+{
+    if (vector < kExceptionCount)
+        g_exception_hooks[vector] = hook;
+}
+
+const char* exception_name(uint64_t vector)
+{
+    return vector < kExceptionCount ? kExceptionNames[vector] : "interrupt";
+}
+
+}  // namespace exo::idt
+
+extern "C" void trap_dispatch(exo::TrapFrame* frame)
+{
+    using namespace exo;
+    uint64_t vector = frame->vector;
+    if (vector < idt::kExceptionCount) {
+        idt::ExceptionHook hook = idt::g_exception_hooks[vector];
+        if (hook && hook(*frame))
+            return;
+        panic_exception(*frame);
+    }
+    uint8_t irq = static_cast<uint8_t>(vector - idt::kIrqBase);
+    if (irq >= idt::kIrqCount)
+        return;
+    if (pic::is_spurious(irq))
+        return;
+    if (idt::IrqHandler handler = idt::g_irq_handlers[irq])
+        handler(*frame);
+    pic::eoi(irq);
+}

@@ -1,0 +1,350 @@
+// The non-template formatting core. See format.h for the accepted syntax.
+#include "kernel/lib/format.h"
+
+namespace exo {
+
+namespace {
+
+// Widths beyond this are clamped: nobody needs a wider field, and it keeps
+// the width parser free of overflow.
+constexpr size_t kMaxWidth = 1024;
+// 64-bit values: 20 decimal digits (UINT64_MAX) or 16 hex digits, plus sign.
+constexpr size_t kNumberBuffer = 24;
+// %p is always "0x" followed by all 16 nibbles of a 64-bit address.
+constexpr unsigned kPointerDigits = 16;
+constexpr size_t kPadChunk = 16;
+
+enum class Align : uint8_t { Right, Left };
+enum class Pad : uint8_t { Space, Zero };
+enum class Case : uint8_t { Lower, Upper };
+
+// Counts everything it forwards so format_impl can return the full length.
+class Writer {
+public:
+    explicit Writer(const Sink& sink) : m_sink(sink) {}
+
+    void write(const char* s, size_t n)
+    {
+        m_sink.write(s, n);
+        m_total += n;
+    }
+
+    void repeat(char c, size_t n)
+    {
+        char chunk[kPadChunk];
+        __builtin_memset(chunk, c, sizeof(chunk));
+        while (n > 0) {
+            size_t step = n < sizeof(chunk) ? n : sizeof(chunk);
+            write(chunk, step);
+            n -= step;
+        }
+    }
+
+    void write_cstr(const char* s) { write(s, __builtin_strlen(s)); }
+
+    size_t total() const { return m_total; }
+
+private:
+    const Sink& m_sink;
+    size_t m_total { 0 };
+};
+
+struct Spec {
+    Align align { Align::Right };
+    Pad pad { Pad::Space };
+    size_t width { 0 };
+};
+
+// Writes `prefix` (sign or "0x") and `body`, padded to the field width.
+// Zero padding goes between the prefix and the digits, as in C.
+void emit_field(Writer& out, const Spec& spec, const char* prefix, size_t prefix_len, const char* body,
+                size_t body_len, Pad pad)
+{
+    size_t len = prefix_len + body_len;
+    size_t fill = spec.width > len ? spec.width - len : 0;
+    if (spec.align == Align::Left) {
+        out.write(prefix, prefix_len);
+        out.write(body, body_len);
+        out.repeat(' ', fill);
+    } else if (pad == Pad::Zero) {
+        out.write(prefix, prefix_len);
+        out.repeat('0', fill);
+        out.write(body, body_len);
+    } else {
+        out.repeat(' ', fill);
+        out.write(prefix, prefix_len);
+        out.write(body, body_len);
+    }
+}
+
+// Renders `v` right-aligned into buf[0..kNumberBuffer); returns the start.
+// `min_digits` forces leading zeros (used by %p).
+char* render_unsigned(char (&buf)[kNumberBuffer], uint64_t v, unsigned base, Case letter_case, unsigned min_digits)
+{
+    const char* digits = letter_case == Case::Upper ? "0123456789ABCDEF" : "0123456789abcdef";
+    char* end = buf + kNumberBuffer;
+    char* p = end;
+    do {
+        *--p = digits[v % base];
+        v /= base;
+    } while (v != 0);
+    while (static_cast<size_t>(end - p) < min_digits)
+        *--p = '0';
+    return p;
+}
+
+// Integer view of an argument for the numeric conversions, if it has one.
+bool integer_value(const FormatArg& a, uint64_t& bits, bool& negative)
+{
+    switch (a.kind) {
+    case FormatKind::Signed:
+        bits = static_cast<uint64_t>(a.i);
+        negative = a.i < 0;
+        return true;
+    case FormatKind::Unsigned:
+        bits = a.u;
+        negative = false;
+        return true;
+    case FormatKind::Char:
+        // Numeric value of a char is its byte, independent of char signedness.
+        bits = static_cast<unsigned char>(a.c);
+        negative = false;
+        return true;
+    case FormatKind::Bool:
+        bits = a.b ? 1 : 0;
+        negative = false;
+        return true;
+    case FormatKind::Pointer:
+    case FormatKind::String:
+        return false;
+    }
+    return false;
+}
+
+// Bounded strlen: stops at NUL or after max chars.
+size_t string_length(const char* s, uint32_t max)
+{
+    size_t n = 0;
+    while (n < max && s[n] != '\0')
+        ++n;
+    return n;
+}
+
+void emit_decimal(Writer& out, const Spec& spec, const FormatArg& a, char conv)
+{
+    uint64_t bits = 0;
+    bool negative = false;
+    if (!integer_value(a, bits, negative)) {
+        out.write_cstr(kFormatMismatch);
+        return;
+    }
+    // %u of a negative signed value prints its two's complement, as %x does.
+    bool show_sign = negative && conv != 'u';
+    // Negating in unsigned arithmetic is well defined, including INT64_MIN.
+    uint64_t magnitude = show_sign ? 0 - bits : bits;
+    char buf[kNumberBuffer];
+    char* p = render_unsigned(buf, magnitude, 10, Case::Lower, 1);
+    emit_field(out, spec, "-", show_sign ? 1 : 0, p, static_cast<size_t>(buf + kNumberBuffer - p), spec.pad);
+}
+
+void emit_hex(Writer& out, const Spec& spec, const FormatArg& a, Case letter_case)
+{
+    uint64_t bits = 0;
+    bool negative = false;
+    if (!integer_value(a, bits, negative)) {
+        out.write_cstr(kFormatMismatch);
+        return;
+    }
+    char buf[kNumberBuffer];
+    char* p = render_unsigned(buf, bits, 16, letter_case, 1);
+    emit_field(out, spec, "", 0, p, static_cast<size_t>(buf + kNumberBuffer - p), spec.pad);
+}
+
+void emit_pointer(Writer& out, const Spec& spec, const FormatArg& a)
+{
+    uint64_t bits = 0;
+    switch (a.kind) {
+    case FormatKind::Pointer:
+    case FormatKind::Unsigned:
+        bits = a.u;
+        break;
+    case FormatKind::Signed:
+        bits = static_cast<uint64_t>(a.i);
+        break;
+    case FormatKind::String:
+        bits = reinterpret_cast<uintptr_t>(a.s);
+        break;
+    case FormatKind::Char:
+    case FormatKind::Bool:
+        out.write_cstr(kFormatMismatch);
+        return;
+    }
+    char buf[kNumberBuffer];
+    char* p = render_unsigned(buf, bits, 16, Case::Lower, kPointerDigits);
+    emit_field(out, spec, "0x", 2, p, static_cast<size_t>(buf + kNumberBuffer - p), Pad::Space);
+}
+
+void emit_string(Writer& out, const Spec& spec, const FormatArg& a)
+{
+    const char* s = nullptr;
+    size_t len = 0;
+    if (a.kind == FormatKind::String) {
+        s = a.s != nullptr ? a.s : kFormatNull;
+        len = a.s != nullptr ? string_length(a.s, a.max_len) : __builtin_strlen(kFormatNull);
+    } else if (a.kind == FormatKind::Bool) {
+        s = a.b ? "true" : "false";
+        len = __builtin_strlen(s);
+    } else {
+        out.write_cstr(kFormatMismatch);
+        return;
+    }
+    emit_field(out, spec, "", 0, s, len, Pad::Space);
+}
+
+void emit_char(Writer& out, const Spec& spec, const FormatArg& a)
+{
+    char c = 0;
+    switch (a.kind) {
+    case FormatKind::Char:
+        c = a.c;
+        break;
+    // As in C, %c takes an integer and prints its low byte.
+    case FormatKind::Signed:
+        c = static_cast<char>(static_cast<uint64_t>(a.i) & 0xff);
+        break;
+    case FormatKind::Unsigned:
+        c = static_cast<char>(a.u & 0xff);
+        break;
+    case FormatKind::Pointer:
+    case FormatKind::String:
+    case FormatKind::Bool:
+        out.write_cstr(kFormatMismatch);
+        return;
+    }
+    emit_field(out, spec, "", 0, &c, 1, Pad::Space);
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+}  // namespace
+
+size_t format_impl(const Sink& sink, const char* fmt, const FormatArg* args, size_t count)
+{
+    Writer out(sink);
+    if (fmt == nullptr) {
+        out.write_cstr(kFormatNull);
+        return out.total();
+    }
+    if (args == nullptr)
+        count = 0;
+
+    size_t next_arg = 0;
+    const char* p = fmt;
+    while (*p != '\0') {
+        // Copy the literal run up to the next '%' in one write.
+        const char* run = p;
+        while (*p != '\0' && *p != '%')
+            ++p;
+        out.write(run, static_cast<size_t>(p - run));
+        if (*p == '\0')
+            break;
+        ++p;  // skip '%'
+
+        Spec spec;
+        for (;; ++p) {
+            if (*p == '-')
+                spec.align = Align::Left;
+            else if (*p == '0')
+                spec.pad = Pad::Zero;
+            else
+                break;
+        }
+        // C: '-' overrides '0'.
+        if (spec.align == Align::Left)
+            spec.pad = Pad::Space;
+        for (; is_digit(*p); ++p) {
+            spec.width = spec.width * 10 + static_cast<size_t>(*p - '0');
+            if (spec.width > kMaxWidth)
+                spec.width = kMaxWidth;
+        }
+        // Length modifiers carry no information: the argument knows its type.
+        while (*p == 'l' || *p == 'h' || *p == 'z' || *p == 'j' || *p == 't')
+            ++p;
+
+        char conv = *p;
+        if (conv == '\0') {
+            out.write_cstr(kFormatBadSpec);
+            break;
+        }
+        ++p;
+        if (conv == '%') {
+            out.write("%", 1);
+            continue;
+        }
+        bool known = conv == 'd' || conv == 'i' || conv == 'u' || conv == 'x' || conv == 'X' || conv == 'p' ||
+                     conv == 's' || conv == 'c';
+        if (!known) {
+            out.write_cstr(kFormatBadSpec);
+            continue;
+        }
+        if (next_arg >= count) {
+            out.write_cstr(kFormatMissing);
+            continue;
+        }
+        const FormatArg& arg = args[next_arg++];
+        switch (conv) {
+        case 'd':
+        case 'i':
+        case 'u':
+            emit_decimal(out, spec, arg, conv);
+            break;
+        case 'x':
+            emit_hex(out, spec, arg, Case::Lower);
+            break;
+        case 'X':
+            emit_hex(out, spec, arg, Case::Upper);
+            break;
+        case 'p':
+            emit_pointer(out, spec, arg);
+            break;
+        case 's':
+            emit_string(out, spec, arg);
+            break;
+        case 'c':
+            emit_char(out, spec, arg);
+            break;
+        default:
+            break;
+        }
+    }
+    // Extra arguments are ignored by design.
+    return out.total();
+}
+
+BufferSink::BufferSink(char* buf, size_t cap) : m_buf(buf), m_cap(buf != nullptr ? cap : 0)
+{
+    if (m_cap > 0)
+        m_buf[0] = '\0';
+}
+
+void BufferSink::put(void* ctx, const char* s, size_t n)
+{
+    auto* self = static_cast<BufferSink*>(ctx);
+    self->m_length += n;
+    if (self->m_cap == 0)
+        return;
+    size_t room = self->m_cap - 1 - self->m_stored;
+    size_t take = n < room ? n : room;
+    __builtin_memcpy(self->m_buf + self->m_stored, s, take);
+    self->m_stored += take;
+    self->m_buf[self->m_stored] = '\0';
+}
+
+size_t format_to_impl(char* buf, size_t cap, const char* fmt, const FormatArg* args, size_t count)
+{
+    BufferSink out(buf, cap);
+    format_impl(out.sink(), fmt, args, count);
+    return out.length();
+}
+
+}  // namespace exo

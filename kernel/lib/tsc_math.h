@@ -1,0 +1,105 @@
+// Converting TSC ticks to time and back, exactly (floor) and without
+// overflow for any uint64 input: results too large for uint64 saturate at
+// UINT64_MAX. A frequency of 0 (not calibrated yet) converts everything to 0.
+// Plus the TSC frequency as CPUID enumerates it.
+#pragma once
+
+#include <stdint.h>
+
+namespace exo {
+
+constexpr uint64_t kUsPerSecond = 1'000'000;
+constexpr uint64_t kNsPerSecond = 1'000'000'000;
+constexpr uint64_t kHzPerMhz = 1'000'000;
+
+namespace tsc_detail {
+
+// floor((hi:lo) / d) for hi < d, so the quotient fits in 64 bits. Restoring
+// shift-subtract division: no libgcc __udivti3 needed, and it only runs when
+// a product overflows 64 bits (frequencies above ~18 GHz or huge inputs).
+constexpr uint64_t div_128_by_64(uint64_t hi, uint64_t lo, uint64_t d)
+{
+    uint64_t quotient = 0;
+    for (int bit = 63; bit >= 0; --bit) {
+        bool carry = (hi >> 63) != 0;
+        hi = (hi << 1) | (lo >> 63);
+        lo <<= 1;
+        quotient <<= 1;
+        if (carry || hi >= d) {
+            hi -= d;  // wraps correctly when carry is set: the true value is < 2d
+            quotient |= 1;
+        }
+    }
+    return quotient;
+}
+
+}  // namespace tsc_detail
+
+// floor(a * b / d), saturating at UINT64_MAX; 0 when d == 0.
+// Splits a = q*d + r so the common case is two 64-bit divisions:
+// a*b/d = q*b + r*b/d, and r*b/d < b always fits.
+constexpr uint64_t mul_div_floor(uint64_t a, uint64_t b, uint64_t d)
+{
+    if (d == 0)
+        return 0;
+    uint64_t q = a / d;
+    uint64_t r = a % d;
+    uint64_t high = 0;
+    if (__builtin_mul_overflow(q, b, &high))
+        return UINT64_MAX;
+    uint64_t rb = 0;
+    uint64_t low = 0;
+    if (!__builtin_mul_overflow(r, b, &rb)) {
+        low = rb / d;
+    } else {
+        __extension__ using U128 = unsigned __int128;
+        U128 product = static_cast<U128>(r) * b;
+        low = tsc_detail::div_128_by_64(static_cast<uint64_t>(product >> 64), static_cast<uint64_t>(product), d);
+    }
+    uint64_t sum = 0;
+    if (__builtin_add_overflow(high, low, &sum))
+        return UINT64_MAX;
+    return sum;
+}
+
+constexpr uint64_t ticks_to_us(uint64_t ticks, uint64_t tsc_hz)
+{
+    return mul_div_floor(ticks, kUsPerSecond, tsc_hz);
+}
+
+constexpr uint64_t ticks_to_ns(uint64_t ticks, uint64_t tsc_hz)
+{
+    return mul_div_floor(ticks, kNsPerSecond, tsc_hz);
+}
+
+constexpr uint64_t us_to_ticks(uint64_t us, uint64_t tsc_hz)
+{
+    return mul_div_floor(us, tsc_hz, kUsPerSecond);
+}
+
+constexpr uint64_t ns_to_ticks(uint64_t ns, uint64_t tsc_hz)
+{
+    return mul_div_floor(ns, tsc_hz, kNsPerSecond);
+}
+
+// Intel SDM Vol. 2A, CPUID leaf 15H: TSC frequency =
+// ECX (core crystal Hz) * EBX (numerator) / EAX (denominator).
+// Any of them 0 means "not enumerated": returns 0.
+constexpr uint64_t tsc_hz_from_cpuid15(uint32_t eax_denominator, uint32_t ebx_numerator, uint32_t ecx_crystal_hz)
+{
+    if (eax_denominator == 0 || ebx_numerator == 0 || ecx_crystal_hz == 0)
+        return 0;
+    return static_cast<uint64_t>(ecx_crystal_hz) * ebx_numerator / eax_denominator;
+}
+
+// Intel SDM Vol. 2A, CPUID leaf 16H: EAX[15:0] = processor base frequency
+// in MHz, which is the TSC frequency on parts with an invariant TSC.
+// 0 when not enumerated.
+constexpr uint32_t kCpuid16BaseMhzMask = 0xFFFF;
+
+constexpr uint64_t tsc_hz_from_cpuid16(uint32_t eax_base_mhz)
+{
+    return static_cast<uint64_t>(eax_base_mhz & kCpuid16BaseMhzMask) * kHzPerMhz;
+}
+
+}  // namespace exo

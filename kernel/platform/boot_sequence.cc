@@ -1,0 +1,81 @@
+#include "kernel/platform/boot_sequence.h"
+
+#include <new>
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/platform/klog.h"
+#include "kernel/platform/memory.h"
+#include "kernel/platform/panic.h"
+
+extern "C" const exo::BootTask __boot_tasks_start[];
+extern "C" const exo::BootTask __boot_tasks_end[];
+
+namespace exo::boot_sequence {
+namespace {
+
+constexpr size_t kMaxTasks = 32;
+
+// Set up once by run_to_prompt() on the boot path; afterwards used by the
+// shell thread only (the one consumer).
+constinit BootRecord g_records[kMaxTasks] {};
+alignas(BootRunner) constinit char g_runner_storage[sizeof(BootRunner)] {};
+constinit BootRunner* g_runner = nullptr;
+constinit uint64_t g_tsc_prompt = 0;
+
+uint64_t read_tsc() { return cpu::rdtsc(); }
+uint64_t frames_used() { return memory::frames_used(); }
+uint64_t heap_used() { return memory::heap_stats().used_bytes; }
+
+void on_critical_failure(const BootTask& task, Error error)
+{
+    panic("critical boot task '%s' failed: %s", task.name, error_name(error));
+}
+
+void on_event(const BootTask& task, const BootRecord& record)
+{
+    switch (record.status) {
+    case TaskStatus::Failed:
+        log_error("boot: %s failed: %s", task.name, error_name(record.error));
+        break;
+    case TaskStatus::Absent:
+        log_info("boot: %s absent", task.name);
+        break;
+    case TaskStatus::Skipped:
+        log_warn("boot: %s skipped (a requirement did not succeed)", task.name);
+        break;
+    case TaskStatus::Ok:
+        log_debug("boot: %s ok", task.name);
+        break;
+    default:
+        break;
+    }
+}
+
+}  // namespace
+
+void run_to_prompt()
+{
+    size_t count = static_cast<size_t>(__boot_tasks_end - __boot_tasks_start);
+    if (count > kMaxTasks)
+        panic("%u boot tasks declared, room for %u", count, kMaxTasks);
+    BootProbes probes { read_tsc, frames_used, heap_used, on_critical_failure, on_event };
+    g_runner = new (g_runner_storage) BootRunner(__boot_tasks_start, count, g_records, probes);
+    if (auto valid = g_runner->validate(); !valid.ok())
+        panic("boot task table invalid: %s", error_name(valid.error()));
+    (void)g_runner->run_phase(BootPhase::Critical);
+    (void)g_runner->run_phase(BootPhase::Essential);
+    (void)g_runner->mark_optional_pending();
+    if (g_runner->degraded())
+        log_warn("boot: an essential task failed; the system is degraded");
+}
+
+BootRunner& runner() { return *g_runner; }
+uint64_t tsc_entry();
+uint64_t tsc_prompt() { return g_tsc_prompt; }
+void mark_prompt()
+{
+    if (!g_tsc_prompt)
+        g_tsc_prompt = cpu::rdtsc();
+}
+
+}  // namespace exo::boot_sequence

@@ -1,0 +1,32 @@
+// COM1: the kernel log during boot, then the shell. Output is bounded per
+// byte (Uart16550::put), so a stuck UART can slow the kernel but not hang it.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/lib/format.h"
+#include "kernel/lib/result.h"
+
+namespace exo::console {
+
+constexpr uint16_t kCom1 = 0x3F8;
+constexpr uint32_t kBaud = 115200;
+
+Result<void> init();
+void write(const char* s, size_t n);
+void puts(const char* s);
+Sink sink();
+
+template<typename... Args>
+void print(const char* fmt, const Args&... args)
+{
+    format(sink(), fmt, args...);
+}
+
+// Non-blocking read of one received byte (polling path; the shell normally
+// reads from the IRQ-fed ring instead).
+Result<uint8_t> try_read();
+void enable_rx_interrupt();
+
+}  // namespace exo::console

@@ -1,0 +1,42 @@
+// The kernel's memory: the frame allocator over the firmware map, the
+// kernel's own page tables (direct map + higher-half image with per-section
+// permissions), and the heap. Boot tasks "frames", "paging" and "heap".
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/mm/frame_allocator.h"
+#include "kernel/mm/heap.h"
+#include "kernel/mm/page_table.h"
+
+namespace exo::memory {
+
+// All physical memory the kernel touches is seen through this window.
+constexpr uint64_t kDirectMapBase = 0xFFFF800000000000;
+constexpr uint64_t kKernelVma = 0xFFFFFFFF80000000;
+
+// A pointer to [phys, phys+len) if the whole range is mapped (by the boot
+// tables' first 1 GiB before "paging", by the direct map after), else null.
+const uint8_t* early_phys_to_virt(uint64_t phys, size_t len);
+inline void* phys_to_virt(uint64_t phys) { return reinterpret_cast<void*>(kDirectMapBase + phys); }
+
+uint64_t frames_used();
+FrameStats frame_stats();
+HeapStats heap_stats();
+Heap& heap();
+PageTable& kernel_page_table();
+
+struct Footprint {
+    uint64_t image_bytes;        // kernel image as loaded (text..bss)
+    uint64_t metadata_bytes;     // frame bitmap
+    uint64_t page_table_bytes;   // frames holding page tables
+    uint64_t heap_mapped_bytes;  // frames the heap holds
+};
+Footprint footprint();
+
+// True when [virt, virt+len) is mapped with at least read permission:
+// the shell and the GDB stub check before touching memory.
+bool is_readable(uint64_t virt, size_t len);
+
+}  // namespace exo::memory

@@ -1,0 +1,31 @@
+// Fatal paths. panic() is for Critical failures only: everything else
+// returns an Error. Both print a report on COM1 and halt (or hand the CPU to
+// the GDB stub once it exists).
+#pragma once
+
+#include "kernel/arch/x86_64/trap_frame.h"
+#include "kernel/lib/format.h"
+
+namespace exo {
+
+[[noreturn]] void panic_message(const char* text);
+[[noreturn]] void panic_exception(const TrapFrame& frame);
+
+template<typename... Args>
+[[noreturn]] void panic(const char* fmt, const Args&... args)
+{
+    char text[160];
+    format_to(text, sizeof text, fmt, args...);
+    panic_message(text);
+}
+
+// Prints "  #n 0xADDR symbol+0xoff" lines by walking saved frame pointers.
+void print_backtrace(uint64_t rip, uint64_t rbp);
+
+}  // namespace exo
+
+#define KASSERT(cond)                                                                     \
+    do {                                                                                  \
+        if (!(cond))                                                                      \
+            ::exo::panic("assertion failed: %s at %s:%d", #cond, __FILE__, __LINE__);   \
+    } while (0)
