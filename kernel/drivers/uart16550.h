@@ -23,7 +23,8 @@ constexpr uint16_t kScratch = 7;     // SCR
 
 constexpr uint8_t kLcrDlab = 0x80;          // divisor latch access
 constexpr uint8_t kLcr8N1 = 0x03;           // 8 data bits, no parity, 1 stop
-constexpr uint8_t kFcrEnableClear14 = 0xC7; // enable + clear RX/TX FIFOs, RX trigger 14 bytes
+// Enable FIFOs, clear TX only (bytes typed before init stay readable), RX trigger 14.
+constexpr uint8_t kFcrEnableClear14 = 0xC5;
 constexpr uint8_t kMcrDtrRtsOut2 = 0x0B;    // OUT2 gates the IRQ line on PCs
 constexpr uint8_t kIerRxAvailable = 0x01;
 constexpr uint8_t kLsrDataReady = 0x01;

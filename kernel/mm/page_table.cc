@@ -7,7 +7,10 @@ namespace {
 constexpr uint64_t kTableBytes = 4096;  // one table is one 4 KiB frame, SDM §4.5
 constexpr int kLevelBits = 9;
 constexpr int kPtShift = 12;  // PTE index: virt bits 20:12
-constexpr int kLeafLevel = kPagingLevels - 1;
+// Level numbers as walk() reports them.
+constexpr int kLevelPdpt = 1;
+constexpr int kLevelPd = 2;
+constexpr int kLeafLevel = kPagingLevels - 1;  // the PT
 // Sign extension for PML4 slots 256..511 (virt bit 47 set), SDM §3.3.7.1.
 constexpr uint64_t kHighHalf = 0xffff000000000000ull;
 constexpr uint64_t kHighHalfFirstSlot = kPageTableEntries / 2;
@@ -31,12 +34,12 @@ constexpr size_t level_index(uint64_t virt, int level)
 
 constexpr int leaf_level_for(PageSize s)
 {
-    return s == PageSize::Size4K ? 3 : s == PageSize::Size2M ? 2 : 1;
+    return s == PageSize::Size4K ? kLeafLevel : s == PageSize::Size2M ? kLevelPd : kLevelPdpt;
 }
 
 constexpr PageSize size_at_level(int level)
 {
-    return level == 3 ? PageSize::Size4K : level == 2 ? PageSize::Size2M : PageSize::Size1G;
+    return level == kLeafLevel ? PageSize::Size4K : level == kLevelPd ? PageSize::Size2M : PageSize::Size1G;
 }
 
 // True when the entry at `level` maps memory rather than pointing to a table.
@@ -57,6 +60,38 @@ bool table_empty(const uint64_t* t)
         if (t[i] != 0)
             return false;
     return true;
+}
+
+// Widens an intermediate entry so it does not restrict what `f` asks for.
+// Returns true if the entry changed.
+bool widen(uint64_t* slot, PageFlags f)
+{
+    uint64_t want = *slot;
+    if (has(f, PageFlags::Writable))
+        want |= pte::kWritable;
+    if (has(f, PageFlags::User))
+        want |= pte::kUser;
+    if (has(f, PageFlags::Executable))
+        want &= ~pte::kNoExecute;
+    if (want == *slot)
+        return false;
+    *slot = want;
+    return true;
+}
+
+// Turns a walk that did not reach a mapping into the caller's error.
+Error walk_error(WalkStop stop)
+{
+    switch (stop) {
+    case WalkStop::NonCanonical: return Error::InvalidArgument;
+    case WalkStop::NotPresent: return Error::NotMapped;
+    default: return Error::Corrupt;
+    }
+}
+
+bool walk_mapped(WalkStop stop)
+{
+    return stop == WalkStop::Leaf || stop == WalkStop::LargePage;
 }
 
 }  // namespace
@@ -154,23 +189,6 @@ Result<void> PageTable::check_rights(PageFlags f) const
     return {};
 }
 
-// Widens an intermediate entry so it does not restrict what `f` asks for.
-// Returns true if the entry changed.
-static bool widen(uint64_t* slot, PageFlags f)
-{
-    uint64_t want = *slot;
-    if (has(f, PageFlags::Writable))
-        want |= pte::kWritable;
-    if (has(f, PageFlags::User))
-        want |= pte::kUser;
-    if (has(f, PageFlags::Executable))
-        want &= ~pte::kNoExecute;
-    if (want == *slot)
-        return false;
-    *slot = want;
-    return true;
-}
-
 Result<PageTable> PageTable::create(const PhysAccess& access, NoExecute nx)
 {
     PageTable pt(access, 0, nx);
@@ -236,21 +254,6 @@ WalkResult PageTable::walk_into(uint64_t virt, uint64_t** slots) const
 WalkResult PageTable::walk(uint64_t virt) const
 {
     return walk_into(virt, nullptr);
-}
-
-// Turns a walk that did not reach a mapping into the caller's error.
-static Error walk_error(WalkStop stop)
-{
-    switch (stop) {
-    case WalkStop::NonCanonical: return Error::InvalidArgument;
-    case WalkStop::NotPresent: return Error::NotMapped;
-    default: return Error::Corrupt;
-    }
-}
-
-static bool walk_mapped(WalkStop stop)
-{
-    return stop == WalkStop::Leaf || stop == WalkStop::LargePage;
 }
 
 Result<Translation> PageTable::translate(uint64_t virt) const

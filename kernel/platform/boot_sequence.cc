@@ -70,7 +70,12 @@ void run_to_prompt()
 }
 
 BootRunner& runner() { return *g_runner; }
-uint64_t tsc_entry();
+
+void run_deferred_now()
+{
+    size_t ran = g_runner->run_deferred();
+    log_info("boot: deferred=auto ran %u optional tasks", ran);
+}
 uint64_t tsc_prompt() { return g_tsc_prompt; }
 void mark_prompt()
 {

@@ -28,6 +28,8 @@ const KernelOptions& options();
 uint64_t tsc_entry();
 uint64_t tsc_prompt();
 void mark_prompt();
+// deferred=auto: runs the pending Optional tasks (after the prompt is up).
+void run_deferred_now();
 
 }  // namespace boot_sequence
 }  // namespace exo

@@ -10,6 +10,8 @@ namespace {
 // afterwards only the byte-level THR writes happen, which are safe to
 // interleave on one CPU.
 constinit Uart16550<X86PortIo> g_com1 { X86PortIo {}, kCom1 };
+// Last byte sent, so a '\n' already preceded by '\r' is not doubled.
+constinit char g_last = 0;
 
 void sink_put(void*, const char* s, size_t n) { write(s, n); }
 
@@ -19,11 +21,12 @@ Result<void> init() { return g_com1.init(kBaud); }
 
 void write(const char* s, size_t n)
 {
-    // Terminals want CRLF; the kernel writes LF.
+    // Terminals want CRLF; kernel code writes LF (the shell's editor writes CRLF).
     for (size_t i = 0; i < n; ++i) {
-        if (s[i] == '\n')
+        if (s[i] == '\n' && g_last != '\r')
             g_com1.put('\r');
         g_com1.put(static_cast<uint8_t>(s[i]));
+        g_last = s[i];
     }
 }
 

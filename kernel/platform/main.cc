@@ -76,8 +76,10 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys, uin
     record_boot_info(magic, info_phys);
     parse_cmdline(g_boot_info.cmdline, g_options, report_option, nullptr);
     klog_set_verbosity(g_options.log);
-    log_info("boot: loaded by %s via %s", g_boot_info.loader_name,
-        g_boot_info.source == BootSource::Pvh ? "PVH" : "Multiboot2");
+    if (g_boot_info.source == BootSource::Pvh)
+        log_info("boot: PVH direct boot");
+    else
+        log_info("boot: Multiboot2 from %s", g_boot_info.loader_name);
     log_info("cmdline: %s", g_boot_info.cmdline);
     log_info("memory: %u KiB usable in %u regions", g_boot_info.total_usable_bytes() / 1024,
         g_boot_info.region_count);

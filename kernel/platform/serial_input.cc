@@ -1,0 +1,92 @@
+#include "kernel/platform/serial_input.h"
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/idt.h"
+#include "kernel/arch/x86_64/pic.h"
+#include "kernel/lib/byte_ring.h"
+#include "kernel/platform/drivers.h"
+#include "kernel/platform/console.h"
+
+namespace exo::serial_input {
+namespace {
+
+constexpr uint8_t kIrqCom1 = 4;
+
+// Producer: the IRQ 4 handler. Consumer: the shell, with interrupts off
+// around each pop (one CPU, so that is the lock).
+constinit ByteRing<4096> g_ring {};
+constinit uint64_t g_received = 0;
+
+void drain_uart()
+{
+    while (!g_ring.full()) {
+        Result<uint8_t> b = console::try_read();
+        if (!b.ok())
+            break;
+        g_ring.push(b.value());
+        ++g_received;
+    }
+}
+
+void on_com1(TrapFrame&)
+{
+    drain_uart();
+    // Leave the rest in the UART; the consumer re-polls once it made room.
+    if (g_ring.full())
+        pic::mask(kIrqCom1);
+}
+
+Result<void> start_rx()
+{
+    idt::set_irq_handler(kIrqCom1, on_com1);
+    console::enable_rx_interrupt();
+    pic::unmask(kIrqCom1);
+    driver_detail("com1", "16550A at 0x%x, %u baud 8N1, IRQ 4, RX ring %u bytes", console::kCom1, console::kBaud,
+        g_ring.capacity());
+    return {};
+}
+
+}  // namespace
+
+EXO_DRIVER_TASK(kConsoleRxTask, "com1", BootPhase::Essential, start_rx, "idt");
+
+Result<uint8_t> try_read()
+{
+    cpu::InterruptGuard guard;
+    uint8_t b;
+    if (g_ring.pop(b))
+        return b;
+    // Bytes may be waiting in the UART if the ring filled up earlier.
+    drain_uart();
+    pic::unmask(kIrqCom1);
+    if (g_ring.pop(b))
+        return b;
+    return Error::NotFound;
+}
+
+uint8_t read_blocking()
+{
+    for (;;) {
+        cpu::cli();
+        uint8_t b;
+        bool got = g_ring.pop(b);
+        if (!got) {
+            drain_uart();
+            pic::unmask(kIrqCom1);
+            got = g_ring.pop(b);
+        }
+        if (got) {
+            cpu::sti();
+            return b;
+        }
+        cpu::sti_hlt();  // IF=1 and halt atomically: the next IRQ wakes us
+    }
+}
+
+uint64_t bytes_received()
+{
+    cpu::InterruptGuard guard;
+    return g_received;
+}
+
+}  // namespace exo::serial_input

@@ -1,0 +1,103 @@
+// A shell command as a plain descriptor, declared next to the code it
+// inspects and collected by the kernel binding (linker section) or, in tests,
+// by an array. Commands get a CommandContext instead of parsing --json or
+// printing error prefixes themselves.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/lib/result.h"
+#include "shell/line_editor.h"
+#include "shell/output.h"
+
+namespace exo {
+
+class CommandContext;
+class CommandTable;
+
+using CommandFn = Result<void> (*)(CommandContext& ctx, int argc, const char* const* argv);
+// Adds first-argument words known only at run time (e.g. driver names).
+using ArgCompleteFn = void (*)(Completions& out);
+
+enum class OutputFormat : uint8_t { Text, Json };
+
+struct Command {
+    // No limit on arguments; the command checks them itself.
+    static constexpr uint8_t kAnyArgs = 0xFF;
+
+    const char* name;
+    const char* usage;    // "pages [VADDR]": shown by help and usage errors
+    const char* summary;  // one line for help
+    CommandFn run;        // argv[0] is the name; --json is already removed
+    // Fixed words for the first argument, nullptr-terminated (may be null).
+    const char* const* arg_words = nullptr;
+    ArgCompleteFn complete_arg = nullptr;
+    // More arguments than this (not counting argv[0]) is a usage error,
+    // reported by the table before run() is called.
+    uint8_t max_args = kAnyArgs;
+};
+
+class CommandContext {
+public:
+    CommandContext(Output& out, OutputFormat format, const Command& command, const CommandTable* table)
+        : m_out(out), m_format(format), m_command(command), m_table(table)
+    {
+    }
+
+    Output& out() { return m_out; }
+    OutputFormat format() const { return m_format; }
+    bool json() const { return m_format == OutputFormat::Json; }
+    const Command& command() const { return m_command; }
+    const CommandTable* table() const { return m_table; }
+
+    // Prints "error: <command>: <detail>" (detail defaults to the error's
+    // name) and returns `error`, so `return ctx.fail(...)` reports once:
+    // the table prints nothing more for an error the command reported.
+    Result<void> fail(Error error, const char* detail = nullptr)
+    {
+        m_out.puts("error: ");
+        m_out.puts(m_command.name);
+        m_out.puts(": ");
+        m_out.puts(detail != nullptr ? detail : error_name(error));
+        m_out.newline();
+        m_reported = true;
+        return error;
+    }
+
+    // "error: <command>: <detail> '<argument>'", e.g. a bad address.
+    Result<void> fail(Error error, const char* detail, const char* argument)
+    {
+        m_out.puts("error: ");
+        m_out.puts(m_command.name);
+        m_out.puts(": ");
+        m_out.puts(detail);
+        m_out.puts(" '");
+        m_out.puts(argument);
+        m_out.put('\'');
+        m_out.newline();
+        m_reported = true;
+        return error;
+    }
+
+    // "error: usage: <usage>", InvalidArgument.
+    Result<void> usage_error()
+    {
+        m_out.puts("error: usage: ");
+        m_out.puts(m_command.usage != nullptr ? m_command.usage : m_command.name);
+        m_out.newline();
+        m_reported = true;
+        return Error::InvalidArgument;
+    }
+
+    bool reported() const { return m_reported; }
+
+private:
+    Output& m_out;
+    OutputFormat m_format;
+    const Command& m_command;
+    const CommandTable* m_table;
+    bool m_reported { false };
+};
+
+}  // namespace exo

@@ -1,0 +1,263 @@
+#include "shell/command_table.h"
+
+#include "shell/json_writer.h"
+#include "shell/tokenizer.h"
+
+namespace exo {
+
+static_assert(Tokens::kMaxLineLength == LineEditor::kCapacity, "every line the editor accepts must tokenize");
+
+namespace {
+
+constexpr bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+// strcmp order over NUL-terminated names (the kernel has no strcmp).
+int compare(const char* a, const char* b)
+{
+    while (*a != '\0' && *a == *b) {
+        ++a;
+        ++b;
+    }
+    return static_cast<int>(static_cast<uint8_t>(*a)) - static_cast<int>(static_cast<uint8_t>(*b));
+}
+
+bool equal(const char* text, size_t length, const char* name)
+{
+    return __builtin_strlen(name) == length && __builtin_memcmp(text, name, length) == 0;
+}
+
+bool is_json_flag(const char* arg) { return compare(arg, CommandTable::kJsonFlag) == 0; }
+
+Result<void> run_help(CommandContext& ctx, int argc, const char* const* argv)
+{
+    const CommandTable* table = ctx.table();
+    if (table == nullptr)
+        return ctx.fail(Error::Unsupported, "no command table");
+    if (argc < 2) {
+        table->print_help(ctx.out(), ctx.format());
+        return {};
+    }
+    if (!table->print_command_help(ctx.out(), ctx.format(), argv[1]).ok())
+        return ctx.fail(Error::NotFound, "unknown command", argv[1]);
+    return {};
+}
+
+constexpr Command kHelpCommand {
+    .name = "help",
+    .usage = "help [cmd]",
+    .summary = "list commands, or show one command's usage",
+    .run = run_help,
+    .arg_words = nullptr,
+    .complete_arg = nullptr,
+    .max_args = 1,
+};
+
+}  // namespace
+
+const Command* CommandTable::find(const char* name, size_t length) const
+{
+    if (name == nullptr)
+        return nullptr;
+    if (equal(name, length, kHelpCommand.name))
+        return &kHelpCommand;
+    for (size_t i = 0; i < m_count; ++i) {
+        if (equal(name, length, m_commands[i].name))
+            return &m_commands[i];
+    }
+    return nullptr;
+}
+
+const Command* CommandTable::find(const char* name) const
+{
+    return name != nullptr ? find(name, __builtin_strlen(name)) : nullptr;
+}
+
+Result<void> CommandTable::execute(Output& out, const char* line, size_t length) const
+{
+    Tokens tokens;
+    auto parsed = tokens.parse(line, length);
+    if (!parsed.ok()) {
+        if (parsed.error() == Error::InvalidArgument) {
+            out.puts("error: unterminated quote");
+        } else if (length > Tokens::kMaxLineLength) {
+            out.puts("error: line too long");
+        } else {
+            out.puts("error: too many arguments (max ");
+            out.put_unsigned(Tokens::kMaxArgs);
+            out.put(')');
+        }
+        out.newline();
+        return parsed.error();
+    }
+    return dispatch(out, tokens.argc(), tokens.argv());
+}
+
+Result<void> CommandTable::dispatch(Output& out, int argc, const char* const* argv) const
+{
+    if (argc < 0 || static_cast<size_t>(argc) > Tokens::kMaxArgs) {
+        out.puts("error: too many arguments");
+        out.newline();
+        return Error::TooLong;
+    }
+    const char* args[Tokens::kMaxArgs + 1];
+    int count = 0;
+    OutputFormat format = OutputFormat::Text;
+    for (int i = 0; i < argc; ++i) {
+        if (is_json_flag(argv[i]))
+            format = OutputFormat::Json;
+        else
+            args[count++] = argv[i];
+    }
+    args[count] = nullptr;
+    if (count == 0)
+        return {};
+
+    const Command* command = find(args[0]);
+    if (command == nullptr) {
+        out.puts("error: unknown command '");
+        out.puts(args[0]);
+        out.puts("' (try help)");
+        out.newline();
+        return Error::NotFound;
+    }
+    CommandContext ctx(out, format, *command, this);
+    if (command->max_args != Command::kAnyArgs && count - 1 > command->max_args)
+        return ctx.usage_error();
+    if (command->run == nullptr)
+        return ctx.fail(Error::Unsupported);
+    Result<void> result = command->run(ctx, count, args);
+    if (!result.ok() && !ctx.reported())
+        (void)ctx.fail(result.error());
+    return result;
+}
+
+void CommandTable::complete(const char* line, size_t cursor, Completions& out) const
+{
+    size_t start = cursor;
+    while (start > 0 && !is_blank(line[start - 1]))
+        --start;
+
+    // Words before the one being completed; --json does not count.
+    size_t index = 0;
+    const char* first = nullptr;
+    size_t first_length = 0;
+    size_t i = 0;
+    while (i < start) {
+        while (i < start && is_blank(line[i]))
+            ++i;
+        if (i >= start)
+            break;
+        size_t word = i;
+        while (i < start && !is_blank(line[i]))
+            ++i;
+        if (equal(line + word, i - word, kJsonFlag))
+            continue;
+        if (index == 0) {
+            first = line + word;
+            first_length = i - word;
+        }
+        ++index;
+    }
+
+    if (index == 0) {
+        out.add(kHelpCommand.name);
+        for (size_t c = 0; c < m_count; ++c)
+            out.add(m_commands[c].name);
+        return;
+    }
+    if (out.prefix_length() > 0 && out.prefix()[0] == '-')
+        out.add(kJsonFlag);
+    if (index != 1)
+        return;
+    const Command* command = find(first, first_length);
+    if (command == nullptr)
+        return;
+    if (command == &kHelpCommand) {
+        out.add(kHelpCommand.name);
+        for (size_t c = 0; c < m_count; ++c)
+            out.add(m_commands[c].name);
+        return;
+    }
+    if (command->arg_words != nullptr) {
+        for (const char* const* word = command->arg_words; *word != nullptr; ++word)
+            out.add(*word);
+    }
+    if (command->complete_arg != nullptr)
+        command->complete_arg(out);
+}
+
+void CommandTable::completion_callback(void* table, const char* line, size_t cursor, Completions& out)
+{
+    static_cast<const CommandTable*>(table)->complete(line, cursor, out);
+}
+
+const Command* CommandTable::next_sorted(const char* after) const
+{
+    const Command* best = nullptr;
+    auto consider = [&](const Command* candidate) {
+        if (after != nullptr && compare(candidate->name, after) <= 0)
+            return;
+        if (best == nullptr || compare(candidate->name, best->name) < 0)
+            best = candidate;
+    };
+    consider(&kHelpCommand);
+    for (size_t i = 0; i < m_count; ++i)
+        consider(&m_commands[i]);
+    return best;
+}
+
+void CommandTable::print_help(Output& out, OutputFormat format) const
+{
+    if (format == OutputFormat::Json) {
+        JsonWriter json(out);
+        json.begin_object();
+        json.begin_array("commands");
+        for (const Command* c = next_sorted(nullptr); c != nullptr; c = next_sorted(c->name)) {
+            json.begin_object();
+            json.field_str("name", c->name);
+            json.field_str("usage", c->usage);
+            json.field_str("summary", c->summary);
+            json.end_object();
+        }
+        json.end_array();
+        json.end_object();
+        (void)json.end_line();
+        return;
+    }
+    size_t width = 0;
+    for (const Command* c = next_sorted(nullptr); c != nullptr; c = next_sorted(c->name)) {
+        size_t length = __builtin_strlen(c->usage != nullptr ? c->usage : c->name);
+        if (length > width)
+            width = length;
+    }
+    for (const Command* c = next_sorted(nullptr); c != nullptr; c = next_sorted(c->name)) {
+        out.put_padded(c->usage != nullptr ? c->usage : c->name, width + kHelpColumnGap);
+        out.puts(c->summary);
+        out.newline();
+    }
+}
+
+Result<void> CommandTable::print_command_help(Output& out, OutputFormat format, const char* name) const
+{
+    const Command* command = find(name);
+    if (command == nullptr)
+        return Error::NotFound;
+    if (format == OutputFormat::Json) {
+        JsonWriter json(out);
+        json.begin_object();
+        json.field_str("name", command->name);
+        json.field_str("usage", command->usage);
+        json.field_str("summary", command->summary);
+        json.end_object();
+        (void)json.end_line();
+        return {};
+    }
+    out.puts("usage: ");
+    out.puts(command->usage != nullptr ? command->usage : command->name);
+    out.newline();
+    out.puts(command->summary);
+    out.newline();
+    return {};
+}
+
+}  // namespace exo

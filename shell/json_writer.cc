@@ -1,0 +1,192 @@
+#include "shell/json_writer.h"
+
+namespace exo {
+
+namespace {
+
+constexpr uint8_t kFirstNonControl = 0x20;  // RFC 8259 section 7: below must be escaped
+constexpr uint8_t kDel = 0x7F;              // escaped too, to keep the line printable
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+}  // namespace
+
+// Commas and key/value checks shared by every value and container opener.
+// False when the value must not be written (inside an overflowed level).
+bool JsonWriter::before_value()
+{
+    if (m_overflow != 0) {
+        m_error = true;
+        return false;
+    }
+    if (m_depth == 0) {
+        if (m_top_done)
+            m_error = true;  // one line carries one value
+        m_top_done = true;
+        return true;
+    }
+    size_t level = m_depth - 1;
+    if (m_kind[level] == Container::Object) {
+        if (!m_key_pending) {
+            m_error = true;
+            if (m_has_items[level])
+                m_out.put(',');
+        }
+        m_key_pending = false;
+    } else if (m_has_items[level]) {
+        m_out.put(',');
+    }
+    m_has_items[level] = true;
+    return true;
+}
+
+void JsonWriter::key(const char* name)
+{
+    if (name == nullptr || m_depth == 0 || m_overflow != 0 || m_kind[m_depth - 1] != Container::Object
+        || m_key_pending) {
+        m_error = true;
+        return;
+    }
+    size_t level = m_depth - 1;
+    if (m_has_items[level])
+        m_out.put(',');
+    m_has_items[level] = true;
+    write_escaped(name, __builtin_strlen(name));
+    m_out.put(':');
+    m_key_pending = true;
+}
+
+void JsonWriter::open(Container kind, char bracket)
+{
+    if (m_overflow != 0 || m_depth == kMaxDepth) {
+        m_error = true;
+        ++m_overflow;
+        return;
+    }
+    if (!before_value())
+        return;
+    m_out.put(bracket);
+    m_kind[m_depth] = kind;
+    m_has_items[m_depth] = false;
+    ++m_depth;
+}
+
+void JsonWriter::close(Container kind, char bracket)
+{
+    if (m_overflow != 0) {
+        --m_overflow;
+        return;
+    }
+    if (m_depth == 0 || m_kind[m_depth - 1] != kind || m_key_pending) {
+        m_error = true;
+        if (m_depth == 0)
+            return;
+        m_key_pending = false;
+    }
+    m_out.put(bracket);
+    --m_depth;
+}
+
+void JsonWriter::begin_object() { open(Container::Object, '{'); }
+void JsonWriter::end_object() { close(Container::Object, '}'); }
+void JsonWriter::begin_array() { open(Container::Array, '['); }
+void JsonWriter::end_array() { close(Container::Array, ']'); }
+
+void JsonWriter::write_escaped(const char* text, size_t length)
+{
+    m_out.put('"');
+    size_t run = 0;  // bytes that need no escape, written in one go
+    for (size_t i = 0; i < length; ++i) {
+        uint8_t c = static_cast<uint8_t>(text[i]);
+        char simple = 0;
+        switch (c) {
+        case '"': simple = '"'; break;
+        case '\\': simple = '\\'; break;
+        case '\b': simple = 'b'; break;
+        case '\f': simple = 'f'; break;
+        case '\n': simple = 'n'; break;
+        case '\r': simple = 'r'; break;
+        case '\t': simple = 't'; break;
+        default:
+            if (c >= kFirstNonControl && c < kDel) {
+                ++run;
+                continue;
+            }
+        }
+        m_out.write(text + i - run, run);
+        run = 0;
+        if (simple != 0) {
+            const char pair[2] = { '\\', simple };
+            m_out.write(pair, 2);
+        } else {
+            // Bytes >= 0x80 become U+0080..U+00FF: lossy for UTF-8 but
+            // always valid, ASCII-only JSON.
+            const char escape[6] = { '\\', 'u', '0', '0', kHexDigits[c >> 4], kHexDigits[c & 0xF] };
+            m_out.write(escape, 6);
+        }
+    }
+    m_out.write(text + length - run, run);
+    m_out.put('"');
+}
+
+void JsonWriter::str(const char* text)
+{
+    if (text == nullptr) {
+        null();
+        return;
+    }
+    str(text, __builtin_strlen(text));
+}
+
+void JsonWriter::str(const char* text, size_t length)
+{
+    if (!before_value())
+        return;
+    write_escaped(text != nullptr ? text : "", text != nullptr ? length : 0);
+}
+
+void JsonWriter::u64(uint64_t value)
+{
+    if (!before_value())
+        return;
+    m_out.put_unsigned(value);
+}
+
+void JsonWriter::i64(int64_t value)
+{
+    if (!before_value())
+        return;
+    m_out.put_signed(value);
+}
+
+void JsonWriter::boolean(bool value)
+{
+    if (!before_value())
+        return;
+    m_out.puts(value ? "true" : "false");
+}
+
+void JsonWriter::null()
+{
+    if (!before_value())
+        return;
+    m_out.puts("null");
+}
+
+void JsonWriter::hex(uint64_t value)
+{
+    if (!before_value())
+        return;
+    m_out.put('"');
+    m_out.put_hex(value);
+    m_out.put('"');
+}
+
+bool JsonWriter::end_line()
+{
+    if (!complete())
+        m_error = true;
+    m_out.newline();
+    return !m_error;
+}
+
+}  // namespace exo

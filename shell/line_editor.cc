@@ -1,0 +1,537 @@
+#include "shell/line_editor.h"
+
+namespace exo {
+
+namespace {
+
+// ASCII control codes (ECMA-6 / ISO 646) and the keys that send them.
+constexpr uint8_t kCtrlA = 0x01;  // home
+constexpr uint8_t kCtrlB = 0x02;  // left
+constexpr uint8_t kCtrlC = 0x03;  // ETX: cancel
+constexpr uint8_t kCtrlD = 0x04;  // delete under cursor
+constexpr uint8_t kCtrlE = 0x05;  // end
+constexpr uint8_t kCtrlF = 0x06;  // right
+constexpr uint8_t kBackspace = 0x08;  // BS: Ctrl-H, some terminals' Backspace
+constexpr uint8_t kTab = 0x09;
+constexpr uint8_t kLineFeed = 0x0A;
+constexpr uint8_t kCtrlK = 0x0B;  // kill to end
+constexpr uint8_t kCtrlL = 0x0C;  // redraw
+constexpr uint8_t kCarriageReturn = 0x0D;
+constexpr uint8_t kCtrlN = 0x0E;  // history down
+constexpr uint8_t kCtrlP = 0x10;  // history up
+constexpr uint8_t kCtrlU = 0x15;  // kill to start
+constexpr uint8_t kCtrlW = 0x17;  // kill previous word
+constexpr uint8_t kEscape = 0x1B;
+constexpr uint8_t kDel = 0x7F;    // what most terminals send for Backspace
+constexpr uint8_t kFirstPrintable = 0x20;
+constexpr uint8_t kLastPrintable = 0x7E;
+
+// ECMA-48 section 5.4: a control sequence is CSI, parameter bytes 0x30-0x3F,
+// intermediate bytes 0x20-0x2F, one final byte 0x40-0x7E.
+constexpr uint8_t kCsiIntroducer = '[';
+constexpr uint8_t kSs3Introducer = 'O';  // VT100 application cursor keys
+constexpr uint8_t kParamFirst = 0x30;
+constexpr uint8_t kParamLast = 0x3F;
+constexpr uint8_t kIntermediateFirst = 0x20;
+constexpr uint8_t kIntermediateLast = 0x2F;
+constexpr uint8_t kFinalFirst = 0x40;
+constexpr uint8_t kFinalLast = 0x7E;
+constexpr uint32_t kMaxEscapeNumber = 9999;  // saturate; no key uses more
+
+// VT220 "ESC [ n ~" editing keys.
+constexpr uint32_t kTildeHome = 1;
+constexpr uint32_t kTildeDelete = 3;
+constexpr uint32_t kTildeEnd = 4;
+constexpr uint32_t kTildeHomeRxvt = 7;
+constexpr uint32_t kTildeEndRxvt = 8;
+
+constexpr const char* kEraseToEnd = "\x1b[K";             // EL 0
+constexpr const char* kClearScreen = "\x1b[H\x1b[2J";     // CUP home, ED 2
+constexpr char kBell = '\a';
+
+constexpr bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+// The kernel provides memcmp and strlen but not strcmp.
+bool equal(const char* a, size_t a_length, const char* b)
+{
+    return __builtin_strlen(b) == a_length && __builtin_memcmp(a, b, a_length) == 0;
+}
+
+}  // namespace
+
+void Completions::add(const char* word)
+{
+    if (word == nullptr)
+        return;
+    size_t length = __builtin_strlen(word);
+    if (length < m_prefix_length || __builtin_memcmp(word, m_prefix, m_prefix_length) != 0)
+        return;
+    for (size_t i = 0; i < m_count; ++i) {
+        if (equal(word, length, m_items[i]))
+            return;
+    }
+    if (m_count == kMaxCandidates) {
+        m_truncated = true;
+        return;
+    }
+    m_items[m_count++] = word;
+}
+
+size_t Completions::common_length() const
+{
+    if (m_count == 0)
+        return 0;
+    size_t length = __builtin_strlen(m_items[0]);
+    for (size_t i = 1; i < m_count; ++i) {
+        size_t j = 0;
+        while (j < length && m_items[i][j] == m_items[0][j])
+            ++j;
+        length = j;
+    }
+    return length;
+}
+
+void LineEditor::reset_line()
+{
+    m_length = 0;
+    m_cursor = 0;
+    m_buffer[0] = '\0';
+    m_overflow = false;
+    m_browse = -1;
+    m_input = Input::Normal;
+}
+
+void LineEditor::start_prompt()
+{
+    reset_line();
+    m_state = State::Editing;
+    m_out.puts(m_prompt);
+}
+
+LineEvent LineEditor::feed(uint8_t byte)
+{
+    // A CR LF pair is one line end; the CR already ended the line.
+    if (m_swallow_lf) {
+        m_swallow_lf = false;
+        if (byte == kLineFeed)
+            return LineEvent::None;
+    }
+    if (m_state == State::Idle) {
+        reset_line();
+        m_state = State::Editing;
+    }
+    if (m_input != Input::Normal) {
+        bool reprocess = false;
+        LineEvent event = escape_byte(byte, reprocess);
+        if (!reprocess)
+            return event;
+    }
+    return process(byte);
+}
+
+// Returns with `reprocess` set when the byte does not belong to the sequence
+// (e.g. a CR in the middle): the sequence is dropped and the byte handled
+// normally, so a garbled sequence never swallows a line end.
+LineEvent LineEditor::escape_byte(uint8_t byte, bool& reprocess)
+{
+    ++m_escape_length;
+    if (m_escape_length > kMaxEscapeLength) {
+        // Abandoned: this byte and what follows are ordinary input again.
+        m_input = Input::Normal;
+        reprocess = true;
+        return LineEvent::None;
+    }
+    switch (m_input) {
+    case Input::Escape:
+        if (byte == kCsiIntroducer) {
+            m_input = Input::Csi;
+            m_escape_number = 0;
+            m_escape_number_done = false;
+        } else if (byte == kSs3Introducer) {
+            m_input = Input::Ss3;
+        } else if (byte == kEscape) {
+            m_escape_length = 0;
+        } else if (byte >= kFirstPrintable && byte <= kLastPrintable) {
+            m_input = Input::Normal;  // Alt+key: not bound
+        } else {
+            m_input = Input::Normal;
+            reprocess = true;
+        }
+        return LineEvent::None;
+    case Input::Csi:
+        if (byte >= kParamFirst && byte <= kParamLast) {
+            if (byte >= '0' && byte <= '9' && !m_escape_number_done) {
+                m_escape_number = m_escape_number * 10 + (byte - '0');
+                if (m_escape_number > kMaxEscapeNumber)
+                    m_escape_number = kMaxEscapeNumber;
+            } else {
+                m_escape_number_done = true;  // ';' or private marker: modifiers ignored
+            }
+            return LineEvent::None;
+        }
+        if (byte >= kIntermediateFirst && byte <= kIntermediateLast)
+            return LineEvent::None;
+        m_input = Input::Normal;
+        if (byte < kFinalFirst || byte > kFinalLast) {
+            reprocess = true;
+            return LineEvent::None;
+        }
+        if (byte != '~')
+            return act(cursor_key(byte), byte);
+        switch (m_escape_number) {
+        case kTildeHome:
+        case kTildeHomeRxvt: return act(Action::Home, byte);
+        case kTildeEnd:
+        case kTildeEndRxvt: return act(Action::End, byte);
+        case kTildeDelete: return act(Action::Delete, byte);
+        default: return LineEvent::None;
+        }
+    case Input::Ss3:
+        m_input = Input::Normal;
+        if (byte < kFinalFirst || byte > kFinalLast) {
+            reprocess = true;
+            return LineEvent::None;
+        }
+        return act(cursor_key(byte), byte);
+    case Input::Normal:
+        break;
+    }
+    return LineEvent::None;
+}
+
+// Final byte of a cursor key, the same after CSI and SS3 (VT100 ANSI and
+// application modes).
+LineEditor::Action LineEditor::cursor_key(uint8_t final_byte)
+{
+    switch (final_byte) {
+    case 'A': return Action::Up;
+    case 'B': return Action::Down;
+    case 'C': return Action::Right;
+    case 'D': return Action::Left;
+    case 'H': return Action::Home;
+    case 'F': return Action::End;
+    default: return Action::None;
+    }
+}
+
+LineEvent LineEditor::process(uint8_t byte)
+{
+    if (byte >= kFirstPrintable && byte <= kLastPrintable)
+        return act(Action::Insert, byte);
+    switch (byte) {
+    case kCarriageReturn:
+        m_swallow_lf = true;
+        return act(Action::Enter, byte);
+    case kLineFeed: return act(Action::Enter, byte);
+    case kCtrlC: return act(Action::Cancel, byte);
+    case kEscape:
+        m_input = Input::Escape;
+        m_escape_length = 0;
+        return LineEvent::None;
+    case kDel:
+    case kBackspace: return act(Action::Backspace, byte);
+    case kCtrlA: return act(Action::Home, byte);
+    case kCtrlE: return act(Action::End, byte);
+    case kCtrlB: return act(Action::Left, byte);
+    case kCtrlF: return act(Action::Right, byte);
+    case kCtrlD: return act(Action::Delete, byte);
+    case kCtrlP: return act(Action::Up, byte);
+    case kCtrlN: return act(Action::Down, byte);
+    case kCtrlU: return act(Action::KillStart, byte);
+    case kCtrlK: return act(Action::KillEnd, byte);
+    case kCtrlW: return act(Action::KillWord, byte);
+    case kCtrlL: return act(Action::Redraw, byte);
+    case kTab: return act(Action::Complete, byte);
+    default: return LineEvent::None;  // other controls and 0x80-0xFF
+    }
+}
+
+LineEvent LineEditor::act(Action action, uint8_t byte)
+{
+    if (action == Action::Enter)
+        return finish_line();
+    if (action == Action::Cancel) {
+        m_out.puts("^C");
+        m_out.newline();
+        reset_line();
+        m_state = State::Idle;
+        return LineEvent::Cancelled;
+    }
+    // Past the limit the line is lost anyway: only its end matters.
+    if (m_overflow)
+        return LineEvent::None;
+
+    switch (action) {
+    case Action::Insert: {
+        char c = static_cast<char>(byte);
+        if (!insert(&c, 1)) {
+            m_overflow = true;
+            m_out.put(kBell);
+        }
+        break;
+    }
+    case Action::Backspace:
+        if (m_cursor > 0)
+            erase(m_cursor - 1, m_cursor);
+        break;
+    case Action::Delete:
+        if (m_cursor < m_length)
+            erase(m_cursor, m_cursor + 1);
+        break;
+    case Action::Left:
+        if (m_cursor > 0) {
+            move_left(1);
+            --m_cursor;
+        }
+        break;
+    case Action::Right:
+        if (m_cursor < m_length) {
+            move_right(1);
+            ++m_cursor;
+        }
+        break;
+    case Action::Home:
+        move_left(m_cursor);
+        m_cursor = 0;
+        break;
+    case Action::End:
+        move_right(m_length - m_cursor);
+        m_cursor = m_length;
+        break;
+    case Action::Up: history_step(+1); break;
+    case Action::Down: history_step(-1); break;
+    case Action::KillStart: erase(0, m_cursor); break;
+    case Action::KillEnd: erase(m_cursor, m_length); break;
+    case Action::KillWord: {
+        size_t start = m_cursor;
+        while (start > 0 && is_blank(m_buffer[start - 1]))
+            --start;
+        while (start > 0 && !is_blank(m_buffer[start - 1]))
+            --start;
+        erase(start, m_cursor);
+        break;
+    }
+    case Action::Redraw:
+        m_out.puts(kClearScreen);
+        redraw_line();
+        break;
+    case Action::Complete: complete(); break;
+    case Action::None:
+    case Action::Enter:
+    case Action::Cancel: break;
+    }
+    return LineEvent::None;
+}
+
+LineEvent LineEditor::finish_line()
+{
+    m_out.newline();
+    m_state = State::Idle;
+    m_input = Input::Normal;
+    if (m_overflow) {
+        reset_line();
+        return LineEvent::TooLong;
+    }
+    m_history.add(m_buffer, m_length);
+    m_browse = -1;
+    return LineEvent::Line;
+}
+
+bool LineEditor::insert(const char* text, size_t count)
+{
+    if (count > m_limit - m_length)
+        return false;
+    __builtin_memmove(m_buffer + m_cursor + count, m_buffer + m_cursor, m_length - m_cursor);
+    __builtin_memcpy(m_buffer + m_cursor, text, count);
+    m_length += count;
+    m_buffer[m_length] = '\0';
+    // Terminal cursor is at the old cursor: print from there to the end.
+    m_out.write(m_buffer + m_cursor, m_length - m_cursor);
+    m_cursor += count;
+    move_left(m_length - m_cursor);
+    return true;
+}
+
+// Removes [from, to); requires from <= m_cursor <= to.
+void LineEditor::erase(size_t from, size_t to)
+{
+    if (from >= to)
+        return;
+    move_left(m_cursor - from);
+    __builtin_memmove(m_buffer + from, m_buffer + to, m_length - to);
+    m_length -= to - from;
+    m_buffer[m_length] = '\0';
+    m_cursor = from;
+    redraw_tail();
+}
+
+// Terminal cursor is at m_cursor: repaint from there, erase what is left
+// of a longer old line, restore the cursor.
+void LineEditor::redraw_tail()
+{
+    m_out.write(m_buffer + m_cursor, m_length - m_cursor);
+    m_out.puts(kEraseToEnd);
+    move_left(m_length - m_cursor);
+}
+
+// Terminal cursor is at column 0 of an empty row.
+void LineEditor::redraw_line()
+{
+    m_out.puts(m_prompt);
+    m_out.write(m_buffer, m_length);
+    move_left(m_length - m_cursor);
+}
+
+// Swaps in another line (history), leaving the cursor at its end.
+void LineEditor::replace_line(const char* text, size_t count)
+{
+    move_left(m_cursor);
+    __builtin_memmove(m_buffer, text, count);
+    m_length = count;
+    m_buffer[m_length] = '\0';
+    m_out.write(m_buffer, m_length);
+    m_out.puts(kEraseToEnd);
+    m_cursor = m_length;
+}
+
+void LineEditor::csi(size_t number, char final_byte)
+{
+    m_out.write("\x1b[", 2);
+    m_out.put_unsigned(number);
+    m_out.put(final_byte);
+}
+
+void LineEditor::move_left(size_t columns)
+{
+    if (columns == 1)
+        m_out.put('\b');
+    else if (columns > 1)
+        csi(columns, 'D');  // CUB
+}
+
+void LineEditor::move_right(size_t columns)
+{
+    if (columns > 0)
+        csi(columns, 'C');  // CUF
+}
+
+void LineEditor::print_above(const char* text)
+{
+    if (text == nullptr)
+        return;
+    size_t length = __builtin_strlen(text);
+    bool editing = m_state == State::Editing;
+    if (editing) {
+        m_out.put('\r');
+        m_out.puts(kEraseToEnd);
+    }
+    m_out.write(text, length);
+    if (length == 0 || text[length - 1] != '\n')
+        m_out.newline();
+    if (editing)
+        redraw_line();
+}
+
+void LineHistory::add(const char* line, size_t length)
+{
+    if (length > kMaxLineLength)
+        length = kMaxLineLength;
+    size_t i = 0;
+    while (i < length && is_blank(line[i]))
+        ++i;
+    if (i == length)
+        return;  // blank lines are not worth recalling
+    if (m_count > 0 && m_lengths[slot(0)] == length && __builtin_memcmp(m_lines[slot(0)], line, length) == 0)
+        return;
+    __builtin_memcpy(m_lines[m_next], line, length);
+    m_lines[m_next][length] = '\0';
+    m_lengths[m_next] = static_cast<uint16_t>(length);
+    m_next = (m_next + 1) % kEntries;
+    if (m_count < kEntries)
+        ++m_count;
+}
+
+const char* LineHistory::entry(size_t index) const
+{
+    return index < m_count ? m_lines[slot(index)] : nullptr;
+}
+
+size_t LineHistory::entry_length(size_t index) const
+{
+    return index < m_count ? m_lengths[slot(index)] : 0;
+}
+
+void LineHistory::save_draft(const char* line, size_t length)
+{
+    if (length > kMaxLineLength)
+        length = kMaxLineLength;
+    __builtin_memcpy(m_draft, line, length);
+    m_draft[length] = '\0';
+    m_draft_length = length;
+}
+
+// +1 = older (Up), -1 = newer (Down). Going newer than the newest entry
+// brings back the line that was being typed before browsing started.
+void LineEditor::history_step(int direction)
+{
+    int target = m_browse + direction;
+    if (target < -1 || target >= static_cast<int>(m_history.size()))
+        return;
+    if (m_browse == -1)
+        m_history.save_draft(m_buffer, m_length);
+    m_browse = target;
+    const char* text = target == -1 ? m_history.draft() : m_history.entry(static_cast<size_t>(target));
+    size_t length = target == -1 ? m_history.draft_length() : m_history.entry_length(static_cast<size_t>(target));
+    // A line from an editor with a larger limit cannot be recalled whole.
+    replace_line(text, length < m_limit ? length : m_limit);
+}
+
+void LineEditor::complete()
+{
+    if (m_complete == nullptr) {
+        m_out.put(kBell);
+        return;
+    }
+    size_t start = m_cursor;
+    while (start > 0 && !is_blank(m_buffer[start - 1]))
+        --start;
+    Completions candidates(m_buffer + start, m_cursor - start);
+    m_complete(m_complete_ctx, m_buffer, m_cursor, candidates);
+    size_t typed = m_cursor - start;
+    if (candidates.count() == 0) {
+        m_out.put(kBell);
+        return;
+    }
+    if (candidates.count() == 1) {
+        const char* word = candidates[0];
+        size_t rest = __builtin_strlen(word) - typed;
+        bool need_space = m_cursor == m_length || m_buffer[m_cursor] != ' ';
+        if (rest + (need_space ? 1 : 0) > m_limit - m_length) {
+            m_out.put(kBell);
+            return;
+        }
+        (void)insert(word + typed, rest);
+        if (need_space)
+            (void)insert(" ", 1);
+        else
+            act(Action::Right, 0);
+        return;
+    }
+    size_t common = candidates.common_length();
+    if (common > typed && !insert(candidates[0] + typed, common - typed)) {
+        m_out.put(kBell);
+        return;
+    }
+    m_out.newline();
+    for (size_t i = 0; i < candidates.count(); ++i) {
+        if (i != 0)
+            m_out.write("  ", 2);
+        m_out.puts(candidates[i]);
+    }
+    if (candidates.truncated())
+        m_out.puts("  ...");
+    m_out.newline();
+    redraw_line();
+}
+
+}  // namespace exo
