@@ -1,0 +1,90 @@
+#include "kernel/drivers/uart16550.h"
+
+#include "tests/unit/fake_io.h"
+
+using namespace exo;
+using namespace exo::test;
+
+namespace {
+constexpr uint16_t kCom1 = 0x3F8;
+}
+
+TEST(Uart16550, InitProgramsDivisor8N1AndFifos)
+{
+    IoScript s;
+    s.expected = {
+        out(kCom1 + 7, 0x5A), in(kCom1 + 7, 0x5A),  // scratch probe
+        out(kCom1 + 1, 0x00),                       // interrupts off
+        out(kCom1 + 3, 0x80),                       // DLAB
+        out(kCom1 + 0, 0x01), out(kCom1 + 1, 0x00), // divisor 1 = 115200
+        out(kCom1 + 3, 0x03),                       // 8N1
+        out(kCom1 + 2, 0xC5),                       // FIFOs on, TX cleared, RX kept
+        out(kCom1 + 4, 0x0B),                       // DTR RTS OUT2
+    };
+    Uart16550<FakeIo> uart(FakeIo(s), kCom1);
+    ASSERT_TRUE(uart.init(115200).ok());
+    EXPECT_TRUE(uart.ready());
+    EXPECT_TRUE(s.expected.empty());
+}
+
+TEST(Uart16550, DivisorFor9600)
+{
+    IoScript s;
+    s.expected = {
+        out(kCom1 + 7, 0x5A), in(kCom1 + 7, 0x5A), out(kCom1 + 1, 0), out(kCom1 + 3, 0x80),
+        out(kCom1 + 0, 12), out(kCom1 + 1, 0), out(kCom1 + 3, 0x03), out(kCom1 + 2, 0xC5), out(kCom1 + 4, 0x0B),
+    };
+    Uart16550<FakeIo> uart(FakeIo(s), kCom1);
+    ASSERT_TRUE(uart.init(9600).ok());
+    EXPECT_TRUE(s.expected.empty());
+}
+
+TEST(Uart16550, AbsentWhenScratchDoesNotAnswer)
+{
+    IoScript s;
+    s.expected = { out(kCom1 + 7, 0x5A), in(kCom1 + 7, 0xFF) };
+    Uart16550<FakeIo> uart(FakeIo(s), kCom1);
+    Result<void> r = uart.init(115200);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error(), Error::Absent);
+    EXPECT_FALSE(uart.ready());
+}
+
+TEST(Uart16550, BadBaudRejectedWithoutTouchingPorts)
+{
+    IoScript s;
+    Uart16550<FakeIo> uart(FakeIo(s), kCom1);
+    EXPECT_EQ(uart.init(0).error(), Error::InvalidArgument);
+    EXPECT_EQ(uart.init(230400).error(), Error::InvalidArgument);
+    EXPECT_TRUE(s.seen.empty());
+}
+
+TEST(Uart16550, PutWaitsForTransmitterEmpty)
+{
+    IoScript s;
+    s.expected = { in(kCom1 + 5, 0x00), in(kCom1 + 5, 0x00), in(kCom1 + 5, 0x20), out(kCom1, 'A') };
+    Uart16550<FakeIo> uart(FakeIo(s), kCom1);
+    EXPECT_TRUE(uart.put('A'));
+    EXPECT_TRUE(s.expected.empty());
+}
+
+TEST(Uart16550, StuckTransmitterDropsByteInsteadOfHanging)
+{
+    IoScript s;
+    s.fixed_reads[kCom1 + 5] = 0x00;  // THR never empties
+    Uart16550<FakeIo> uart(FakeIo(s), kCom1);
+    EXPECT_FALSE(uart.put('x'));
+    EXPECT_EQ(uart.dropped(), 1u);
+    EXPECT_EQ(s.seen.size(), uart::kTxSpinLimit);  // bounded polling, no write
+}
+
+TEST(Uart16550, ReceiveIsNonBlocking)
+{
+    IoScript s;
+    s.expected = { in(kCom1 + 5, 0x20), in(kCom1 + 5, 0x21), in(kCom1, 'q') };
+    Uart16550<FakeIo> uart(FakeIo(s), kCom1);
+    EXPECT_EQ(uart.try_get().error(), Error::NotFound);
+    Result<uint8_t> b = uart.try_get();
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ(b.value(), 'q');
+}
