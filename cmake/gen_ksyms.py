@@ -8,6 +8,7 @@ import sys
 
 
 def short_name(name: str) -> str:
+    name = name.replace('(anonymous namespace)::', '')
     depth = 0
     for i, ch in enumerate(name):  # cut at the parameter list's '(' at depth 0
         if ch == '<':
@@ -17,7 +18,12 @@ def short_name(name: str) -> str:
         elif ch == '(' and depth == 0 and i > 0:
             name = name[:i]
             break
-    return name.replace('exo::', '').replace('(anonymous namespace)::', '')
+    name = name.replace('exo::', '').replace('(anonymous namespace)::', '')
+    # Lambdas and template instances: keep the readable head only.
+    for cut in ('{lambda', '<'):
+        if cut in name:
+            name = name[:name.index(cut)].rstrip(':') + ('{lambda}' if cut == '{lambda' else '<>')
+    return name[:60]
 
 
 def main() -> int:

@@ -23,8 +23,6 @@ constexpr uint16_t kScratch = 7;     // SCR
 
 constexpr uint8_t kLcrDlab = 0x80;          // divisor latch access
 constexpr uint8_t kLcr8N1 = 0x03;           // 8 data bits, no parity, 1 stop
-// Enable FIFOs, clear TX only (bytes typed before init stay readable), RX trigger 14.
-constexpr uint8_t kFcrEnableClearTx14 = 0xC5;
 constexpr uint8_t kMcrDtrRtsOut2 = 0x0B;    // OUT2 gates the IRQ line on PCs
 constexpr uint8_t kIerRxAvailable = 0x01;
 constexpr uint8_t kLsrDataReady = 0x01;
@@ -56,7 +54,10 @@ public:
         write(uart::kData, static_cast<uint8_t>(divisor & 0xFF));
         write(uart::kIntEnable, static_cast<uint8_t>(divisor >> 8));
         write(uart::kLineControl, uart::kLcr8N1);
-        write(uart::kFifoControl, uart::kFcrEnableClearTx14);
+        // FCR is left alone on purpose: changing its FIFO-enable bit resets
+        // the receive FIFO (16550D datasheet, FCR bit 0), which would lose bytes
+        // typed or piped in before this point. Without the FIFO the receiver
+        // holds one byte and the sender waits, so nothing is lost.
         write(uart::kModemControl, uart::kMcrDtrRtsOut2);
         m_ready = true;
         return {};
