@@ -7,6 +7,8 @@
 #include "kernel/platform/drivers.h"
 #include "kernel/platform/klog.h"
 #include "kernel/platform/memory.h"
+#include "kernel/platform/timer.h"
+#include "kernel/lib/tsc_math.h"
 
 namespace exo {
 const BootInfo& boot_info();
@@ -25,6 +27,10 @@ constexpr uint8_t kResetControlFull = 0x06;
 constexpr uint16_t kI8042Command = 0x64;
 constexpr uint8_t kI8042PulseReset = 0xFE;
 constexpr uint32_t kAcpiEnableSpins = 100000;
+// QEMU acts on an S5 request asynchronously: give it this long before the
+// isa-debug-exit fallback (which would end QEMU with status 1, not 0).
+constexpr uint64_t kSoftOffGraceUs = 500000;
+constexpr uint64_t kSoftOffGraceSpins = 500000000;
 
 // Filled once by the first acpi_info() call (shell thread or boot task).
 constinit bool g_have_info = false;
@@ -59,6 +65,13 @@ void acpi_soft_off(X86PortIo& io)
     io.write16(i.pm1a_cnt, pm1_control_sleep_value(i.slp_typ_a, io.read16(i.pm1a_cnt)));
     if (i.pm1b_cnt)
         io.write16(i.pm1b_cnt, pm1_control_sleep_value(i.slp_typ_b, io.read16(i.pm1b_cnt)));
+    uint64_t hz = timer::tsc_hz();
+    uint64_t start = cpu::rdtsc();
+    for (uint64_t n = 0; n < kSoftOffGraceSpins; ++n) {
+        if (hz && ticks_to_us(cpu::rdtsc() - start, hz) > kSoftOffGraceUs)
+            break;
+        cpu::pause();
+    }
 }
 
 }  // namespace

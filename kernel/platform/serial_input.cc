@@ -48,7 +48,7 @@ Result<void> start_rx()
 
 }  // namespace
 
-EXO_DRIVER_TASK(kConsoleRxTask, "com1", BootPhase::Essential, start_rx, "idt");
+EXO_DRIVER_TASK(kConsoleRxTask, "com1", BootPhase::Essential, start_rx, "idt", "lapic");
 
 Result<uint8_t> try_read()
 {

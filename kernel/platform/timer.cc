@@ -89,7 +89,7 @@ void refine()
 
 }  // namespace
 
-EXO_DRIVER_TASK(kTimerTask, "pit", BootPhase::Essential, start_timer, "idt");
+EXO_DRIVER_TASK(kTimerTask, "pit", BootPhase::Essential, start_timer, "idt", "lapic");
 
 const char* tsc_source_name(TscSource s)
 {

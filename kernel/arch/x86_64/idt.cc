@@ -6,7 +6,7 @@
 #include "kernel/arch/x86_64/pic.h"
 #include "kernel/platform/panic.h"
 
-extern "C" const uint64_t isr_table[48];
+extern "C" const uint64_t isr_table[49];  // vectors 0-47, then 255
 
 namespace exo::idt {
 namespace {
@@ -71,6 +71,7 @@ void init()
             ist = gdt::kIstMachineCheck;
         set_gate(v, isr_table[v], v == vector::kBreakpoint ? kTrapGateDpl3 : kInterruptGate, ist);
     }
+    set_gate(kSpuriousVector, isr_table[48], kInterruptGate, 0);
     IdtPointer ptr { sizeof(g_idt) - 1, reinterpret_cast<uint64_t>(g_idt) };
     asm volatile("lidt %0" : : "m"(ptr));
 }
@@ -104,6 +105,8 @@ extern "C" void trap_dispatch(exo::TrapFrame* frame)
             return;
         panic_exception(*frame);
     }
+    if (vector == idt::kSpuriousVector)
+        return;  // local APIC spurious interrupt: no EOI (SDM Vol. 3A §10.9)
     uint8_t irq = static_cast<uint8_t>(vector - idt::kIrqBase);
     if (irq >= idt::kIrqCount)
         return;

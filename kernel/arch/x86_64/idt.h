@@ -10,6 +10,7 @@ namespace exo::idt {
 
 constexpr uint8_t kIrqBase = 32;
 constexpr uint8_t kIrqCount = 16;
+constexpr uint8_t kSpuriousVector = 0xFF;
 
 namespace vector {
 constexpr uint8_t kDebug = 1;

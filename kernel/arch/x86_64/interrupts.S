@@ -26,6 +26,7 @@ isr_\vector:
 .endm
 
     STUBS 0, 47
+    STUB 255  /* local APIC spurious vector */
 
 trap_common:
     pushq %rax
@@ -84,3 +85,4 @@ isr_table:
     .endif
 .endm
     ENTRIES 0, 47
+    ENTRY 255
