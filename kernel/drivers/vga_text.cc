@@ -154,7 +154,6 @@ void VgaText::csi(uint8_t final_byte)
 {
     uint16_t first = m_params[0];
     size_t count = first != 0 ? first : 1;  // ECMA-48: 0 or missing means 1
-    size_t here = m_row * vga::kColumns + m_col;
     size_t line = m_row * vga::kColumns;
     if (final_byte != 'm')
         m_wrap_pending = false;

@@ -6,17 +6,24 @@
 
 extern "C" {
 
+// Eight bytes per step where possible: under TCG every rep iteration costs
+// about the same, so stosq/movsq are ~8x faster than the byte forms.
 void* memcpy(void* dst, const void* src, size_t n)
 {
     void* ret = dst;
-    asm volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+    size_t words = n / 8, rest = n % 8;
+    asm volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(words) : : "memory");
+    asm volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(rest) : : "memory");
     return ret;
 }
 
 void* memset(void* dst, int value, size_t n)
 {
     void* ret = dst;
-    asm volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(value) : "memory");
+    uint64_t pattern = 0x0101010101010101ull * static_cast<uint8_t>(value);
+    size_t words = n / 8, rest = n % 8;
+    asm volatile("rep stosq" : "+D"(dst), "+c"(words) : "a"(pattern) : "memory");
+    asm volatile("rep stosb" : "+D"(dst), "+c"(rest) : "a"(pattern) : "memory");
     return ret;
 }
 

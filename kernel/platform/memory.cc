@@ -121,7 +121,7 @@ Result<void> init_frames()
     g_metadata_bytes = align_up(bytes, kPage);
     TRY_VOID(g_frames.init(usable_list, { reserved, n_reserved }, storage, bytes));
     FrameStats s = g_frames.stats();
-    log_info("memory: %u KiB usable, %u KiB free after reserving low memory, kernel and boot data",
+    log_debug("memory: %u KiB usable, %u KiB free after reserving low memory, kernel and boot data",
         s.total_frames * 4, s.free_frames * 4);
     return {};
 }
@@ -180,8 +180,8 @@ Result<void> init_paging()
     TRY_VOID(map_range(data, reinterpret_cast<uint64_t>(__kernel_end), PageFlags::Writable | PageFlags::Global));
     cpu::write_cr3(g_kernel_pt.root());
     g_paging_ready = true;
-    log_info("paging: kernel tables at %p, %u table frames, W+X %s", g_kernel_pt.root(), g_table_frames,
-        g_kernel_pt.has_wx() ? "PRESENT" : "none");
+    // The W+X audit walks every table: the shell's `pages` runs it on demand.
+    log_debug("paging: kernel tables at %p, %u table frames", g_kernel_pt.root(), g_table_frames);
     return {};
 }
 

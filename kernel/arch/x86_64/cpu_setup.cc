@@ -72,7 +72,7 @@ Result<void> setup_features()
     if (g_features.smap)
         cr4 |= cr4::kSmap;
     write_cr4(cr4);
-    log_info("cpu: %s, NX %s, SMEP %s, SMAP %s, WP on", g_features.vendor, g_features.nx ? "on" : "absent",
+    log_debug("cpu: %s, NX %s, SMEP %s, SMAP %s, WP on", g_features.vendor, g_features.nx ? "on" : "absent",
         g_features.smep ? "on" : "absent", g_features.smap ? "on" : "absent");
     return {};
 }
