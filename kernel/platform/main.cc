@@ -78,9 +78,9 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys, uin
     klog_set_verbosity(g_options.log);
     // Every byte on the serial line costs microseconds under emulation: the
     // normal boot log is these lines; the rest is at log=verbose and in `log`.
-    log_info("boot: %s from %s, %u KiB usable in %u regions",
-        g_boot_info.source == BootSource::Pvh ? "PVH" : "Multiboot2", g_boot_info.loader_name,
-        g_boot_info.total_usable_bytes() / 1024, g_boot_info.region_count);
+    bool pvh = g_boot_info.source == BootSource::Pvh;
+    log_info("boot: %s%s, %u KiB usable in %u regions", pvh ? "PVH direct boot" : "Multiboot2 from ",
+        pvh ? "" : g_boot_info.loader_name, g_boot_info.total_usable_bytes() / 1024, g_boot_info.region_count);
     log_info("cmdline: %s", g_boot_info.cmdline);
 
     boot_sequence::run_to_prompt();
