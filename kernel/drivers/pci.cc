@@ -5,6 +5,7 @@ namespace exo {
 namespace {
 
 constexpr uint64_t kUpper32 = 0xFFFFFFFF00000000;
+constexpr uint16_t kDecode = pci::kCommandIoSpace | pci::kCommandMemorySpace;
 
 class Walk {
 public:
@@ -61,8 +62,11 @@ private:
         d.irq_pin = static_cast<uint8_t>(irq >> 8);
 
         uint8_t type = d.header_type & pci::kHeaderTypeMask;
-        // CardBus (type 2) and unknown layouts: no BARs we understand.
-        bars(a, d.bars, type == pci::kHeaderTypeDevice ? pci::kBarsDevice : type == pci::kHeaderTypeBridge ? pci::kBarsBridge : 0);
+        // CardBus (type 2) and unknown layouts: no BARs we understand. A host
+        // bridge keeps decode on while sized: it may route the RAM we run from.
+        bool host = d.class_code == pci::kClassBridge && d.subclass == pci::kSubclassHostBridge;
+        bars(a, d.bars, type == pci::kHeaderTypeDevice ? pci::kBarsDevice : type == pci::kHeaderTypeBridge ? pci::kBarsBridge : 0,
+             host ? 0 : kDecode);
 
         if (type != pci::kHeaderTypeBridge || d.class_code != pci::kClassBridge || d.subclass != pci::kSubclassPciBridge)
             return;
@@ -86,16 +90,17 @@ private:
         return mask;
     }
 
-    void bars(PciAddress a, PciBar* out, uint8_t count)
+    // `decode`: the command bits turned off while sizing.
+    void bars(PciAddress a, PciBar* out, uint8_t count, uint16_t decode)
     {
         bool sizing = m_sizing == BarSizing::Probe && count > 0;
-        uint16_t command = 0;
-        constexpr uint16_t kDecode = pci::kCommandIoSpace | pci::kCommandMemorySpace;
+        uint16_t command = 0, turned_off = 0;
         if (sizing) {
             command = static_cast<uint16_t>(read(a, pci::kRegCommand));
+            turned_off = command & decode;
             // The upper half (status) is RW1C: writing zeros there changes nothing.
-            if (command & kDecode)
-                write(a, pci::kRegCommand, static_cast<uint16_t>(command & ~kDecode));
+            if (turned_off)
+                write(a, pci::kRegCommand, static_cast<uint16_t>(command & ~turned_off));
         }
         for (uint8_t i = 0; i < count; ++i) {
             uint8_t off = static_cast<uint8_t>(pci::kRegBar0 + i * 4);
@@ -121,7 +126,7 @@ private:
             }
             b.size = mask ? ~mask + 1 : 0;
         }
-        if (sizing && (command & kDecode))
+        if (turned_off)
             write(a, pci::kRegCommand, command);
     }
 

@@ -47,6 +47,7 @@ constexpr uint8_t kHeaderTypeBridge = 0x01;  // PCI-to-PCI bridge (PCI-to-PCI Br
 constexpr uint8_t kBarsDevice = 6;
 constexpr uint8_t kBarsBridge = 2;
 constexpr uint8_t kClassBridge = 0x06;
+constexpr uint8_t kSubclassHostBridge = 0x00;
 constexpr uint8_t kSubclassPciBridge = 0x04;
 
 constexpr uint16_t kCommandIoSpace = 0x0001;      // §6.2.2 Command bit 0
@@ -109,10 +110,11 @@ struct PciDevice {
     PciBar bars[pci::kBarsDevice];
 };
 
-// Sizing writes all-ones to each BAR and reads back the mask, so it briefly
-// moves the device's decode window: the walk clears the command register's
-// I/O and memory decode bits first, restores each BAR's original value and
-// then the original command value. Skip it where drivers already run.
+// Sizing writes all-ones to each BAR and reads back the mask (§6.2.5.1), so it
+// briefly moves the device's decode window: the walk clears the command
+// register's I/O and memory decode bits first, restores each BAR's original
+// value, then the original decode bits. Host bridges keep decode on (they may
+// route RAM). Skip sizing where drivers already run.
 enum class BarSizing : uint8_t { Skip, Probe };
 
 struct PciScan {

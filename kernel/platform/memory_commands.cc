@@ -1,5 +1,6 @@
 // Shell commands over memory: `mem`, `pages [VADDR]`, `x ADDR [LEN]`.
 #include "kernel/platform/memory.h"
+#include "kernel/platform/safe_memory.h"
 #include "kernel/platform/shell_command.h"
 #include "shell/tokenizer.h"
 
@@ -160,9 +161,13 @@ Result<void> cmd_x(CommandContext& ctx, int argc, const char* const* argv)
             return ctx.fail(Error::InvalidArgument, "length must be 1..4096", argv[2]);
         len = l.value();
     }
-    if (!memory::is_readable(addr.value(), len))
-        return ctx.fail(Error::NotMapped, "address range not mapped", argv[1]);
-    auto* p = reinterpret_cast<const uint8_t*>(addr.value());
+    uint8_t bytes[kMaxDump];
+    Result<size_t> got = safe_memory::read(addr.value(), bytes, len);
+    if (!got.ok())
+        return ctx.fail(got.error(), got.error() == Error::NotMapped ? "address not mapped" : "non-canonical address",
+            argv[1]);
+    len = got.value();  // a range running into unmapped memory shows what was readable
+    const uint8_t* p = bytes;
     for (uint64_t off = 0; off < len; off += 16) {
         print(ctx, "%p:", addr.value() + off);
         for (uint64_t i = off; i < off + 16 && i < len; ++i)
