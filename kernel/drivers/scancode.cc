@@ -157,15 +157,15 @@ size_t to_terminal_bytes(const KeyEvent& event, char out[kMaxTerminalBytes])
     constexpr char kControlMask = 0x1F;  // Ctrl clears bits 5 and 6 (ASCII)
     constexpr const char kCursorFinals[] = "ABCDHF";
     constexpr const char kEditingNumbers[] = "2356";
+    constexpr const char kSingleBytes[] = { '\r', kDelete, '\t', kEscape };  // Enter..Escape
 
-    if (event.key == Key::None)
+    Key key = event.key;
+    if (key == Key::None)
         return 0;
     size_t n = 0;
     if (event.modifiers & keymod::kAlt)
         out[n++] = kEscape;  // xterm "meta sends escape"
-    switch (event.key) {
-    case Key::None: return 0;
-    case Key::Char: {
+    if (key == Key::Char) {
         char c = event.ch;
         if (event.modifiers & keymod::kCtrl) {
             if ((c >= '@' && c <= '_') || (c >= 'a' && c <= 'z'))
@@ -174,31 +174,17 @@ size_t to_terminal_bytes(const KeyEvent& event, char out[kMaxTerminalBytes])
                 c = 0;
         }
         out[n++] = c;
-        break;
-    }
-    case Key::Enter: out[n++] = '\r'; break;
-    case Key::Backspace: out[n++] = kDelete; break;
-    case Key::Tab: out[n++] = '\t'; break;
-    case Key::Escape: out[n++] = kEscape; break;
-    case Key::Up:
-    case Key::Down:
-    case Key::Right:
-    case Key::Left:
-    case Key::Home:
-    case Key::End:
+    } else if (key <= Key::Escape) {
+        out[n++] = kSingleBytes[static_cast<uint8_t>(key) - static_cast<uint8_t>(Key::Enter)];
+    } else {
         out[n++] = kEscape;
         out[n++] = '[';
-        out[n++] = kCursorFinals[static_cast<uint8_t>(event.key) - static_cast<uint8_t>(Key::Up)];
-        break;
-    case Key::Insert:
-    case Key::Delete:
-    case Key::PageUp:
-    case Key::PageDown:
-        out[n++] = kEscape;
-        out[n++] = '[';
-        out[n++] = kEditingNumbers[static_cast<uint8_t>(event.key) - static_cast<uint8_t>(Key::Insert)];
-        out[n++] = '~';
-        break;
+        if (key <= Key::End) {
+            out[n++] = kCursorFinals[static_cast<uint8_t>(key) - static_cast<uint8_t>(Key::Up)];
+        } else {
+            out[n++] = kEditingNumbers[static_cast<uint8_t>(key) - static_cast<uint8_t>(Key::Insert)];
+            out[n++] = '~';
+        }
     }
     return n;
 }

@@ -13,6 +13,7 @@ namespace exo {
 enum class Key : uint8_t {
     None,  // nothing to report (release, modifier, prefix, unknown code)
     Char,  // KeyEvent::ch holds the character, shift and caps lock applied
+    // Keys sending one byte (CR, DEL, TAB, ESC), in that order.
     Enter, Backspace, Tab, Escape,
     // Cursor keys, in the order of their VT100 final bytes A B C D H F.
     Up, Down, Right, Left, Home, End,

@@ -9,6 +9,29 @@ namespace exo {
 namespace {
 
 uint64_t ns_of(uint64_t ticks) { return ticks_to_ns(ticks, timer::tsc_hz()); }
+
+constexpr size_t kMaxListed = 32;
+
+// Task indices in the order they ran; tasks that have not run come last, in
+// declaration order.
+size_t boot_order(const BootRunner& runner, uint16_t (&order)[kMaxListed])
+{
+    size_t n = runner.size() < kMaxListed ? runner.size() : kMaxListed;
+    for (size_t i = 0; i < n; ++i)
+        order[i] = static_cast<uint16_t>(i);
+    auto key = [&](uint16_t i) {
+        const BootRecord& r = runner.record(i);
+        return r.tsc_start ? r.tsc_start : ~0ull;
+    };
+    for (size_t i = 1; i < n; ++i) {
+        uint16_t v = order[i];
+        size_t j = i;
+        for (; j > 0 && key(order[j - 1]) > key(v); --j)
+            order[j] = order[j - 1];
+        order[j] = v;
+    }
+    return n;
+}
 uint64_t since_entry_ns(uint64_t tsc) { return tsc ? ns_of(tsc - boot_sequence::tsc_entry()) : 0; }
 
 // Microseconds with one decimal, right-aligned in `width`.
@@ -44,7 +67,10 @@ Result<void> boot_json(CommandContext& ctx)
     json.field_u64("total_ns", prompt_ns);
     json.field_bool("degraded", runner.degraded());
     json.begin_array("tasks");
-    for (size_t i = 0; i < runner.size(); ++i) {
+    uint16_t order[kMaxListed];
+    size_t n = boot_order(runner, order);
+    for (size_t k = 0; k < n; ++k) {
+        size_t i = order[k];
         const BootTask& t = runner.task(i);
         const BootRecord& r = runner.record(i);
         json.begin_object();
@@ -81,7 +107,10 @@ Result<void> cmd_boot(CommandContext& ctx, int, const char* const*)
     print(ctx, "TSC %u kHz (%s)\n", hz / 1000, timer::tsc_source_name(timer::tsc_source()));
     print(ctx, "%-12s %-10s %10s %10s  %-8s %7s %9s\n", "task", "phase", "start_us", "dur_us", "status", "frames",
         "heap_B");
-    for (size_t i = 0; i < runner.size(); ++i) {
+    uint16_t order[kMaxListed];
+    size_t n = boot_order(runner, order);
+    for (size_t k = 0; k < n; ++k) {
+        size_t i = order[k];
         const BootTask& t = runner.task(i);
         const BootRecord& r = runner.record(i);
         print(ctx, "%-12s %-10s ", t.name, boot_phase_name(t.phase));

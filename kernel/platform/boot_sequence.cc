@@ -38,7 +38,8 @@ void on_event(const BootTask& task, const BootRecord& record)
         log_error("boot: %s failed: %s", task.name, error_name(record.error));
         break;
     case TaskStatus::Absent:
-        log_info("boot: %s absent", task.name);
+        // Not a failure, and with deferred=auto it would land after the prompt.
+        log_debug("boot: %s absent", task.name);
         break;
     case TaskStatus::Skipped:
         log_warn("boot: %s skipped (a requirement did not succeed)", task.name);
@@ -74,7 +75,9 @@ BootRunner& runner() { return *g_runner; }
 void run_deferred_now()
 {
     size_t ran = g_runner->run_deferred();
-    log_info("boot: deferred=auto ran %u optional tasks", ran);
+    // Debug level: anything printed now would interleave with a program's
+    // first command at the prompt.
+    log_debug("boot: deferred=auto ran %u optional tasks", ran);
 }
 uint64_t tsc_prompt() { return g_tsc_prompt; }
 void mark_prompt()

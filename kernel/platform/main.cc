@@ -13,6 +13,7 @@
 #include "kernel/platform/memory.h"
 #include "kernel/platform/panic.h"
 #include "kernel/platform/shell_main.h"
+#include "kernel/platform/threads.h"
 
 namespace exo {
 namespace {
@@ -84,5 +85,18 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys, uin
     log_info("cmdline: %s", g_boot_info.cmdline);
 
     boot_sequence::run_to_prompt();
-    shell_main();
+    if (!threads::started()) {
+        log_error("boot: no scheduler; the shell runs on the boot stack");
+        shell_main(nullptr);
+    }
+    // The shell is a thread; deferred=auto runs the Optional tasks in a
+    // background thread after the prompt is up (lower priority than the shell).
+    if (!threads::spawn("shell", shell_main, nullptr, 1).ok())
+        panic("cannot start the shell thread");
+    if (g_options.deferred == DeferredMode::Auto)
+        (void)threads::spawn("deferred-init", [](void*) { boot_sequence::run_deferred_now(); }, nullptr, 2);
+    // From here on this boot context is the idle thread.
+    threads::yield();
+    for (;;)
+        cpu::sti_hlt();
 }

@@ -231,6 +231,18 @@ bool is_readable(uint64_t virt, size_t len)
 }
 
 uint64_t frames_used() { return g_frames.stats().used_frames; }
+
+Result<uint64_t> alloc_frame()
+{
+    cpu::InterruptGuard guard;
+    return g_frames.alloc();
+}
+
+void free_frame(uint64_t phys)
+{
+    cpu::InterruptGuard guard;
+    (void)g_frames.free(phys);
+}
 FrameStats frame_stats() { return g_frames.stats(); }
 HeapStats heap_stats() { return g_heap ? g_heap->stats() : HeapStats {}; }
 Heap& heap() { return *g_heap; }

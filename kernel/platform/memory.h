@@ -22,6 +22,9 @@ const uint8_t* early_phys_to_virt(uint64_t phys, size_t len);
 inline void* phys_to_virt(uint64_t phys) { return reinterpret_cast<void*>(kDirectMapBase + phys); }
 
 uint64_t frames_used();
+// Single frames for kernel-owned mappings (stacks, user pages); interrupt-safe.
+Result<uint64_t> alloc_frame();
+void free_frame(uint64_t phys);
 FrameStats frame_stats();
 HeapStats heap_stats();
 Heap& heap();

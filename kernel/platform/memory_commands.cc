@@ -166,7 +166,9 @@ Result<void> cmd_x(CommandContext& ctx, int argc, const char* const* argv)
     if (!got.ok())
         return ctx.fail(got.error(), got.error() == Error::NotMapped ? "address not mapped" : "non-canonical address",
             argv[1]);
-    len = got.value();  // a range running into unmapped memory shows what was readable
+    // A range running into unmapped memory shows what was readable, then says where it stopped.
+    bool partial = got.value() < len;
+    len = got.value();
     const uint8_t* p = bytes;
     for (uint64_t off = 0; off < len; off += 16) {
         print(ctx, "%p:", addr.value() + off);
@@ -174,6 +176,8 @@ Result<void> cmd_x(CommandContext& ctx, int argc, const char* const* argv)
             print(ctx, " %02x", p[i]);
         print(ctx, "\n");
     }
+    if (partial)
+        print(ctx, "x: stopped at %p: not mapped\n", addr.value() + len);
     return {};
 }
 

@@ -5,6 +5,7 @@
 #include "kernel/arch/x86_64/pic.h"
 #include "kernel/lib/byte_ring.h"
 #include "kernel/platform/drivers.h"
+#include "kernel/platform/threads.h"
 #include "kernel/platform/console.h"
 
 namespace exo::serial_input {
@@ -16,6 +17,8 @@ constexpr uint8_t kIrqCom1 = 4;
 // around each pop (one CPU, so that is the lock).
 constinit ByteRing<4096> g_ring {};
 constinit uint64_t g_received = 0;
+// The shell thread waits here for input; the IRQ wakes it.
+constinit WaitQueue g_readers {};
 
 void drain_uart()
 {
@@ -31,6 +34,8 @@ void drain_uart()
 void on_com1(TrapFrame&)
 {
     drain_uart();
+    if (threads::started() && !g_ring.empty())
+        g_readers.wake_all(threads::scheduler());
     // Leave the rest in the UART; the consumer re-polls once it made room.
     if (g_ring.full())
         pic::mask(kIrqCom1);
@@ -79,7 +84,10 @@ uint8_t read_blocking()
             cpu::sti();
             return b;
         }
-        cpu::sti_hlt();  // IF=1 and halt atomically: the next IRQ wakes us
+        if (threads::started() && &threads::current() != &threads::scheduler().idle())
+            (void)threads::block_current(g_readers, kForever);
+        else
+            cpu::sti_hlt();  // before threads: IF=1 and halt atomically, the next IRQ wakes us
     }
 }
 

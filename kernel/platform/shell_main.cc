@@ -59,7 +59,7 @@ void handle(LineEvent event)
 
 const CommandTable& shell_commands() { return *g_table; }
 
-[[noreturn]] void shell_main()
+void shell_main(void*)
 {
     CommandTable table { __shell_commands_start, __shell_commands_end };
     g_table = &table;
@@ -67,8 +67,6 @@ const CommandTable& shell_commands() { return *g_table; }
     klog_set_echo(echo_log_line);
     g_editor.start_prompt();
     boot_sequence::mark_prompt();
-    if (boot_sequence::options().deferred == DeferredMode::Auto)
-        boot_sequence::run_deferred_now();
     for (;;)
         handle(g_editor.feed(serial_input::read_blocking()));
 }

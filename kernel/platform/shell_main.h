@@ -5,7 +5,8 @@
 
 namespace exo {
 
-[[noreturn]] void shell_main();
+// Thread entry: runs the shell on COM1 forever.
+void shell_main(void*);
 const CommandTable& shell_commands();
 
 }  // namespace exo

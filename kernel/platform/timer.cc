@@ -9,6 +9,7 @@
 #include "kernel/lib/tsc_math.h"
 #include "kernel/platform/drivers.h"
 #include "kernel/platform/klog.h"
+#include "kernel/platform/threads.h"
 
 namespace exo::timer {
 namespace {
@@ -26,7 +27,11 @@ constinit uint64_t g_hz = 0;
 constinit bool g_frozen = false;
 constinit TscSource g_source = TscSource::Unknown;
 
-void on_tick(TrapFrame&) { g_ticks = g_ticks + 1; }
+void on_tick(TrapFrame&)
+{
+    g_ticks = g_ticks + 1;
+    threads::on_tick(g_ticks);
+}
 
 uint64_t cpuid_tsc_hz(TscSource& source)
 {

@@ -5,6 +5,7 @@
 #include "kernel/arch/x86_64/gdt.h"
 #include "kernel/arch/x86_64/pic.h"
 #include "kernel/platform/panic.h"
+#include "kernel/platform/threads.h"
 
 extern "C" const uint64_t isr_table[49];  // vectors 0-47, then 255
 
@@ -115,4 +116,6 @@ extern "C" void trap_dispatch(exo::TrapFrame* frame)
     if (idt::IrqHandler handler = idt::g_irq_handlers[irq])
         handler(*frame);
     pic::eoi(irq);
+    // After the EOI, so the PIC keeps delivering while another thread runs.
+    threads::irq_exit();
 }

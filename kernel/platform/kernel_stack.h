@@ -1,0 +1,27 @@
+// Kernel thread stacks: each in its own slot of a reserved virtual region,
+// backed by frames mapped RW NX, with an unmapped guard page below so an
+// overflow faults (#PF -> #DF on its IST stack) instead of corrupting memory.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/lib/result.h"
+
+namespace exo {
+
+struct KernelStack {
+    uint64_t base = 0;  // lowest usable address (the guard page is just below)
+    uint64_t top = 0;   // initial stack pointer
+    uint32_t slot = 0;
+};
+
+constexpr size_t kKernelStackPages = 4;
+constexpr uint8_t kStackFillByte = 0x57;  // untouched-stack marker for high-water marks
+
+Result<KernelStack> alloc_kernel_stack();
+void free_kernel_stack(const KernelStack& stack);
+// Deepest use so far, by scanning for the fill pattern from the bottom.
+size_t kernel_stack_used(const KernelStack& stack);
+
+}  // namespace exo
