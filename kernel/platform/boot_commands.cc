@@ -46,6 +46,8 @@ void print_us(CommandContext& ctx, uint64_t ns, int width)
 
 const char* driver_state(const BootRecord& r)
 {
+    if (r.status == TaskStatus::Skipped && !r.is_failure())
+        return "absent";  // what it needs is absent (vga without PCI)
     switch (r.status) {
     case TaskStatus::Ok: return "active";
     case TaskStatus::Pending:

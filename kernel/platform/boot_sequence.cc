@@ -42,7 +42,10 @@ void on_event(const BootTask& task, const BootRecord& record)
         log_debug("boot: %s absent", task.name);
         break;
     case TaskStatus::Skipped:
-        log_warn("boot: %s skipped (a requirement did not succeed)", task.name);
+        if (record.is_failure())
+            log_warn("boot: %s skipped (a requirement failed)", task.name);
+        else
+            log_debug("boot: %s skipped (a requirement is absent)", task.name);
         break;
     case TaskStatus::Ok:
         log_debug("boot: %s ok", task.name);

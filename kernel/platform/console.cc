@@ -12,12 +12,15 @@ namespace {
 constinit Uart16550<X86PortIo> g_com1 { X86PortIo {}, kCom1 };
 // Last byte sent, so a '\n' already preceded by '\r' is not doubled.
 constinit char g_last = 0;
+constinit Mirror g_mirror = nullptr;
 
 void sink_put(void*, const char* s, size_t n) { write(s, n); }
 
 }  // namespace
 
 Result<void> init() { return g_com1.init(kBaud); }
+
+void set_mirror(Mirror mirror) { g_mirror = mirror; }
 
 void write(const char* s, size_t n)
 {
@@ -28,6 +31,8 @@ void write(const char* s, size_t n)
         g_com1.put(static_cast<uint8_t>(s[i]));
         g_last = s[i];
     }
+    if (g_mirror)
+        g_mirror(s, n);
 }
 
 void puts(const char* s) { write(s, __builtin_strlen(s)); }

@@ -27,6 +27,10 @@ void print(const char* fmt, const Args&... args)
 // Non-blocking read of one received byte (polling path; the shell normally
 // reads from the IRQ-fed ring instead).
 Result<uint8_t> try_read();
+
+// A second output (the VGA text console) that sees everything COM1 gets.
+using Mirror = void (*)(const char* s, size_t n);
+void set_mirror(Mirror mirror);
 void enable_rx_interrupt();
 
 }  // namespace exo::console

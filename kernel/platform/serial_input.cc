@@ -91,6 +91,15 @@ uint8_t read_blocking()
     }
 }
 
+void inject(const char* bytes, size_t n)
+{
+    cpu::InterruptGuard guard;
+    for (size_t i = 0; i < n; ++i)
+        g_ring.push(static_cast<uint8_t>(bytes[i]));
+    if (threads::started())
+        g_readers.wake_all(threads::scheduler());
+}
+
 uint64_t bytes_received()
 {
     cpu::InterruptGuard guard;

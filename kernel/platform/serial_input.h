@@ -3,6 +3,7 @@
 // bytes wait in the UART (and QEMU holds the rest): nothing is dropped.
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kernel/lib/result.h"
@@ -13,5 +14,7 @@ namespace exo::serial_input {
 uint8_t read_blocking();
 Result<uint8_t> try_read();
 uint64_t bytes_received();
+// Another input device (the PS/2 keyboard) adds bytes as if typed on COM1.
+void inject(const char* bytes, size_t n);
 
 }  // namespace exo::serial_input

@@ -24,6 +24,7 @@ Result<void> finish(JsonWriter& json)
 Result<void> cmd_cpu(CommandContext& ctx, int, const char* const*)
 {
     const cpu::CpuFeatures& f = cpu::features();
+    uint64_t hz = timer::tsc_hz();  // first: it may measure, which sets the source
     if (ctx.json()) {
         JsonWriter json(ctx.out());
         begin_json(json);
@@ -32,7 +33,7 @@ Result<void> cmd_cpu(CommandContext& ctx, int, const char* const*)
         json.field_u64("family", f.family);
         json.field_u64("model", f.model);
         json.field_u64("stepping", f.stepping);
-        json.field_u64("tsc_hz", timer::tsc_hz());
+        json.field_u64("tsc_hz", hz);
         json.field_str("tsc_source", timer::tsc_source_name(timer::tsc_source()));
         json.field_u64("tsc", cpu::rdtsc());
         json.field_bool("nx", f.nx);
@@ -43,7 +44,7 @@ Result<void> cmd_cpu(CommandContext& ctx, int, const char* const*)
         return finish(json);
     }
     print(ctx, "%s %s (family %u model %u stepping %u)\n", f.vendor, f.brand, f.family, f.model, f.stepping);
-    print(ctx, "TSC %u kHz from %s, now %u\n", timer::tsc_hz() / 1000, timer::tsc_source_name(timer::tsc_source()),
+    print(ctx, "TSC %u kHz from %s, now %u\n", hz / 1000, timer::tsc_source_name(timer::tsc_source()),
         cpu::rdtsc());
     print(ctx, "NX %s, SMEP %s, SMAP %s, WP on; CR0 0x%x CR4 0x%x\n", f.nx ? "on" : "absent",
         f.smep ? "on" : "absent", f.smap ? "on" : "absent", cpu::read_cr0(), cpu::read_cr4());

@@ -15,14 +15,11 @@ namespace exo::timer {
 namespace {
 
 constexpr uint8_t kIrqTimer = 0;
-// After this many ticks the PIT estimate is good to a few ppm: freeze it.
-constexpr uint64_t kFreezeTicks = kTickHz;
 
 // Set by the "timer" task; g_ticks is written only by the IRQ 0 handler and
 // read with interrupts off.
 constinit Pit8254<X86PortIo> g_pit { X86PortIo {} };
 constinit volatile uint64_t g_ticks = 0;
-constinit PitSample g_start {};
 constinit uint64_t g_hz = 0;
 constinit bool g_frozen = false;
 constinit TscSource g_source = TscSource::Unknown;
@@ -61,35 +58,36 @@ Result<void> start_timer()
     {
         cpu::InterruptGuard guard;
         g_pit.start_periodic(kTickHz);
-        g_start = { cpu::rdtsc(), g_pit.read_counter() };
         g_ticks = 0;
         pic::unmask(kIrqTimer);
     }
     cpu::sti();
     driver_detail("pit", "IRQ 0 at %u Hz, reload %u; TSC rate from %s", kTickHz, g_pit.reload(),
-        g_source == TscSource::Unknown ? "PIT (refined while running)" : tsc_source_name(g_source));
+        g_source == TscSource::Unknown ? "PIT (measured on first use)" : tsc_source_name(g_source));
     return {};
 }
 
-// Compare the TSC with the PIT since start_timer(). The IRQ 0 count gives
-// whole periods; a tick raised but not yet serviced is seen in the PIC's IRR.
-void refine()
+// Measured once, on first use after boot (never on the boot path): poll the
+// PIT counter with interrupts off for a few periods. Counting IRQ 0 ticks
+// instead proved unreliable when the host is loaded (QEMU coalesces ticks).
+constexpr uint32_t kCalibrationPitTicks = 3 * (kPitHz / kTickHz);
+
+uint64_t poll_tsc(void*) { return cpu::rdtsc(); }
+uint16_t poll_count(void*) { return g_pit.read_counter(); }
+
+void calibrate()
 {
     cpu::InterruptGuard guard;
-    PitSample now { cpu::rdtsc(), g_pit.read_counter() };
-    uint64_t wraps = g_ticks;
-    if (pic::pending() & (1u << kIrqTimer))
-        ++wraps;
-    Result<PitCalibration> cal = tsc_hz_from_pit(g_start, now, wraps, g_pit.reload());
-    if (!cal.ok())
+    Result<PitCalibration> cal =
+        calibrate_tsc_by_polling(PitPoller { poll_tsc, poll_count, nullptr }, kCalibrationPitTicks, g_pit.reload());
+    if (!cal.ok()) {
+        log_warn("timer: TSC calibration against the PIT failed: %s", error_name(cal.error()));
         return;
+    }
     g_hz = cal.value().tsc_hz;
     g_source = TscSource::Pit;
-    if (wraps >= kFreezeTicks) {
-        g_frozen = true;
-        log_debug("timer: TSC %u kHz (PIT over %u ticks, +-%u ppm)", g_hz / 1000, wraps,
-            cal.value().uncertainty_ppm);
-    }
+    g_frozen = true;
+    log_debug("timer: TSC %u kHz (PIT, +-%u ppm)", g_hz / 1000, cal.value().uncertainty_ppm);
 }
 
 }  // namespace
@@ -110,7 +108,7 @@ const char* tsc_source_name(TscSource s)
 uint64_t tsc_hz()
 {
     if (!g_frozen && g_pit.reload())
-        refine();
+        calibrate();
     return g_hz;
 }
 

@@ -1,7 +1,7 @@
 // Time: the PIT's periodic IRQ 0 and the TSC. The TSC rate comes from CPUID
-// 0x15/0x16 when the CPU reports it, else from comparing the TSC with the
-// PIT counter over however long the kernel has been up: no busy-wait on the
-// boot path, and the estimate sharpens until it is frozen after a second.
+// 0x15/0x16 when the CPU reports it, else from the PIT counter, measured the
+// first time a rate is needed: boot records raw TSC ticks, so nothing on the
+// boot path waits for a calibration.
 #pragma once
 
 #include <stdint.h>
@@ -13,7 +13,7 @@ constexpr uint32_t kTickHz = 100;
 enum class TscSource : uint8_t { Unknown, Cpuid15, Cpuid16, Pit };
 const char* tsc_source_name(TscSource s);
 
-// 0 until enough PIT time has passed (about 1 ms after the "timer" task).
+// Measures on first use (about 30 ms, interrupts off); 0 if that failed.
 uint64_t tsc_hz();
 TscSource tsc_source();
 uint64_t ticks();
