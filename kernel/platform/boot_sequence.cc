@@ -3,6 +3,7 @@
 #include <new>
 
 #include "kernel/arch/x86_64/cpu.h"
+#include "kernel/platform/gdb_server.h"
 #include "kernel/platform/klog.h"
 #include "kernel/platform/memory.h"
 #include "kernel/platform/panic.h"
@@ -67,6 +68,8 @@ void run_to_prompt()
     if (auto valid = g_runner->validate(); !valid.ok())
         panic("boot task table invalid: %s", error_name(valid.error()));
     (void)g_runner->run_phase(BootPhase::Critical);
+    if (options().gdb == GdbMode::Wait)
+        gdb_server::wait_for_attach();
     (void)g_runner->run_phase(BootPhase::Essential);
     (void)g_runner->mark_optional_pending();
     if (g_runner->degraded())

@@ -3,6 +3,7 @@
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/idt.h"
 #include "kernel/platform/console.h"
+#include "kernel/platform/gdb_server.h"
 #include "kernel/platform/symbols.h"
 
 namespace exo {
@@ -91,6 +92,8 @@ void panic_exception(const TrapFrame& f)
         cpu::read_cr3(), cpu::read_cr4());
     if (!nested)
         print_backtrace(f.rip, f.rbp);
+    // With gdb attached (or gdb=panic) the crash is handed over for inspection.
+    gdb_server::enter_from_panic(const_cast<TrapFrame&>(f));
     console::puts("system halted\n");
     cpu::halt_forever();
 }

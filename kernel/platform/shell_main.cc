@@ -58,6 +58,7 @@ void handle(LineEvent event)
 }  // namespace
 
 const CommandTable& shell_commands() { return *g_table; }
+const CommandTable* shell_command_table() { return g_table; }
 
 void shell_main(void*)
 {

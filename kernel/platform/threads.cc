@@ -5,6 +5,7 @@
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/gdt.h"
 #include "kernel/platform/boot_sequence.h"
+#include "kernel/platform/gdb_server.h"
 #include "kernel/platform/klog.h"
 #include "kernel/platform/panic.h"
 
@@ -162,8 +163,8 @@ void on_tick(uint64_t ticks)
 
 void irq_exit()
 {
-    if (!g_started)
-        return;
+    if (!g_started || gdb_server::holding_cpu())
+        return;  // gdb is single-stepping this thread: keep it on the CPU
     // A wakeup from this IRQ (input, IPC timeout) or the tick's verdict.
     if (g_tick_pending || g_scheduler.preemption_due()) {
         g_tick_pending = false;

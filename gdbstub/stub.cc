@@ -1,0 +1,727 @@
+#include "gdbstub/stub.h"
+
+#include "gdbstub/hex.h"
+#include "gdbstub/target_xml.h"
+
+namespace exo {
+
+namespace {
+
+// Signal numbers in stop replies are GDB's own (include/gdb/signals.def),
+// not the host's.
+constexpr uint8_t kSigInt = 2;
+constexpr uint8_t kSigIll = 4;
+constexpr uint8_t kSigTrap = 5;
+constexpr uint8_t kSigAbrt = 6;
+constexpr uint8_t kSigFpe = 8;
+constexpr uint8_t kSigBus = 10;
+constexpr uint8_t kSigSegv = 11;
+
+// Exception vectors (Intel SDM Vol. 3A, table 6-1).
+constexpr uint8_t kVectorDivide = 0;
+constexpr uint8_t kVectorDebug = 1;
+constexpr uint8_t kVectorBreakpoint = 3;
+constexpr uint8_t kVectorInvalidOpcode = 6;
+constexpr uint8_t kVectorX87 = 16;
+constexpr uint8_t kVectorAlignment = 17;
+constexpr uint8_t kVectorSimd = 19;
+
+constexpr uint8_t kInt3 = 0xCC;
+
+// DR7 (Intel SDM Vol. 3B, 18.2.4): Gn enables slot n globally at bit 2n+1;
+// GE (bit 9) asks for exact data breakpoints; R/Wn and LENn sit in the
+// nibble at 16 + 4n (R/W in its low two bits).
+constexpr uint64_t kDr7Global0 = 1u << 1;
+constexpr uint64_t kDr7GlobalExact = 1u << 9;
+constexpr unsigned kDr7ControlShift = 16;
+constexpr uint64_t kDr7Write = 0b01;
+constexpr uint64_t kDr7Access = 0b11;
+constexpr uint64_t kDr7LenShift = 2;
+constexpr uint64_t kDr7Len2 = 0b01;
+constexpr uint64_t kDr7Len8 = 0b10;
+constexpr uint64_t kDr7Len4 = 0b11;
+
+// Error replies, errno-numbered like other stubs.
+constexpr const char* kErrMalformed = "E01";
+constexpr const char* kErrFault = "E14";    // EFAULT
+constexpr const char* kErrInvalid = "E22";  // EINVAL: a watch gdb cannot have here
+constexpr const char* kErrNoSpace = "E28";  // ENOSPC: breakpoint table or DR slots full
+constexpr const char* kOk = "OK";
+
+static_assert(kRspPacketSize == 0x1000, "PacketSize below must match");
+constexpr const char* kSupported =
+    "PacketSize=1000;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+";
+
+constexpr size_t kMaxNumberDigits = 16;       // a 64-bit number in hex
+constexpr size_t kThreadDescription = 64;     // chars of qThreadExtraInfo
+constexpr size_t kThreadListEntry = 1 + kMaxNumberDigits;
+
+uint8_t signal_for_vector(uint8_t vector)
+{
+    switch (vector) {
+    case kVectorDivide:
+    case kVectorX87:
+    case kVectorSimd: return kSigFpe;
+    case kVectorDebug:
+    case kVectorBreakpoint: return kSigTrap;
+    case kVectorInvalidOpcode: return kSigIll;
+    case kVectorAlignment: return kSigBus;
+    default: return kSigSegv;
+    }
+}
+
+}  // namespace
+
+// Reads the arguments of one packet, left to right.
+class GdbStub::Cursor {
+public:
+    Cursor(char* begin, char* end) : m_p(begin), m_end(end) {}
+
+    bool at_end() const { return m_p == m_end; }
+    char* pos() const { return m_p; }
+    size_t left() const { return static_cast<size_t>(m_end - m_p); }
+    char next() { return at_end() ? '\0' : *m_p++; }
+
+    bool eat(char c)
+    {
+        if (at_end() || *m_p != c)
+            return false;
+        ++m_p;
+        return true;
+    }
+
+    bool eat(const char* prefix)
+    {
+        size_t n = __builtin_strlen(prefix);
+        if (left() < n || __builtin_memcmp(m_p, prefix, n) != 0)
+            return false;
+        m_p += n;
+        return true;
+    }
+
+    // 1 to 16 hex digits.
+    bool number(uint64_t& out)
+    {
+        out = 0;
+        size_t digits = 0;
+        for (int v; !at_end() && (v = hex_value(*m_p)) != kNotHex; ++m_p, ++digits)
+            out = out << 4 | static_cast<uint64_t>(v);
+        return digits != 0 && digits <= kMaxNumberDigits;
+    }
+
+    // "<number>,<number>", as in addr,length.
+    bool pair(uint64_t& first, uint64_t& second) { return number(first) && eat(',') && number(second); }
+
+    // A thread id; "-1" (all) and "0" (any) both come back as 0.
+    bool thread(ThreadId& out)
+    {
+        if (eat("-1")) {
+            out = 0;
+            return true;
+        }
+        return number(out);
+    }
+
+    // Two hex digits.
+    bool byte(uint8_t& out)
+    {
+        int hi = hex_value(next());
+        int lo = hex_value(next());
+        out = static_cast<uint8_t>(hi << 4 | lo);
+        return hi != kNotHex && lo != kNotHex;
+    }
+
+    // `bytes` bytes of a little-endian image, two digits each.
+    bool little_endian(size_t bytes, uint64_t& out)
+    {
+        out = 0;
+        for (size_t i = 0; i < bytes; ++i) {
+            uint8_t b = 0;
+            if (!byte(b))
+                return false;
+            out |= static_cast<uint64_t>(b) << (8 * i);
+        }
+        return true;
+    }
+
+    // Hex pairs to bytes in place, their number in `count`; false unless
+    // everything left is hex pairs.
+    bool decode_hex(size_t& count)
+    {
+        char* out = m_p;
+        count = 0;
+        if (left() % 2 != 0)
+            return false;
+        while (!at_end()) {
+            uint8_t b = 0;
+            if (!byte(b))
+                return false;
+            out[count++] = static_cast<char>(b);
+        }
+        return true;
+    }
+
+private:
+    char* m_p;
+    char* m_end;
+};
+
+GdbAction GdbStub::feed(uint8_t byte)
+{
+    RspEvent event = m_codec.feed(byte);
+    if (event == RspEvent::None)
+        return GdbAction::None;
+    if (event == RspEvent::Interrupt) {
+        // gdb only sends Ctrl-C while it waits for the kernel to stop; a
+        // stray 0x03 with no gdb attached must not halt the kernel.
+        if (m_stopped || !m_attached)
+            return GdbAction::None;
+        m_interrupt = true;
+        return GdbAction::Stop;
+    }
+    m_attached = true;
+    if (!m_stopped) {
+        m_pending = event;
+        return GdbAction::Stop;
+    }
+    return handle(event);
+}
+
+GdbAction GdbStub::notify_stop(const GdbStopEvent& event)
+{
+    m_stopped = true;
+    m_stop_thread = m_general_thread = event.thread;
+    m_continue_thread = 0;
+    m_reason = GdbStopReason::None;
+    switch (event.cause) {
+    case GdbStopCause::Requested: m_signal = m_interrupt ? kSigInt : kSigTrap; break;
+    case GdbStopCause::Panic: m_signal = kSigAbrt; break;
+    case GdbStopCause::Exception: m_signal = signal_for_vector(event.vector); break;
+    }
+    m_interrupt = false;
+
+    if (event.cause == GdbStopCause::Exception && event.vector == kVectorBreakpoint) {
+        // int3 traps after itself: point rip back at our breakpoint so gdb
+        // sees the address it asked for. A compiled-in int3 stays as is.
+        Result<uint64_t> rip = m_target->read_register(event.thread, GdbRegister::Rip);
+        for (const SwBreakpoint& bp : m_software) {
+            if (rip.ok() && bp.used && bp.address == rip.value() - 1) {
+                (void)m_target->write_register(event.thread, GdbRegister::Rip, bp.address);
+                m_reason = GdbStopReason::SwBreak;
+            }
+        }
+    } else if (event.cause == GdbStopCause::Exception && event.vector == kVectorDebug) {
+        for (size_t i = 0; i < kDebugSlots; ++i) {
+            const HwSlot& slot = m_hardware[i];
+            if (slot.kind == HwKind::Free || (event.dr6 & (1u << i)) == 0)
+                continue;
+            m_watch_address = slot.address;
+            m_reason = slot.kind == HwKind::Exec    ? GdbStopReason::HwBreak
+                : slot.kind == HwKind::Write        ? GdbStopReason::Watch
+                                                    : GdbStopReason::AccessWatch;
+            break;
+        }
+    }
+
+    if (m_pending != RspEvent::None) {
+        // gdb sent a packet, so it was not waiting for a stop: answer that.
+        RspEvent pending = m_pending;
+        m_pending = RspEvent::None;
+        m_waiting = false;
+        return handle(pending);
+    }
+    if (m_waiting) {
+        m_waiting = false;
+        send_stop_reply();
+    }
+    return GdbAction::None;
+}
+
+GdbAction GdbStub::handle(RspEvent event)
+{
+    if (event == RspEvent::Oversized) {
+        reply(kErrMalformed);
+        return GdbAction::None;
+    }
+    // The body is NUL-terminated, so an empty packet dispatches as '\0'.
+    char* packet = m_codec.packet();
+    char* end = packet + m_codec.packet_length();
+    Cursor c(packet == end ? end : packet + 1, end);
+    return dispatch(c, packet[0]);
+}
+
+// Handlers return the reply text, or nullptr once they sent their own. An
+// if-chain: a switch over these letters becomes a 480-byte jump table.
+GdbAction GdbStub::dispatch(Cursor& c, char command)
+{
+    GdbAction action = GdbAction::None;
+    const char* answer = "";  // unknown packets get the empty reply
+    if (command == 'c' || command == 'C' || command == 's' || command == 'S' || (command == 'v' && c.eat("Cont;"))) {
+        action = command == 'v' ? resume_vcont(c) : resume_legacy(c, command);
+        answer = action == GdbAction::None ? kErrMalformed : nullptr;
+    } else if (command == 'D' || command == 'k') {
+        remove_all_breakpoints();
+        m_stopped = false;
+        m_waiting = false;
+        m_attached = false;
+        action = GdbAction::Detach;
+        answer = command == 'D' ? kOk : nullptr;  // k: never kill the kernel, no reply is due
+    } else if (command == '?') {
+        answer = send_stop_reply();
+    } else if (command == 'g') {
+        answer = read_registers();
+    } else if (command == 'G') {
+        answer = write_registers(c);
+    } else if (command == 'p') {
+        answer = read_register(c);
+    } else if (command == 'P') {
+        answer = write_register(c);
+    } else if (command == 'm') {
+        answer = read_memory(c);
+    } else if (command == 'M' || command == 'X') {
+        answer = write_memory(c, command);
+    } else if (command == 'Z' || command == 'z') {
+        answer = breakpoint(c, command);
+    } else if (command == 'q') {
+        answer = query(c);
+    } else if (command == 'H') {
+        answer = set_thread(c);
+    } else if (command == 'T') {
+        ThreadId thread = 0;
+        answer = c.thread(thread) && c.at_end() && m_target->thread_alive(thread) ? kOk : kErrMalformed;
+    } else if (command == 'v' && c.eat("Cont?")) {
+        answer = "vCont;c;C;s;S";
+    } else if (command == 'Q' && c.eat("StartNoAckMode") && c.at_end()) {
+        reply(kOk);
+        m_codec.request_no_ack();
+        answer = nullptr;
+    }
+    if (answer != nullptr)
+        reply(answer);
+    return action;
+}
+
+// Every resume: gdb now waits for a stop reply.
+GdbAction GdbStub::resume(GdbAction action, ThreadId thread)
+{
+    m_resume_thread = thread != 0 ? thread : m_stop_thread;
+    m_stopped = false;
+    m_waiting = true;
+    return action;
+}
+
+// c [addr], s [addr], C sig[;addr], S sig[;addr]; the signal is ignored.
+// None means malformed.
+GdbAction GdbStub::resume_legacy(Cursor& c, char command)
+{
+    bool with_signal = command == 'C' || command == 'S';
+    uint64_t value = 0;
+    ThreadId thread = m_continue_thread != 0 ? m_continue_thread : m_stop_thread;
+    bool ok = !with_signal || c.number(value);
+    if (ok && (with_signal ? c.eat(';') : !c.at_end()))
+        ok = c.number(value) && m_target->write_register(thread, GdbRegister::Rip, value).ok();
+    if (!ok || !c.at_end())
+        return GdbAction::None;
+    return resume(command == 'c' || command == 'C' ? GdbAction::Continue : GdbAction::Step, thread);
+}
+
+// vCont;action[:thread]... In all-stop on one CPU, a step anywhere wins.
+GdbAction GdbStub::resume_vcont(Cursor& c)
+{
+    GdbAction action = GdbAction::Continue;
+    ThreadId step_thread = 0;
+    do {
+        char kind = c.next();
+        uint64_t signal = 0;
+        ThreadId thread = 0;
+        bool ok = kind == 'c' || kind == 's' || ((kind == 'C' || kind == 'S') && c.number(signal));
+        if (!ok || (c.eat(':') && !c.thread(thread)))
+            return GdbAction::None;
+        if ((kind == 's' || kind == 'S') && action != GdbAction::Step) {
+            action = GdbAction::Step;
+            step_thread = thread;
+        }
+    } while (c.eat(';'));
+    return c.at_end() ? resume(action, step_thread) : GdbAction::None;
+}
+
+void GdbStub::reply(const char* text)
+{
+    m_codec.begin_reply();
+    m_codec.put(text);
+    m_codec.send_reply();
+}
+
+// T<signal>thread:<id>;06:<rbp>;07:<rsp>;10:<rip>;[reason:[addr];]
+const char* GdbStub::send_stop_reply()
+{
+    constexpr GdbRegister kExpedited[] = { GdbRegister::Rbp, GdbRegister::Rsp, GdbRegister::Rip };
+    m_codec.begin_reply();
+    m_codec.put('T');
+    m_codec.put_hex_byte(m_signal);
+    m_codec.put("thread:");
+    m_codec.put_number(m_stop_thread);
+    m_codec.put(';');
+    for (GdbRegister reg : kExpedited) {
+        Result<uint64_t> value = m_target->read_register(m_stop_thread, reg);
+        if (!value.ok())
+            continue;
+        m_codec.put_hex_byte(static_cast<uint8_t>(reg));
+        m_codec.put(':');
+        m_codec.put_le(value.value(), register_size(reg));
+        m_codec.put(';');
+    }
+    if (m_reason == GdbStopReason::SwBreak)
+        m_codec.put("swbreak:;");
+    else if (m_reason == GdbStopReason::HwBreak)
+        m_codec.put("hwbreak:;");
+    else if (m_reason != GdbStopReason::None) {
+        m_codec.put(m_reason == GdbStopReason::Watch ? "watch:" : "awatch:");
+        m_codec.put_number(m_watch_address);
+        m_codec.put(';');
+    }
+    m_codec.send_reply();
+    return nullptr;
+}
+
+// One register image; 'x' digits mark it unavailable.
+void GdbStub::put_register(GdbRegister reg)
+{
+    size_t size = register_size(reg);
+    Result<uint64_t> value = is_x87_register(reg) ? Result<uint64_t>(Error::Unsupported)
+                                                  : m_target->read_register(m_general_thread, reg);
+    if (value.ok()) {
+        m_codec.put_le(value.value(), size);
+        return;
+    }
+    for (size_t i = 0; i < 2 * size; ++i)
+        m_codec.put('x');
+}
+
+const char* GdbStub::read_registers()
+{
+    m_codec.begin_reply();
+    for (size_t i = 0; i < kGdbRegisterCount; ++i)
+        put_register(static_cast<GdbRegister>(i));
+    m_codec.send_reply();
+    return nullptr;
+}
+
+// The whole `g` image; x87 and 'x'-marked registers are skipped.
+const char* GdbStub::write_registers(Cursor& c)
+{
+    bool ok = c.left() == 2 * kGdbRegisterBytes;
+    for (size_t i = 0; ok && i < kGdbRegisterCount; ++i) {
+        GdbRegister reg = static_cast<GdbRegister>(i);
+        size_t size = register_size(reg);
+        uint64_t value = 0;
+        if (is_x87_register(reg) || *c.pos() == 'x') {
+            for (size_t k = 0; k < 2 * size; ++k)
+                c.next();
+            continue;
+        }
+        ok = c.little_endian(size, value) && m_target->write_register(m_general_thread, reg, value).ok();
+    }
+    return ok ? kOk : kErrMalformed;
+}
+
+const char* GdbStub::read_register(Cursor& c)
+{
+    uint64_t n = 0;
+    if (!c.number(n) || !c.at_end() || n >= kGdbRegisterCount)
+        return kErrMalformed;
+    m_codec.begin_reply();
+    put_register(static_cast<GdbRegister>(n));
+    m_codec.send_reply();
+    return nullptr;
+}
+
+const char* GdbStub::write_register(Cursor& c)
+{
+    uint64_t n = 0;
+    uint64_t value = 0;
+    bool ok = c.number(n) && c.eat('=') && n < kGdbRegisterCount;
+    GdbRegister reg = static_cast<GdbRegister>(n);
+    ok = ok && !is_x87_register(reg) && c.little_endian(register_size(reg), value) && c.at_end();
+    return ok && m_target->write_register(m_general_thread, reg, value).ok() ? kOk : kErrMalformed;
+}
+
+// m addr,len: clamped to what one reply holds; a partial read returns the
+// readable prefix, nothing readable is E14.
+const char* GdbStub::read_memory(Cursor& c)
+{
+    uint64_t address = 0;
+    uint64_t length = 0;
+    if (!c.pair(address, length) || !c.at_end())
+        return kErrMalformed;
+    m_codec.begin_reply();
+    size_t room = m_codec.reply_room() / 2;
+    size_t count = length < room ? static_cast<size_t>(length) : room;
+    // Read into the upper half of the reply and expand to hex upward in
+    // place: byte i is consumed before digits 2i, 2i+1 overwrite anything.
+    char* out = m_codec.reply_end();
+    uint8_t* raw = reinterpret_cast<uint8_t*>(out + count);
+    Result<size_t> got = m_target->read_memory(address, raw, count);
+    size_t n = got.value_or(0) < count ? got.value_or(0) : count;
+    if (count != 0 && n == 0)
+        return kErrFault;
+    for (size_t i = 0; i < n; ++i) {
+        uint8_t b = raw[i];
+        out[2 * i] = hex_digit(b >> 4);
+        out[2 * i + 1] = hex_digit(b);
+    }
+    m_codec.grow_reply(2 * n);
+    m_codec.send_reply();
+    return nullptr;
+}
+
+// M addr,len:hex and X addr,len:binary (escapes already undone by the codec).
+const char* GdbStub::write_memory(Cursor& c, char command)
+{
+    uint64_t address = 0;
+    uint64_t length = 0;
+    bool ok = c.pair(address, length) && c.eat(':');
+    uint8_t* data = reinterpret_cast<uint8_t*>(c.pos());
+    size_t count = c.left();
+    if (ok && command == 'M')
+        ok = c.decode_hex(count);
+    if (!ok || count != length)
+        return kErrMalformed;
+    if (count == 0)
+        return kOk;  // gdb probes X support with an empty write
+    Result<size_t> put = m_target->write_memory(address, data, count);
+    return put.value_or(0) == count ? kOk : kErrFault;
+}
+
+// Z/z type,addr,kind: 0 software, 1 hardware, 2 write, 3 read, 4 access.
+const char* GdbStub::breakpoint(Cursor& c, char command)
+{
+    char type = c.next();
+    uint64_t address = 0;
+    uint64_t kind = 0;
+    if (!c.eat(',') || !c.pair(address, kind))
+        return kErrMalformed;
+    if (type == '0')
+        return command == 'Z' ? insert_software(address) : remove_software(address);
+    if (type == '1')
+        return change_hardware(HwKind::Exec, address, 1, command);
+    if (type == '2')
+        return change_hardware(HwKind::Write, address, kind, command);
+    if (type == '4')
+        return change_hardware(HwKind::Access, address, kind, command);
+    return "";  // x86 cannot watch reads alone (Z3)
+}
+
+const char* GdbStub::insert_software(uint64_t address)
+{
+    SwBreakpoint* free_entry = nullptr;
+    for (SwBreakpoint& bp : m_software) {
+        if (bp.used && bp.address == address)
+            return kOk;  // gdb may insert twice
+        if (!bp.used && free_entry == nullptr)
+            free_entry = &bp;
+    }
+    if (free_entry == nullptr)
+        return kErrNoSpace;
+    uint8_t saved = 0;
+    if (m_target->read_memory(address, &saved, 1).value_or(0) != 1
+        || m_target->write_memory(address, &kInt3, 1).value_or(0) != 1)
+        return kErrFault;
+    *free_entry = { address, saved, true };
+    return kOk;
+}
+
+const char* GdbStub::remove_software(uint64_t address)
+{
+    for (SwBreakpoint& bp : m_software) {
+        if (bp.used && bp.address == address) {
+            bp.used = false;
+            return m_target->write_memory(address, &bp.saved, 1).value_or(0) == 1 ? kOk : kErrFault;
+        }
+    }
+    return kErrMalformed;
+}
+
+const char* GdbStub::change_hardware(HwKind kind, uint64_t address, uint64_t length, char command)
+{
+    // DR7 lengths are 1, 2, 4 or 8 bytes, naturally aligned (SDM 18.2.5).
+    if ((length != 1 && length != 2 && length != 4 && length != 8) || (address & (length - 1)) != 0)
+        return kErrInvalid;
+    HwSlot* free_slot = nullptr;
+    for (HwSlot& slot : m_hardware) {
+        if (slot.kind == kind && slot.address == address && slot.length == length) {
+            if (command == 'z')
+                slot.kind = HwKind::Free;
+            load_debug_registers();
+            return kOk;
+        }
+        if (slot.kind == HwKind::Free && free_slot == nullptr)
+            free_slot = &slot;
+    }
+    if (command == 'z')
+        return kErrMalformed;
+    if (free_slot == nullptr)
+        return kErrNoSpace;
+    *free_slot = { address, static_cast<uint8_t>(length), kind };
+    load_debug_registers();
+    return kOk;
+}
+
+void GdbStub::load_debug_registers()
+{
+    DebugRegisters regs;
+    for (size_t i = 0; i < kDebugSlots; ++i) {
+        const HwSlot& slot = m_hardware[i];
+        if (slot.kind == HwKind::Free)
+            continue;
+        uint64_t rw = slot.kind == HwKind::Exec ? 0 : slot.kind == HwKind::Write ? kDr7Write : kDr7Access;
+        uint64_t len = slot.length == 2 ? kDr7Len2 : slot.length == 4 ? kDr7Len4 : slot.length == 8 ? kDr7Len8 : 0;
+        regs.address[i] = slot.address;
+        regs.dr7 |= kDr7Global0 << (2 * i) | kDr7GlobalExact;
+        regs.dr7 |= (rw | len << kDr7LenShift) << (kDr7ControlShift + 4 * i);
+    }
+    m_target->set_debug_registers(regs);
+}
+
+void GdbStub::remove_all_breakpoints()
+{
+    for (SwBreakpoint& bp : m_software) {
+        if (bp.used)
+            (void)remove_software(bp.address);
+    }
+    for (HwSlot& slot : m_hardware)
+        slot.kind = HwKind::Free;
+    load_debug_registers();
+}
+
+const char* GdbStub::query(Cursor& c)
+{
+    if (c.eat("Supported"))
+        return kSupported;  // whatever gdb offers, this is what we do
+    if (c.eat("Xfer:features:read:"))
+        return read_features(c);
+    if (c.eat("fThreadInfo"))
+        return thread_list(true);
+    if (c.eat("sThreadInfo"))
+        return thread_list(false);
+    if (c.eat("ThreadExtraInfo,"))
+        return thread_description(c);
+    if (c.eat("Rcmd,"))
+        return monitor(c);
+    if (c.eat("Attached"))
+        return "1";  // the kernel was there before gdb
+    if (c.eat("Offsets"))
+        return "Text=0;Data=0;Bss=0";
+    if (c.eat("Symbol:"))
+        return kOk;
+    if (c.eat('C') && c.at_end()) {
+        m_codec.begin_reply();
+        m_codec.put("QC");
+        m_codec.put_number(m_stop_thread);
+        m_codec.send_reply();
+        return nullptr;
+    }
+    return "";
+}
+
+// qXfer:features:read:annex:offset,length -> m<data> (more) or l<data> (last).
+const char* GdbStub::read_features(Cursor& c)
+{
+    char* annex = c.pos();
+    while (!c.at_end() && *c.pos() != ':')
+        c.next();
+    XmlDocument doc = find_target_xml(annex, static_cast<size_t>(c.pos() - annex));
+    uint64_t offset = 0;
+    uint64_t length = 0;
+    if (doc.text == nullptr || !c.eat(':') || !c.pair(offset, length))
+        return "E00";  // the qXfer error for a bad annex or request
+    size_t left = offset < doc.length ? doc.length - static_cast<size_t>(offset) : 0;
+    size_t count = length < kRspPacketSize - 1 ? static_cast<size_t>(length) : kRspPacketSize - 1;
+    count = count < left ? count : left;
+    m_codec.begin_reply();
+    m_codec.put(count < left ? 'm' : 'l');
+    for (size_t i = 0; i < count; ++i)
+        m_codec.put(doc.text[offset + i]);
+    m_codec.send_reply();
+    return nullptr;
+}
+
+// m<id>,<id>... filling one packet; the next qsThreadInfo goes on; l ends.
+const char* GdbStub::thread_list(bool first)
+{
+    if (first)
+        m_thread_cursor = 0;
+    m_codec.begin_reply();
+    while (m_codec.reply_room() > kThreadListEntry) {
+        Result<ThreadId> thread = m_target->thread_at(m_thread_cursor);
+        if (!thread.ok())
+            break;
+        m_codec.put(m_codec.reply_length() == 0 ? 'm' : ',');
+        m_codec.put_number(thread.value());
+        ++m_thread_cursor;
+    }
+    if (m_codec.reply_length() == 0)
+        m_codec.put('l');
+    m_codec.send_reply();
+    return nullptr;
+}
+
+const char* GdbStub::thread_description(Cursor& c)
+{
+    ThreadId thread = 0;
+    if (!c.number(thread) || !c.at_end())
+        return kErrMalformed;
+    char text[kThreadDescription];
+    size_t n = m_target->thread_description(thread, text, sizeof(text));
+    m_codec.begin_reply();
+    for (size_t i = 0; i < n && i < sizeof(text); ++i)
+        m_codec.put_hex_byte(static_cast<uint8_t>(text[i]));
+    m_codec.send_reply();
+    return nullptr;
+}
+
+// qRcmd,<hex command>: output streams as O<hex> packets, then OK.
+const char* GdbStub::monitor(Cursor& c)
+{
+    char* command = c.pos();
+    size_t length = 0;
+    if (!c.decode_hex(length))
+        return kErrMalformed;
+    command[length] = '\0';
+    m_codec.begin_reply();
+    m_target->run_monitor(command, length, &GdbStub::console_write, this);
+    if (m_codec.reply_length() != 0)
+        m_codec.send_reply();
+    return kOk;
+}
+
+void GdbStub::console_write(void* ctx, const char* data, size_t length)
+{
+    RspCodec& codec = static_cast<GdbStub*>(ctx)->m_codec;
+    for (size_t i = 0; i < length; ++i) {
+        if (codec.reply_length() == 0)
+            codec.put('O');
+        codec.put_hex_byte(static_cast<uint8_t>(data[i]));
+        if (codec.reply_room() < 2) {
+            codec.send_reply();
+            codec.begin_reply();
+        }
+    }
+}
+
+// Hg<id> picks the thread for register access, Hc<id> the one c/s resume.
+const char* GdbStub::set_thread(Cursor& c)
+{
+    char which = c.next();
+    ThreadId thread = 0;
+    if ((which != 'g' && which != 'c') || !c.thread(thread) || !c.at_end()
+        || (thread != 0 && !m_target->thread_alive(thread)))
+        return kErrMalformed;
+    if (which == 'g')
+        m_general_thread = thread != 0 ? thread : m_stop_thread;
+    else
+        m_continue_thread = thread;
+    return kOk;
+}
+
+}  // namespace exo

@@ -1,0 +1,135 @@
+// The GDB stub proper: command dispatch and debugger state over an RspCodec
+// and a GdbTarget. Pure: the kernel feeds it received bytes and stop events
+// and acts on what it returns.
+//
+// Kernel side, in short:
+//   while running, each COM2 byte:  if (stub.feed(b) == GdbAction::Stop) stop;
+//   when stopped (that request, a breakpoint, a step, a fault, gdb=wait):
+//       action = stub.notify_stop(event);
+//       while (action == GdbAction::None) action = stub.feed(read_byte());
+//       resume as `action` says (Step: one instruction of resume_thread()).
+// A gdb attaching while the kernel runs makes feed() return Stop on its
+// first packet; notify_stop() then answers that packet.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gdbstub/rsp_codec.h"
+#include "gdbstub/target.h"
+
+namespace exo {
+
+enum class GdbAction : uint8_t {
+    None,      // keep feeding bytes
+    Stop,      // only while running: stop the kernel, then call notify_stop()
+    Continue,  // resume; a stop reply is due at the next notify_stop()
+    Step,      // execute one instruction of resume_thread(), then notify_stop()
+    Detach,    // gdb left (D or k): breakpoints are removed; resume
+};
+
+enum class GdbStopCause : uint8_t {
+    Requested,  // feed() asked for it, or the kernel waits for gdb at boot
+    Exception,  // a CPU exception: `vector` (and `dr6` for #DB) say which
+    Panic,      // the kernel panicked
+};
+
+struct GdbStopEvent {
+    GdbStopCause cause = GdbStopCause::Requested;
+    uint8_t vector = 0;    // x86 exception vector (Intel SDM Vol. 3A, 6.3.1)
+    uint64_t dr6 = 0;      // DR6 at a #DB: B0-B3 name the slot that fired
+    ThreadId thread = 0;   // the thread that was running
+};
+
+// Why the last stop happened, as reported in the stop reply.
+enum class GdbStopReason : uint8_t { None, SwBreak, HwBreak, Watch, AccessWatch };
+
+constexpr size_t kGdbMaxSwBreakpoints = 32;
+
+class GdbStub {
+public:
+    // The kernel's instance is `constinit GdbStub g_stub;` (all zero, so its
+    // buffers land in .bss, not in the image) and bind()s at boot.
+    constexpr GdbStub() = default;
+    GdbStub(GdbTarget& target, RspWriteFn write, void* ctx) { bind(target, write, ctx); }
+    void bind(GdbTarget& target, RspWriteFn write, void* ctx)
+    {
+        m_target = &target;
+        m_codec.bind(write, ctx);
+    }
+
+    GdbAction feed(uint8_t byte);
+    GdbAction notify_stop(const GdbStopEvent& event);
+
+    // The thread a Step applies to (GDB thread id).
+    ThreadId resume_thread() const { return m_resume_thread; }
+    // A gdb has sent a packet since the last detach.
+    bool attached() const { return m_attached; }
+    bool running() const { return !m_stopped; }
+    GdbStopReason stop_reason() const { return m_reason; }
+    const RspCounters& counters() const { return m_codec.counters(); }
+    RspAckMode ack_mode() const { return m_codec.ack_mode(); }
+
+private:
+    enum class HwKind : uint8_t { Free, Exec, Write, Access };
+    struct HwSlot {
+        uint64_t address = 0;
+        uint8_t length = 0;
+        HwKind kind = HwKind::Free;
+    };
+    struct SwBreakpoint {
+        uint64_t address = 0;
+        uint8_t saved = 0;
+        bool used = false;
+    };
+    class Cursor;
+
+    GdbAction handle(RspEvent event);
+    GdbAction dispatch(Cursor& c, char command);
+    GdbAction resume(GdbAction action, ThreadId thread);
+    GdbAction resume_legacy(Cursor& c, char command);
+    GdbAction resume_vcont(Cursor& c);
+    void reply(const char* text);
+    void put_register(GdbRegister reg);
+    void load_debug_registers();
+    void remove_all_breakpoints();
+    // Packet handlers: the reply text, or nullptr if they sent their own.
+    const char* send_stop_reply();
+    const char* read_registers();
+    const char* write_registers(Cursor& c);
+    const char* read_register(Cursor& c);
+    const char* write_register(Cursor& c);
+    const char* read_memory(Cursor& c);
+    const char* write_memory(Cursor& c, char command);
+    const char* breakpoint(Cursor& c, char command);
+    const char* insert_software(uint64_t address);
+    const char* remove_software(uint64_t address);
+    const char* change_hardware(HwKind kind, uint64_t address, uint64_t length, char command);
+    const char* query(Cursor& c);
+    const char* read_features(Cursor& c);
+    const char* thread_list(bool first);
+    const char* thread_description(Cursor& c);
+    const char* monitor(Cursor& c);
+    const char* set_thread(Cursor& c);
+    static void console_write(void* ctx, const char* data, size_t length);
+
+    GdbTarget* m_target = nullptr;
+    RspCodec m_codec;
+    SwBreakpoint m_software[kGdbMaxSwBreakpoints] {};
+    HwSlot m_hardware[kDebugSlots] {};
+    ThreadId m_stop_thread = 0;
+    ThreadId m_general_thread = 0;  // Hg: registers come from here
+    ThreadId m_continue_thread = 0; // Hc: 0 means the stopped thread
+    ThreadId m_resume_thread = 0;
+    size_t m_thread_cursor = 0;
+    uint64_t m_watch_address = 0;
+    GdbStopReason m_reason = GdbStopReason::None;
+    uint8_t m_signal = 0;
+    RspEvent m_pending = RspEvent::None;  // a packet that arrived while running
+    bool m_stopped = false;               // the kernel boots running
+    bool m_waiting = false;               // gdb awaits a stop reply
+    bool m_interrupt = false;             // Ctrl-C asked for the coming stop
+    bool m_attached = false;
+};
+
+}  // namespace exo
