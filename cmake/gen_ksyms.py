@@ -23,7 +23,12 @@ def short_name(name: str) -> str:
     for cut in ('{lambda', '<'):
         if cut in name:
             name = name[:name.index(cut)].rstrip(':') + ('{lambda}' if cut == '{lambda' else '<>')
-    return name[:60]
+    # A return type before the name (templates): drop it.
+    if ' ' in name:
+        name = name.rsplit(' ', 1)[1]
+    # The last two components say enough in a backtrace and keep the table small.
+    parts = name.split('::')
+    return '::'.join(parts[-2:])[:48]
 
 
 def main() -> int:

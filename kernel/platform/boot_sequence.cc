@@ -18,7 +18,9 @@ constexpr size_t kMaxTasks = 32;
 
 // Set up once by run_to_prompt() on the boot path; afterwards used by the
 // shell thread only (the one consumer).
-constinit BootRecord g_records[kMaxTasks] {};
+// Raw storage, constructed in run_to_prompt(): BootRecord's defaults are not
+// all zero, so a constinit array would cost ~2 KiB of file bytes in .data.
+alignas(BootRecord) constinit char g_record_storage[sizeof(BootRecord) * kMaxTasks] {};
 alignas(BootRunner) constinit char g_runner_storage[sizeof(BootRunner)] {};
 constinit BootRunner* g_runner = nullptr;
 constinit uint64_t g_tsc_prompt = 0;
@@ -64,7 +66,8 @@ void run_to_prompt()
     if (count > kMaxTasks)
         panic("%u boot tasks declared, room for %u", count, kMaxTasks);
     BootProbes probes { read_tsc, frames_used, heap_used, on_critical_failure, on_event };
-    g_runner = new (g_runner_storage) BootRunner(__boot_tasks_start, count, g_records, probes);
+    auto* records = new (g_record_storage) BootRecord[kMaxTasks];
+    g_runner = new (g_runner_storage) BootRunner(__boot_tasks_start, count, records, probes);
     if (auto valid = g_runner->validate(); !valid.ok())
         panic("boot task table invalid: %s", error_name(valid.error()));
     (void)g_runner->run_phase(BootPhase::Critical);
