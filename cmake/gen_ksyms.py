@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Build the compact kernel symbol table (format: kernel/lib/symbol_table.h)
-from `nm -n -C --defined-only` of the first-stage kernel: text symbols only,
-parameter lists and the `exo::` prefix dropped to keep it small."""
+from `nm -n -S -C --defined-only` of the first-stage kernel: text symbols
+with their sizes (so an address past a function's end is never misnamed),
+short names, and functions under MIN_SIZE bytes left out to keep it small
+(a frame in one shows its address only)."""
 import struct
 import subprocess
 import sys
@@ -31,30 +33,35 @@ def short_name(name: str) -> str:
     return '::'.join(parts[-2:])[:48]
 
 
+MIN_SIZE = 24
+
+
 def main() -> int:
     nm, elf, out = sys.argv[1:4]
-    lines = subprocess.run([nm, '-n', '-C', '--defined-only', elf], check=True,
+    lines = subprocess.run([nm, '-n', '-S', '-C', '--defined-only', elf], check=True,
                            capture_output=True, text=True).stdout.splitlines()
     syms = {}
     for line in lines:
-        parts = line.split(' ', 2)
-        if len(parts) != 3 or parts[1] not in 'tTwW':
+        parts = line.split(' ', 3)
+        if len(parts) != 4 or parts[2] not in 'tTwW':
             continue
-        addr = int(parts[0], 16)
-        if addr < 0xFFFFFFFF80000000:
+        addr, size = int(parts[0], 16), int(parts[1], 16)
+        if addr < 0xFFFFFFFF80000000 or size < MIN_SIZE:
             continue  # the 32-bit trampoline runs before any backtrace matters
-        syms.setdefault(addr, short_name(parts[2]))
+        syms.setdefault(addr, (min(size, 0xFFFF), short_name(parts[3])))
     addrs = sorted(syms)
     base = addrs[0] if addrs else 0
     strings = bytearray()
     entries = bytearray()
     offsets = {}
     for a in addrs:
-        name = syms[a]
+        size, name = syms[a]
         if name not in offsets:
             offsets[name] = len(strings)
             strings += name.encode() + b'\0'
-        entries += struct.pack('<II', a - base, offsets[name])
+        entries += struct.pack('<IHH', a - base, size, offsets[name])
+    if len(strings) > 0xFFFF:
+        raise SystemExit('ksyms: names exceed the 16-bit offsets')
     blob = struct.pack('<IIQ', 0x4D59534B, len(addrs), base) + entries + strings
     if not addrs:
         blob = b''

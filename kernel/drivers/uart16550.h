@@ -30,8 +30,12 @@ constexpr uint8_t kLsrThrEmpty = 0x20;
 constexpr uint8_t kScratchProbe = 0x5A;
 
 constexpr uint32_t kBaseClockHz = 115200;  // 1.8432 MHz / 16
-// Polls of LSR before a byte is dropped: output must never hang on a stuck UART.
-constexpr uint32_t kTxSpinLimit = 100000;
+// Polls of LSR before a byte is dropped: output must never hang on a stuck
+// UART, but an emulated one on a loaded host can be slow for a while, so the
+// first wait is long. After a drop the UART counts as stuck and each byte
+// waits only kTxStuckSpinLimit polls until one gets through again.
+constexpr uint32_t kTxSpinLimit = 2000000;
+constexpr uint32_t kTxStuckSpinLimit = 1000;
 }  // namespace uart
 
 template<PortIo Io>
@@ -68,12 +72,15 @@ public:
     // Returns false when the transmitter stayed busy past the spin limit.
     bool put(uint8_t byte)
     {
-        for (uint32_t i = 0; i < uart::kTxSpinLimit; ++i) {
+        uint32_t limit = m_stuck ? uart::kTxStuckSpinLimit : uart::kTxSpinLimit;
+        for (uint32_t i = 0; i < limit; ++i) {
             if (read(uart::kLineStatus) & uart::kLsrThrEmpty) {
                 write(uart::kData, byte);
+                m_stuck = false;
                 return true;
             }
         }
+        m_stuck = true;
         ++m_dropped;
         return false;
     }
@@ -104,6 +111,7 @@ private:
     Io m_io;
     uint16_t m_base;
     bool m_ready { false };
+    bool m_stuck { false };
     uint32_t m_dropped { 0 };
 };
 

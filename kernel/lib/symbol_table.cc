@@ -5,12 +5,16 @@ namespace {
 
 constexpr size_t kHeaderBytes = 16;
 constexpr size_t kEntryBytes = 8;
-// Addresses past the last symbol by more than this are not attributed to it.
-constexpr uint64_t kMaxSymbolSpan = 1 << 20;
-
 uint32_t read_u32(const uint8_t* p)
 {
     uint32_t v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+uint16_t read_u16(const uint8_t* p)
+{
+    uint16_t v;
     __builtin_memcpy(&v, p, sizeof v);
     return v;
 }
@@ -50,10 +54,12 @@ bool SymbolTable::lookup(uint64_t addr, SymbolHit& out) const
             hi = mid;
     }
     uint32_t start = offset_at(lo);
-    if (start > off || off - start > kMaxSymbolSpan)
+    const uint8_t* entry = m_blob + kHeaderBytes + lo * kEntryBytes;
+    // Past the function's end (or in a function too small to be listed): no name.
+    if (start > off || off - start >= read_u16(entry + 4))
         return false;
     size_t strings = kHeaderBytes + m_count * kEntryBytes;
-    uint32_t name_off = read_u32(m_blob + kHeaderBytes + lo * kEntryBytes + 4);
+    uint32_t name_off = read_u16(entry + 6);
     if (strings + name_off >= m_size)
         return false;
     out.name = reinterpret_cast<const char*>(m_blob + strings + name_off);

@@ -1,7 +1,7 @@
 // Lookup in the compact symbol table the build embeds (cmake/gen_ksyms.py):
 //   u32 magic 'KSYM', u32 count, u64 base,
-//   count x { u32 offset from base, u32 name offset into strings }, sorted,
-//   NUL-terminated names.
+//   count x { u32 offset from base, u16 size, u16 name offset into strings },
+//   sorted by offset, then NUL-terminated names.
 // Used to symbolize backtraces; validated so a bad blob can't fault.
 #pragma once
 

@@ -16,15 +16,21 @@ Result<void> cmd_mem(CommandContext& ctx, int, const char* const*)
     FrameStats f = memory::frame_stats();
     HeapStats h = memory::heap_stats();
     memory::Footprint fp = memory::footprint();
+    // used = what the kernel took: its image, the frame bitmap and every
+    // frame handed out since. Firmware areas (low memory, boot data) are
+    // reserved, not used; total = used + free + reserved.
     uint64_t total = f.total_frames * kFrame / kKiB;
     uint64_t free = f.free_frames * kFrame / kKiB;
+    uint64_t used = (fp.image_bytes + fp.metadata_bytes) / kKiB + f.used_frames * kFrame / kKiB;
+    uint64_t reserved = total - free - used;
     if (ctx.json()) {
         JsonWriter json(ctx.out());
         begin_json(json);
         json.begin_object("phys");
         json.field_u64("total_kib", total);
-        json.field_u64("used_kib", total - free);
+        json.field_u64("used_kib", used);
         json.field_u64("free_kib", free);
+        json.field_u64("reserved_kib", reserved);
         json.field_u64("kernel_image_kib", fp.image_bytes / kKiB);
         json.field_u64("frame_bitmap_kib", fp.metadata_bytes / kKiB);
         json.field_u64("page_tables_kib", fp.page_table_bytes / kKiB);
@@ -44,7 +50,8 @@ Result<void> cmd_mem(CommandContext& ctx, int, const char* const*)
         json.end_object();
         return json.end_line() ? Result<void>() : Error::Corrupt;
     }
-    print(ctx, "physical: %u KiB total, %u KiB used, %u KiB free\n", total, total - free, free);
+    print(ctx, "physical: %u KiB total, %u KiB used, %u KiB free, %u KiB reserved (firmware, boot data)\n", total,
+        used, free, reserved);
     print(ctx, "  kernel image %u KiB, frame bitmap %u KiB, page tables %u KiB, heap %u KiB\n",
         fp.image_bytes / kKiB, fp.metadata_bytes / kKiB, fp.page_table_bytes / kKiB, fp.heap_mapped_bytes / kKiB);
     print(ctx, "heap: %u B mapped, %u B in use, %u B peak, %u B free, largest free block %u B\n", h.mapped_bytes,

@@ -139,6 +139,8 @@ Result<void> block_current(WaitQueue& wq, uint64_t deadline)
     return self.wait_result;
 }
 
+void switch_away() { do_switch(g_scheduler.switch_to_next()); }
+
 void yield()
 {
     cpu::InterruptGuard guard;

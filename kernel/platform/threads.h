@@ -36,6 +36,9 @@ bool started();
 Result<void> block_current(WaitQueue& wq, uint64_t deadline);
 void yield();
 [[noreturn]] void exit_current();
+// After an operation made the current thread wait (IPC): run someone else
+// until it is woken. Interrupts must be off.
+void switch_away();
 
 // Called by the timer IRQ and at the end of every IRQ (trap_dispatch).
 void on_tick(uint64_t ticks);

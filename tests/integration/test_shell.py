@@ -224,7 +224,8 @@ def check_mem_json(obj: dict, mem_mib: int) -> None:
     # tables at the top may be missing.
     assert mem_mib * 1024 - 1024 <= total <= mem_mib * 1024, \
         f"phys total {total} KiB does not fit -m {mem_mib} ({mem_mib * 1024} KiB)"
-    assert used + free == total, f"phys used {used} + free {free} != total {total}"
+    reserved = _int(phys, "reserved_kib", "phys")
+    assert used + free + reserved == total, f"phys used {used} + free {free} + reserved {reserved} != total {total}"
     assert 0 < used < total, f"phys used {used} KiB of {total}"
     mapped = _int(heap, "mapped_bytes", "heap")
     hused = _int(heap, "used_bytes", "heap")

@@ -11,8 +11,14 @@ using exo::SymbolTable;
 
 namespace {
 
+struct Sym {
+    uint32_t offset;
+    uint16_t size;
+    std::string name;
+};
+
 // Builds a blob in the format cmake/gen_ksyms.py writes.
-std::vector<uint8_t> blob(uint64_t base, const std::vector<std::pair<uint32_t, std::string>>& syms)
+std::vector<uint8_t> blob(uint64_t base, const std::vector<Sym>& syms)
 {
     std::vector<uint8_t> out(16 + syms.size() * 8);
     std::string strings;
@@ -21,10 +27,12 @@ std::vector<uint8_t> blob(uint64_t base, const std::vector<std::pair<uint32_t, s
     std::memcpy(out.data() + 4, &count, 4);
     std::memcpy(out.data() + 8, &base, 8);
     for (size_t i = 0; i < syms.size(); ++i) {
-        uint32_t off = syms[i].first, name = static_cast<uint32_t>(strings.size());
+        uint32_t off = syms[i].offset;
+        uint16_t size = syms[i].size, name = static_cast<uint16_t>(strings.size());
         std::memcpy(out.data() + 16 + i * 8, &off, 4);
-        std::memcpy(out.data() + 20 + i * 8, &name, 4);
-        strings += syms[i].second;
+        std::memcpy(out.data() + 20 + i * 8, &size, 2);
+        std::memcpy(out.data() + 22 + i * 8, &name, 2);
+        strings += syms[i].name;
         strings += '\0';
     }
     out.insert(out.end(), strings.begin(), strings.end());
@@ -35,7 +43,7 @@ std::vector<uint8_t> blob(uint64_t base, const std::vector<std::pair<uint32_t, s
 
 TEST(SymbolTable, FindsEnclosingSymbol)
 {
-    auto b = blob(0xffffffff80100000, { { 0, "start" }, { 0x40, "kernel_main" }, { 0x100, "panic" } });
+    auto b = blob(0xffffffff80100000, { { 0, 0x40, "start" }, { 0x40, 0x80, "kernel_main" }, { 0x100, 0x20, "panic" } });
     SymbolTable t(b.data(), b.size());
     ASSERT_TRUE(t.valid());
     SymbolHit hit;
@@ -49,7 +57,7 @@ TEST(SymbolTable, FindsEnclosingSymbol)
 
 TEST(SymbolTable, RejectsBadBlobs)
 {
-    auto good = blob(0x1000, { { 0, "a" } });
+    auto good = blob(0x1000, { { 0, 16, "a" } });
     EXPECT_FALSE(SymbolTable(nullptr, 0).valid());
     EXPECT_FALSE(SymbolTable(good.data(), 8).valid());  // truncated header
     auto bad_magic = good;
@@ -63,11 +71,15 @@ TEST(SymbolTable, RejectsBadBlobs)
     EXPECT_FALSE(SymbolTable(unterminated.data(), unterminated.size()).valid());
 }
 
-TEST(SymbolTable, FarAddressNotAttributed)
+TEST(SymbolTable, AddressPastTheFunctionEndIsNotAttributed)
 {
-    auto b = blob(0x1000, { { 0, "only" } });
+    // A gap: a small unlisted function sits between 0x1000+0x80 and 0x1000+0x100.
+    auto b = blob(0x1000, { { 0, 0x80, "listed" }, { 0x100, 0x10, "next" } });
     SymbolTable t(b.data(), b.size());
     SymbolHit hit;
-    EXPECT_TRUE(t.lookup(0x1000 + 100, hit));
+    EXPECT_TRUE(t.lookup(0x1000 + 0x7f, hit));
+    EXPECT_STREQ(hit.name, "listed");
+    EXPECT_FALSE(t.lookup(0x1000 + 0x80, hit));
+    EXPECT_FALSE(t.lookup(0x1000 + 0x110, hit));
     EXPECT_FALSE(t.lookup(0x1000 + (2u << 20), hit));
 }

@@ -75,6 +75,15 @@ TEST(Uart16550, StuckTransmitterDropsByteInsteadOfHanging)
     EXPECT_FALSE(uart.put('x'));
     EXPECT_EQ(uart.dropped(), 1u);
     EXPECT_EQ(s.seen.size(), uart::kTxSpinLimit);  // bounded polling, no write
+    // Now known to be stuck: the next byte gives up much sooner.
+    s.seen.clear();
+    EXPECT_FALSE(uart.put('y'));
+    EXPECT_EQ(s.seen.size(), uart::kTxStuckSpinLimit);
+    // Once the transmitter drains again, the long wait applies again.
+    s.fixed_reads[kCom1 + 5] = 0x20;
+    s.strict = false;
+    EXPECT_TRUE(uart.put('z'));
+    EXPECT_EQ(uart.dropped(), 2u);
 }
 
 TEST(Uart16550, ReceiveIsNonBlocking)

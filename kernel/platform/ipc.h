@@ -1,0 +1,23 @@
+// Synchronous IPC for kernel threads: the binding of kernel/ipc/endpoint.h
+// to the scheduler. Each call may block the current thread (deadline in
+// timer ticks, absolute; kForever for none) and returns once it is woken.
+#pragma once
+
+#include "kernel/ipc/endpoint.h"
+#include "kernel/lib/result.h"
+
+namespace exo::ipc {
+
+// Endpoints are listed by the `ipc` command once registered.
+Result<void> register_endpoint(Endpoint& ep);
+Result<void> send(Endpoint& ep, const Message& msg, uint64_t deadline);
+// The message, and who sent it (for reply).
+Result<Message> receive(Endpoint& ep, uint64_t deadline, uint32_t* sender);
+Result<Message> call(Endpoint& ep, const Message& msg, uint64_t deadline);
+Result<void> reply(Endpoint& ep, uint32_t client, const Message& msg);
+
+// The kernel's demo service: replies to every call with label + 1 and the
+// words echoed (the IPC round trip of `bench`).
+Endpoint& echo_endpoint();
+
+}  // namespace exo::ipc
