@@ -34,10 +34,12 @@ enum class GdbStopCause : uint8_t {
     Panic,      // the kernel panicked
 };
 
+// Report registers as the CPU left them: after an int3, rip points past it
+// and the stub moves it back when the int3 is one of its breakpoints.
 struct GdbStopEvent {
     GdbStopCause cause = GdbStopCause::Requested;
     uint8_t vector = 0;    // x86 exception vector (Intel SDM Vol. 3A, 6.3.1)
-    uint64_t dr6 = 0;      // DR6 at a #DB: B0-B3 name the slot that fired
+    uint64_t dr6 = 0;      // DR6 at a #DB: B0-B3 name the slot that fired, BS a step
     ThreadId thread = 0;   // the thread that was running
 };
 

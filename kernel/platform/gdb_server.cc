@@ -306,7 +306,7 @@ bool on_breakpoint(TrapFrame& frame)
         stop_loop(frame, GdbStopEvent { GdbStopCause::Requested, 0, 0, current_gdb_id() });
         return true;
     }
-    frame.rip -= 1;  // report (and resume at) the int3 gdb planted; gdb restores the byte
+    // The stub moves rip back onto the int3 itself, for its own breakpoints only.
     stop_loop(frame, GdbStopEvent { GdbStopCause::Exception, idt::vector::kBreakpoint, 0, current_gdb_id() });
     return true;
 }
