@@ -70,6 +70,16 @@ public:
     bool running() const { return !m_stopped; }
     GdbStopReason stop_reason() const { return m_reason; }
     const RspCounters& counters() const { return m_codec.counters(); }
+    // Software breakpoints planted plus debug-register slots in use.
+    size_t breakpoint_count() const
+    {
+        size_t n = 0;
+        for (const SwBreakpoint& b : m_software)
+            n += b.used;
+        for (const HwSlot& h : m_hardware)
+            n += h.kind != HwKind::Free;
+        return n;
+    }
     RspAckMode ack_mode() const { return m_codec.ack_mode(); }
 
 private:

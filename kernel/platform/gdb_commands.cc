@@ -22,11 +22,13 @@ Result<void> cmd_gdb(CommandContext& ctx, int, const char* const*)
         json.field_u64("resyncs", c.resyncs);
         json.field_u64("oversized", c.oversized);
         json.field_u64("interrupts", c.interrupts);
+        json.field_u64("breakpoints", stub.breakpoint_count());
         json.end_object();
         return json.end_line() ? Result<void>() : Error::Corrupt;
     }
-    print(ctx, "gdb stub on COM2: %s, %s mode, %u stops\n", stub.attached() ? "attached" : "not attached",
-        stub.ack_mode() == RspAckMode::Off ? "no-ack" : "ack", gdb_server::stops());
+    print(ctx, "gdb stub on COM2: %s, %s mode, %u stops, %u breakpoints set\n",
+        stub.attached() ? "attached" : "not attached", stub.ack_mode() == RspAckMode::Off ? "no-ack" : "ack",
+        gdb_server::stops(), stub.breakpoint_count());
     print(ctx, "packets in %u out %u; bad checksums %u, retransmits %u, resyncs %u, oversized %u, Ctrl-C %u\n",
         c.packets_in, c.packets_out, c.bad_checksums, c.retransmits, c.resyncs, c.oversized, c.interrupts);
     return {};
