@@ -51,6 +51,7 @@ const char* driver_state(const BootRecord& r)
     switch (r.status) {
     case TaskStatus::Ok: return "active";
     case TaskStatus::Pending:
+    case TaskStatus::Running:  // deferred=auto: its init is under way right now
     case TaskStatus::NotRun: return "pending";
     case TaskStatus::Absent: return "absent";
     default: return "failed";

@@ -56,6 +56,7 @@ Result<void> cmd_pci(CommandContext& ctx, int, const char* const*)
                 json.field_hex("base", b.base);
                 json.field_u64("size", b.size);
                 json.field_bool("io", b.is_io);
+                json.field_bool("prefetchable", b.prefetchable);
                 json.end_object();
             }
             json.end_array();
