@@ -230,6 +230,26 @@ bool is_readable(uint64_t virt, size_t len)
     return true;
 }
 
+Result<PageTable> create_address_space()
+{
+    cpu::InterruptGuard guard;
+    NoExecute nx = (cpu::rdmsr(cpu::msr::kEfer) & cpu::msr::kEferNxe) ? NoExecute::Supported : NoExecute::Unsupported;
+    PageTable space = TRY(PageTable::create(kPhysAccess, nx));
+    constexpr size_t kKernelHalf = 256;  // PML4 entries of the higher half
+    auto* dst = static_cast<uint64_t*>(phys_to_virt(space.root()));
+    auto* src = static_cast<const uint64_t*>(phys_to_virt(g_kernel_pt.root()));
+    for (size_t i = kKernelHalf; i < 512; ++i)
+        dst[i] = src[i];
+    return space;
+}
+
+void destroy_address_space(PageTable& space)
+{
+    cpu::InterruptGuard guard;
+    // unmap() already freed emptied lower tables; the root is the last one.
+    pt_free_table(nullptr, space.root());
+}
+
 uint64_t frames_used() { return g_frames.stats().used_frames; }
 
 Result<uint64_t> alloc_frame()

@@ -29,6 +29,11 @@ FrameStats frame_stats();
 HeapStats heap_stats();
 Heap& heap();
 PageTable& kernel_page_table();
+// A new address space: its own PML4 sharing the kernel half (entries
+// 256-511), for ring-3 threads. destroy_address_space() frees its tables
+// after the caller unmapped the user pages.
+Result<PageTable> create_address_space();
+void destroy_address_space(PageTable& space);
 
 struct Footprint {
     uint64_t image_bytes;        // kernel image as loaded (text..bss)

@@ -7,6 +7,8 @@
 #include "kernel/platform/boot_sequence.h"
 #include "kernel/platform/gdb_server.h"
 #include "kernel/platform/klog.h"
+#include "kernel/platform/memory.h"
+#include "kernel/platform/syscalls.h"
 #include "kernel/platform/panic.h"
 
 extern "C" void context_switch(uint64_t* save_rsp, uint64_t next_rsp);
@@ -52,10 +54,14 @@ void do_switch(Switch s)
     g_scheduler.account(*s.from, now - from->tsc_switched_in);
     ++s.to->switches;
     to->tsc_switched_in = now;
-    if (to->stack.top)
-        gdt::set_kernel_stack(to->stack.top);
-    uint64_t cr3 = to->cr3 ? to->cr3 : 0;
-    if (cr3 && cr3 != cpu::read_cr3())
+    if (to->stack.top) {
+        gdt::set_kernel_stack(to->stack.top);    // interrupts from ring 3
+        syscalls::set_kernel_stack(to->stack.top);  // SYSCALL
+    }
+    // Kernel threads run on the kernel's tables, so a dying user space is
+    // never left loaded on the CPU.
+    uint64_t cr3 = to->cr3 ? to->cr3 : memory::kernel_page_table().root();
+    if (cr3 != cpu::read_cr3())
         cpu::write_cr3(cr3);
     if (s.from->state == ThreadState::Dead)
         g_reap = s.from;

@@ -21,6 +21,7 @@ struct ThreadArch {
     uint64_t saved_rsp = 0;
     uint64_t tsc_switched_in = 0;
     uint64_t cr3 = 0;  // address space; 0 = the kernel's
+    struct UserSpace* user = nullptr;  // ring-3 threads: their address space (user_mode.cc)
     Entry entry = nullptr;
     void* arg = nullptr;
 };

@@ -6,6 +6,7 @@
 #include "kernel/arch/x86_64/pic.h"
 #include "kernel/platform/panic.h"
 #include "kernel/platform/threads.h"
+#include "kernel/platform/user_mode.h"
 
 extern "C" const uint64_t isr_table[49];  // vectors 0-47, then 255
 
@@ -104,6 +105,9 @@ extern "C" void trap_dispatch(exo::TrapFrame* frame)
         idt::ExceptionHook hook = idt::g_exception_hooks[vector];
         if (hook && hook(*frame))
             return;
+        constexpr uint64_t kCplMask = 3;
+        if ((frame->cs & kCplMask) == 3)
+            user_mode::kill_for_fault(*frame);  // a user fault ends that thread only
         panic_exception(*frame);
     }
     if (vector == idt::kSpuriousVector)
