@@ -33,7 +33,7 @@ def short_name(name: str) -> str:
     return '::'.join(parts[-2:])[:48]
 
 
-MIN_SIZE = 24
+MIN_SIZE = 96
 
 
 def main() -> int:

@@ -630,18 +630,19 @@ const char* GdbStub::read_features(Cursor& c)
     char* annex = c.pos();
     while (!c.at_end() && *c.pos() != ':')
         c.next();
-    XmlDocument doc = find_target_xml(annex, static_cast<size_t>(c.pos() - annex));
+    bool known = is_target_xml_annex(annex, static_cast<size_t>(c.pos() - annex));
     uint64_t offset = 0;
     uint64_t length = 0;
-    if (doc.text == nullptr || !c.eat(':') || !c.pair(offset, length))
+    if (!known || !c.eat(':') || !c.pair(offset, length))
         return "E00";  // the qXfer error for a bad annex or request
-    size_t left = offset < doc.length ? doc.length - static_cast<size_t>(offset) : 0;
+    size_t total = emit_target_xml(0, 0, nullptr, nullptr);
+    size_t left = offset < total ? total - static_cast<size_t>(offset) : 0;
     size_t count = length < kRspPacketSize - 1 ? static_cast<size_t>(length) : kRspPacketSize - 1;
     count = count < left ? count : left;
     m_codec.begin_reply();
     m_codec.put(count < left ? 'm' : 'l');
-    for (size_t i = 0; i < count; ++i)
-        m_codec.put(doc.text[offset + i]);
+    emit_target_xml(static_cast<size_t>(offset), count, [](void* codec, char ch) { static_cast<RspCodec*>(codec)->put(ch); },
+        &m_codec);
     m_codec.send_reply();
     return nullptr;
 }

@@ -1,52 +1,105 @@
 #include "gdbstub/target_xml.h"
 
-namespace exo {
+#include <stdint.h>
 
+#include "gdbstub/registers.h"
+
+namespace exo {
 namespace {
 
 // Feature names gdb's amd64 support looks for (features/i386/64bit-core.xml,
 // 64bit-segments.xml); the core feature must carry the x87 registers so the
 // numbering lines up. No SSE feature: the kernel never touches SSE state.
 // Registers without a type default to an integer of their bitsize.
-#define EXO_REG64(name) "<reg name=\"" name "\" bitsize=\"64\"/>"
-#define EXO_REG32(name) "<reg name=\"" name "\" bitsize=\"32\"/>"
-#define EXO_ST(n) "<reg name=\"st" #n "\" bitsize=\"80\" type=\"i387_ext\"/>"
-#define EXO_FLAG(name, bit) "<field name=\"" name "\" start=\"" #bit "\" end=\"" #bit "\"/>"
+constexpr char kNames[] =
+    "rax\0rbx\0rcx\0rdx\0rsi\0rdi\0rbp\0rsp\0r8\0r9\0r10\0r11\0r12\0r13\0r14\0r15\0rip\0eflags\0"
+    "cs\0ss\0ds\0es\0fs\0gs\0st0\0st1\0st2\0st3\0st4\0st5\0st6\0st7\0"
+    "fctrl\0fstat\0ftag\0fiseg\0fioff\0foseg\0fooff\0fop\0fs_base\0gs_base\0cr0\0cr2\0cr3\0cr4\0efer";
 
-constexpr char kTargetXml[] =
-    "<target version=\"1.0\"><architecture>i386:x86-64</architecture>"
-    "<feature name=\"org.gnu.gdb.i386.core\">"
-    EXO_REG64("rax") EXO_REG64("rbx") EXO_REG64("rcx") EXO_REG64("rdx")
-    EXO_REG64("rsi") EXO_REG64("rdi")
-    "<reg name=\"rbp\" bitsize=\"64\" type=\"data_ptr\"/>"
-    "<reg name=\"rsp\" bitsize=\"64\" type=\"data_ptr\"/>"
-    EXO_REG64("r8") EXO_REG64("r9") EXO_REG64("r10") EXO_REG64("r11")
-    EXO_REG64("r12") EXO_REG64("r13") EXO_REG64("r14") EXO_REG64("r15")
-    "<reg name=\"rip\" bitsize=\"64\" type=\"code_ptr\"/>"
-    EXO_REG32("eflags")
-    EXO_REG32("cs") EXO_REG32("ss") EXO_REG32("ds") EXO_REG32("es") EXO_REG32("fs") EXO_REG32("gs")
-    EXO_ST(0) EXO_ST(1) EXO_ST(2) EXO_ST(3) EXO_ST(4) EXO_ST(5) EXO_ST(6) EXO_ST(7)
-    EXO_REG32("fctrl") EXO_REG32("fstat") EXO_REG32("ftag") EXO_REG32("fiseg")
-    EXO_REG32("fioff") EXO_REG32("foseg") EXO_REG32("fooff") EXO_REG32("fop")
-    "</feature>"
-    "<feature name=\"org.gnu.gdb.i386.segments\">" EXO_REG64("fs_base") EXO_REG64("gs_base") "</feature>"
-    "<feature name=\"org.exo.x86-64.system\">"
-    EXO_REG64("cr0") EXO_REG64("cr2") EXO_REG64("cr3") EXO_REG64("cr4") EXO_REG64("efer")
-    "</feature></target>";
+const char* type_of(GdbRegister r)
+{
+    if (r == GdbRegister::Rbp || r == GdbRegister::Rsp)
+        return "data_ptr";
+    if (r == GdbRegister::Rip)
+        return "code_ptr";
+    if (r >= GdbRegister::St0 && r <= GdbRegister::St7)
+        return "i387_ext";
+    return nullptr;
+}
 
-#undef EXO_REG64
-#undef EXO_REG32
-#undef EXO_ST
-#undef EXO_FLAG
+const char* feature_before(GdbRegister r)
+{
+    if (r == GdbRegister::Rax)
+        return "<target version=\"1.0\"><architecture>i386:x86-64</architecture>"
+               "<feature name=\"org.gnu.gdb.i386.core\">";
+    if (r == GdbRegister::FsBase)
+        return "</feature><feature name=\"org.gnu.gdb.i386.segments\">";
+    if (r == GdbRegister::Cr0)
+        return "</feature><feature name=\"org.exo.x86-64.system\">";
+    return nullptr;
+}
+
+// Writes the window [offset, offset+count) of the document as it streams by.
+struct Window {
+    size_t pos;
+    size_t offset;
+    size_t end;
+    XmlPutFn put;
+    void* ctx;
+
+    void text(const char* s)
+    {
+        for (; *s; ++s, ++pos) {
+            if (pos >= offset && pos < end)
+                put(ctx, *s);
+        }
+    }
+
+    void number(unsigned v)
+    {
+        char digits[4];
+        int n = 0;
+        do {
+            digits[n++] = static_cast<char>('0' + v % 10);
+            v /= 10;
+        } while (v);
+        char s[2] = {};
+        while (n) {
+            s[0] = digits[--n];
+            text(s);
+        }
+    }
+};
 
 }  // namespace
 
-XmlDocument find_target_xml(const char* annex, size_t annex_length)
+bool is_target_xml_annex(const char* annex, size_t annex_length)
 {
     size_t name_length = __builtin_strlen(kTargetXmlAnnex);
-    if (annex_length != name_length || __builtin_memcmp(annex, kTargetXmlAnnex, name_length) != 0)
-        return {};
-    return { kTargetXml, sizeof(kTargetXml) - 1 };
+    return annex_length == name_length && __builtin_memcmp(annex, kTargetXmlAnnex, name_length) == 0;
+}
+
+size_t emit_target_xml(size_t offset, size_t count, XmlPutFn put, void* ctx)
+{
+    Window w { 0, offset, count > SIZE_MAX - offset ? SIZE_MAX : offset + count, put, ctx };
+    const char* name = kNames;
+    for (size_t i = 0; i < kGdbRegisterCount; ++i) {
+        auto reg = static_cast<GdbRegister>(i);
+        if (const char* f = feature_before(reg))
+            w.text(f);
+        w.text("<reg name=\"");
+        w.text(name);
+        w.text("\" bitsize=\"");
+        w.number(static_cast<unsigned>(register_size(reg) * 8));
+        if (const char* type = type_of(reg)) {
+            w.text("\" type=\"");
+            w.text(type);
+        }
+        w.text("\"/>");
+        name += __builtin_strlen(name) + 1;
+    }
+    w.text("</feature></target>");
+    return w.pos;
 }
 
 }  // namespace exo

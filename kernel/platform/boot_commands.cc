@@ -156,7 +156,7 @@ Result<void> cmd_drivers(CommandContext& ctx, int, const char* const*)
     } else {
         print(ctx, "%-10s %-10s %-8s %9s  %s\n", "driver", "phase", "state", "init_us", "detail");
     }
-    for (DriverEntry* d = list.begin; d != list.end; ++d) {
+    for (const DriverEntry* d = list.begin; d != list.end; ++d) {
         Result<size_t> index = runner.find(d->name);
         if (!index.ok())
             continue;

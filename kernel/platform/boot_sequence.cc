@@ -50,9 +50,6 @@ void on_event(const BootTask& task, const BootRecord& record)
         else
             log_debug("boot: %s skipped (a requirement is absent)", task.name);
         break;
-    case TaskStatus::Ok:
-        log_debug("boot: %s ok", task.name);
-        break;
     default:
         break;
     }

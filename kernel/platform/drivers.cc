@@ -1,15 +1,15 @@
 #include "kernel/platform/drivers.h"
 
-extern "C" exo::DriverEntry __drivers_start[];
-extern "C" exo::DriverEntry __drivers_end[];
+extern "C" const exo::DriverEntry __drivers_start[];
+extern "C" const exo::DriverEntry __drivers_end[];
 
 namespace exo {
 
 DriverList drivers() { return { __drivers_start, __drivers_end }; }
 
-DriverEntry* find_driver(const char* name)
+const DriverEntry* find_driver(const char* name)
 {
-    for (DriverEntry* d = __drivers_start; d != __drivers_end; ++d) {
+    for (const DriverEntry* d = __drivers_start; d != __drivers_end; ++d) {
         if (__builtin_strcmp(d->name, name) == 0)
             return d;
     }

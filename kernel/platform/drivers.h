@@ -9,29 +9,33 @@
 
 namespace exo {
 
+constexpr size_t kDriverDetailSize = 88;
+
+// The entry is read-only (in .rodata); its detail text lives in .bss.
 struct DriverEntry {
     const char* name;
-    char detail[88];
+    char* detail;
 };
 
-#define EXO_DRIVER_TASK(ident, task_name, phase, body, ...)                                        \
-    EXO_BOOT_TASK(ident, task_name, phase, body __VA_OPT__(, ) __VA_ARGS__);                      \
-    [[gnu::used, gnu::aligned(8), gnu::section(".drivers." task_name)]] constinit ::exo::DriverEntry \
-        ident##_driver { task_name, {} }
+#define EXO_DRIVER_TASK(ident, task_name, phase, body, ...)                                               \
+    EXO_BOOT_TASK(ident, task_name, phase, body __VA_OPT__(, ) __VA_ARGS__);                             \
+    constinit char ident##_detail[::exo::kDriverDetailSize] {};                                          \
+    [[gnu::used, gnu::aligned(8), gnu::section(".drivers." task_name)]] constinit const ::exo::DriverEntry \
+        ident##_driver { task_name, ident##_detail }
 
 struct DriverList {
-    DriverEntry* begin;
-    DriverEntry* end;
+    const DriverEntry* begin;
+    const DriverEntry* end;
 };
 DriverList drivers();
 
-DriverEntry* find_driver(const char* name);
+const DriverEntry* find_driver(const char* name);
 
 template<typename... Args>
 void driver_detail(const char* name, const char* fmt, const Args&... args)
 {
-    if (DriverEntry* d = find_driver(name))
-        format_to(d->detail, sizeof d->detail, fmt, args...);
+    if (const DriverEntry* d = find_driver(name))
+        format_to(d->detail, kDriverDetailSize, fmt, args...);
 }
 
 }  // namespace exo

@@ -66,26 +66,6 @@ Result<void> walk_one(CommandContext& ctx, const char* arg)
     if (!addr.ok())
         return ctx.fail(Error::InvalidArgument, "bad address", arg);
     WalkResult w = memory::kernel_page_table().walk(addr.value());
-    if (ctx.json()) {
-        JsonWriter json(ctx.out());
-        begin_json(json);
-        json.field_hex("virt", addr.value());
-        json.begin_array("levels");
-        for (int i = 0; i < w.depth; ++i) {
-            json.begin_object();
-            json.field_str("level", walk_level_name(i));
-            json.field_u64("index", w.levels[i].index);
-            json.field_hex("entry", w.levels[i].raw);
-            json.field_str("flags", flags_text(w.levels[i].flags).text);
-            json.end_object();
-        }
-        json.end_array();
-        json.field_str("result", walk_stop_name(w.stop));
-        if (w.stop == WalkStop::Leaf || w.stop == WalkStop::LargePage)
-            json.field_hex("phys", w.translation.phys);
-        json.end_object();
-        return json.end_line() ? Result<void>() : Error::Corrupt;
-    }
     print(ctx, "walk of %p\n", addr.value());
     for (int i = 0; i < w.depth; ++i) {
         const WalkLevel& l = w.levels[i];
@@ -192,7 +172,7 @@ Result<void> cmd_x(CommandContext& ctx, int argc, const char* const* argv)
 
 EXO_SHELL_COMMAND(kMemCommand, "mem", "mem [--json]", "physical memory and heap statistics", cmd_mem, nullptr,
     nullptr, 0);
-EXO_SHELL_COMMAND(kPagesCommand, "pages", "pages [VADDR] [--json]",
+EXO_SHELL_COMMAND(kPagesCommand, "pages", "pages [--json] | pages VADDR",
     "kernel mappings coalesced with W+X audit, or the walk of one address", cmd_pages, nullptr, nullptr, 1);
 EXO_SHELL_COMMAND(kXCommand, "x", "x ADDR [LEN]", "hex dump of mapped kernel memory (checked, never faults)", cmd_x,
     nullptr, nullptr, 2);

@@ -11,6 +11,10 @@
 #include "kernel/sched/run_queue.h"
 #include "kernel/sched/thread.h"
 
+namespace exo {
+struct UserSpace;  // kernel/platform/user_mode.h
+}
+
 namespace exo::threads {
 
 using Entry = void (*)(void* arg);
@@ -21,7 +25,7 @@ struct ThreadArch {
     uint64_t saved_rsp = 0;
     uint64_t tsc_switched_in = 0;
     uint64_t cr3 = 0;  // address space; 0 = the kernel's
-    struct UserSpace* user = nullptr;  // ring-3 threads: their address space (user_mode.cc)
+    UserSpace* user = nullptr;  // ring-3 threads: their address space (user_mode.cc)
     Entry entry = nullptr;
     void* arg = nullptr;
 };

@@ -670,9 +670,16 @@ bool well_formed(const std::string& xml, std::vector<std::string>& regs)
 
 TEST_F(StubTest, TargetXmlComesInChunksAndIsWellFormed)
 {
-    XmlDocument doc = find_target_xml("target.xml", 10);
-    ASSERT_NE(doc.text, nullptr);
-    const std::string full(doc.text, doc.length);
+    ASSERT_TRUE(is_target_xml_annex("target.xml", 10));
+    EXPECT_FALSE(is_target_xml_annex("other.xml", 9));
+    std::string full;
+    size_t total = emit_target_xml(0, SIZE_MAX, [](void* s, char c) { static_cast<std::string*>(s)->push_back(c); },
+        &full);
+    ASSERT_EQ(total, full.size());
+    // A window in the middle is exactly that slice of the document.
+    std::string slice;
+    emit_target_xml(100, 37, [](void* s, char c) { static_cast<std::string*>(s)->push_back(c); }, &slice);
+    EXPECT_EQ(slice, full.substr(100, 37));
     for (char c : full)
         ASSERT_TRUE(c != '#' && c != '$' && c != '}' && c != '*') << "would need escaping";
 
