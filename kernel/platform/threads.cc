@@ -147,6 +147,13 @@ Result<void> block_current(WaitQueue& wq, uint64_t deadline)
 
 void switch_away() { do_switch(g_scheduler.switch_to_next()); }
 
+void sleep_ticks(uint64_t ticks)
+{
+    cpu::InterruptGuard guard;
+    if (g_scheduler.sleep_until(g_scheduler.now() + (ticks ? ticks : 1)).ok())
+        do_switch(g_scheduler.switch_to_next());
+}
+
 void yield()
 {
     cpu::InterruptGuard guard;

@@ -155,7 +155,8 @@ void exit_current(int64_t code)
     cpu::cli();
     Thread& self = threads::current();
     auto* arch = static_cast<threads::ThreadArch*>(self.arch);
-    log_info("user: thread %u (%s) exited with %d", self.id, self.name, code);
+    // A clean exit is routine (debug); anything else is worth a line on the console.
+    klog(code ? LogLevel::Info : LogLevel::Debug, "user: thread %u (%s) exited with %d", self.id, self.name, code);
     cpu::write_cr3(memory::kernel_page_table().root());
     UserSpace* space = arch->user;
     arch->user = nullptr;
