@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import time
 import struct
 from pathlib import Path
 from typing import Optional
@@ -733,8 +734,14 @@ def test_deferred_auto_leaves_nothing_pending(booted):
     # The optional inits run right after the prompt and may log above it:
     # re-synchronise before reading anything.
     sync(q, "sync-auto")
+    # They run in a background thread below the shell's priority, so ask
+    # until it has finished (each ask waits for the reply, nothing sleeps).
+    deadline = time.monotonic() + 20
     drivers = check_drivers_json(json_command(q, "drivers"))
+    while _pending(drivers) and time.monotonic() < deadline:
+        drivers = check_drivers_json(json_command(q, "drivers"))
     assert not _pending(drivers), f"deferred=auto left {_pending(drivers)} pending"
+    assert not [n for n, d in drivers.items() if d["state"] == "failed"], drivers
 
 
 def test_deferred_auto_first_command_at_the_prompt_gets_its_json(booted):
