@@ -96,13 +96,14 @@ Result<void> cmd_bench(CommandContext& ctx, int, const char* const*)
     figs[4] = { "null_syscall_mean", b.valid ? ticks_to_ns(b.total_ticks / 1000, timer::tsc_hz()) : 0,
         b.valid ? ticks_to_ns(b.min_ticks, timer::tsc_hz()) : 0 };
 
-    JsonWriter json(ctx.out());
+    Listing list(ctx, "results");
+    JsonWriter& json = list.writer();
     if (ctx.json()) {
-        begin_json(json);
         json.field_u64("samples", kSamples);
         json.field_u64("tsc_hz", timer::tsc_hz());
-        json.begin_array("results");
-    } else {
+    }
+    list.open_items();
+    if (!ctx.json()) {
         print(ctx, "%-22s %12s %12s   (TSC, %u samples; TCG figures)\n", "benchmark", "median_ns", "min_ns", kSamples);
     }
     for (const Figure& f : figs) {
@@ -116,11 +117,7 @@ Result<void> cmd_bench(CommandContext& ctx, int, const char* const*)
             print(ctx, "%-22s %12u %12u\n", f.name, f.median_ns, f.min_ns);
         }
     }
-    if (!ctx.json())
-        return {};
-    json.end_array();
-    json.end_object();
-    return json.end_line() ? Result<void>() : Error::Corrupt;
+    return list.finish();
 }
 
 }  // namespace

@@ -96,8 +96,7 @@ Result<void> boot_json(CommandContext& ctx)
         json.field_u64(key, ns_of(runner.phase_ticks(static_cast<BootPhase>(p))) / 1000);
     }
     json.end_object();
-    json.end_object();
-    return json.end_line() ? Result<void>() : Error::Corrupt;
+    return end_json(json);
 }
 
 // The original plan's view: each task, phase totals, the total, and what waits.
@@ -149,11 +148,10 @@ Result<void> cmd_drivers(CommandContext& ctx, int, const char* const*)
 {
     const BootRunner& runner = boot_sequence::runner();
     DriverList list = drivers();
-    JsonWriter json(ctx.out());
-    if (ctx.json()) {
-        begin_json(json);
-        json.begin_array("drivers");
-    } else {
+    Listing listing(ctx, "drivers");
+    JsonWriter& json = listing.writer();
+    listing.open_items();
+    if (!ctx.json()) {
         print(ctx, "%-10s %-10s %-8s %9s  %s\n", "driver", "phase", "state", "init_us", "detail");
     }
     for (const DriverEntry* d = list.begin; d != list.end; ++d) {
@@ -177,11 +175,7 @@ Result<void> cmd_drivers(CommandContext& ctx, int, const char* const*)
             print(ctx, "  %s\n", d->detail);
         }
     }
-    if (!ctx.json())
-        return {};
-    json.end_array();
-    json.end_object();
-    return json.end_line() ? Result<void>() : Error::Corrupt;
+    return listing.finish();
 }
 
 void report_run(CommandContext& ctx, size_t i)

@@ -23,8 +23,7 @@ Result<void> cmd_gdb(CommandContext& ctx, int, const char* const*)
         json.field_u64("oversized", c.oversized);
         json.field_u64("interrupts", c.interrupts);
         json.field_u64("breakpoints", stub.breakpoint_count());
-        json.end_object();
-        return json.end_line() ? Result<void>() : Error::Corrupt;
+        return end_json(json);
     }
     print(ctx, "gdb stub on COM2: %s, %s mode, %u stops, %u breakpoints set\n",
         stub.attached() ? "attached" : "not attached", stub.ack_mode() == RspAckMode::Off ? "no-ack" : "ack",

@@ -46,11 +46,10 @@ Result<void> start_ipc()
 
 Result<void> cmd_ipc(CommandContext& ctx, int, const char* const*)
 {
-    JsonWriter json(ctx.out());
-    if (ctx.json()) {
-        begin_json(json);
-        json.begin_array("endpoints");
-    } else {
+    Listing list(ctx, "endpoints");
+    JsonWriter& json = list.writer();
+    list.open_items();
+    if (!ctx.json()) {
         print(ctx, "%-10s %8s %8s %8s %8s %8s %5s %5s %5s\n", "endpoint", "sent", "calls", "received", "replies",
             "timeouts", "maxq", "sendq", "recvq");
     }
@@ -79,11 +78,7 @@ Result<void> cmd_ipc(CommandContext& ctx, int, const char* const*)
                 s.timeouts, s.max_depth, s.senders, s.receivers);
         }
     }
-    if (!ctx.json())
-        return {};
-    json.end_array();
-    json.end_object();
-    return json.end_line() ? Result<void>() : Error::Corrupt;
+    return list.finish();
 }
 
 }  // namespace

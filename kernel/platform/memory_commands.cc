@@ -47,8 +47,7 @@ Result<void> cmd_mem(CommandContext& ctx, int, const char* const*)
         json.field_u64("largest_free_bytes", h.largest_free_bytes);
         json.field_u64("faults", h.faults);
         json.end_object();
-        json.end_object();
-        return json.end_line() ? Result<void>() : Error::Corrupt;
+        return end_json(json);
     }
     print(ctx, "physical: %u KiB total, %u KiB used, %u KiB free, %u KiB reserved (firmware, boot data)\n", total,
         used, free, reserved);
@@ -90,11 +89,10 @@ Result<void> cmd_pages(CommandContext& ctx, int argc, const char* const* argv)
     if (argc == 2)
         return walk_one(ctx, argv[1]);
     const PageTable& pt = memory::kernel_page_table();
-    JsonWriter json(ctx.out());
-    if (ctx.json()) {
-        begin_json(json);
-        json.begin_array("mappings");
-    } else {
+    Listing list(ctx, "mappings");
+    JsonWriter& json = list.writer();
+    list.open_items();
+    if (!ctx.json()) {
         print(ctx, "%-18s %-18s %-18s %5s %6s  %s\n", "virt", "end", "phys", "size", "count", "flags");
     }
     RangePrinter rp { &ctx, &json };
@@ -119,8 +117,7 @@ Result<void> cmd_pages(CommandContext& ctx, int argc, const char* const* argv)
     if (ctx.json()) {
         json.end_array();
         json.field_u64("wx_ranges", audit.ok() ? audit.value().ranges : 0);
-        json.end_object();
-        return json.end_line() ? Result<void>() : Error::Corrupt;
+        return end_json(json);
     }
     if (!listed.ok())
         return ctx.fail(listed.error(), "page tables unreadable");

@@ -27,11 +27,10 @@ Result<void> enumerate()
 
 Result<void> cmd_pci(CommandContext& ctx, int, const char* const*)
 {
-    JsonWriter json(ctx.out());
-    if (ctx.json()) {
-        begin_json(json);
-        json.begin_array("devices");
-    } else if (g_scan.count == 0) {
+    Listing list(ctx, "devices");
+    JsonWriter& json = list.writer();
+    list.open_items();
+    if (!ctx.json() && g_scan.count == 0) {
         print(ctx, "no PCI devices (pci is not active: see `drivers`, run `init pci`)\n");
     }
     for (size_t i = 0; i < g_scan.count; ++i) {
@@ -71,11 +70,7 @@ Result<void> cmd_pci(CommandContext& ctx, int, const char* const*)
                     b.prefetchable ? " prefetchable" : "");
         }
     }
-    if (!ctx.json())
-        return {};
-    json.end_array();
-    json.end_object();
-    return json.end_line() ? Result<void>() : Error::Corrupt;
+    return list.finish();
 }
 
 }  // namespace

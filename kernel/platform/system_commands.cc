@@ -15,12 +15,6 @@
 namespace exo {
 namespace {
 
-Result<void> finish(JsonWriter& json)
-{
-    json.end_object();
-    return json.end_line() ? Result<void>() : Error::Corrupt;
-}
-
 Result<void> cmd_cpu(CommandContext& ctx, int, const char* const*)
 {
     const cpu::CpuFeatures& f = cpu::features();
@@ -41,7 +35,7 @@ Result<void> cmd_cpu(CommandContext& ctx, int, const char* const*)
         json.field_bool("smap", f.smap);
         json.field_hex("cr0", cpu::read_cr0());
         json.field_hex("cr4", cpu::read_cr4());
-        return finish(json);
+        return end_json(json);
     }
     print(ctx, "%s %s (family %u model %u stepping %u)\n", f.vendor, f.brand, f.family, f.model, f.stepping);
     print(ctx, "TSC %u kHz from %s, now %u\n", hz / 1000, timer::tsc_source_name(timer::tsc_source()),
@@ -61,7 +55,7 @@ Result<void> cmd_uptime(CommandContext& ctx, int, const char* const*)
         json.field_u64("ticks", timer::ticks());
         json.field_u64("tick_hz", timer::kTickHz);
         json.field_u64("tsc_hz", timer::tsc_hz());
-        return finish(json);
+        return end_json(json);
     }
     uint64_t s = us / 1000000;
     print(ctx, "up %u:%02u:%02u.%03u (%u timer ticks at %u Hz)\n", s / 3600, (s / 60) % 60, s % 60,
@@ -74,12 +68,11 @@ Result<void> cmd_log(CommandContext& ctx, int, const char* const*)
     const LogRing& ring = klog_ring();
     uint64_t hz = timer::tsc_hz();
     uint64_t entry = boot_sequence::tsc_entry();
-    JsonWriter json(ctx.out());
-    if (ctx.json()) {
-        begin_json(json);
+    Listing list(ctx, "records");
+    JsonWriter& json = list.writer();
+    if (ctx.json())
         json.field_u64("dropped", ring.dropped());
-        json.begin_array("records");
-    }
+    list.open_items();
     ring.read_from(ring.first_seq(), [&](const LogRecord& r) {
         uint64_t us = r.timestamp > entry ? ticks_to_us(r.timestamp - entry, hz) : 0;
         if (ctx.json()) {
@@ -95,10 +88,7 @@ Result<void> cmd_log(CommandContext& ctx, int, const char* const*)
                 FormatStr { r.text, r.length });
         }
     });
-    if (!ctx.json())
-        return {};
-    json.end_array();
-    return finish(json);
+    return list.finish();
 }
 
 // `watch CMD MS`: the feed for live plots. Repeats `CMD --json` until a key.

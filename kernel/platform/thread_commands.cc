@@ -12,12 +12,12 @@ Result<void> cmd_threads(CommandContext& ctx, int, const char* const*)
 {
     Scheduler& s = threads::scheduler();
     uint64_t hz = timer::tsc_hz();
-    JsonWriter json(ctx.out());
-    if (ctx.json()) {
-        begin_json(json);
+    Listing list(ctx, "threads");
+    JsonWriter& json = list.writer();
+    if (ctx.json())
         json.field_u64("switches", s.switches());
-        json.begin_array("threads");
-    } else {
+    list.open_items();
+    if (!ctx.json()) {
         print(ctx, "%4s %-16s %-9s %4s %4s %12s %9s %8s\n", "id", "name", "state", "ring", "prio", "cpu_us",
             "switches", "stack_B");
     }
@@ -45,13 +45,9 @@ Result<void> cmd_threads(CommandContext& ctx, int, const char* const*)
                 t->priority, ticks_to_us(cpu_ticks, hz), t->switches, stack_used);
         }
     }
-    if (!ctx.json()) {
+    if (!ctx.json())
         print(ctx, "%u context switches, time slice %u ticks\n", s.switches(), s.slice_ticks());
-        return {};
-    }
-    json.end_array();
-    json.end_object();
-    return json.end_line() ? Result<void>() : Error::Corrupt;
+    return list.finish();
 }
 
 }  // namespace
