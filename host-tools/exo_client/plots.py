@@ -428,7 +428,10 @@ class MemFigure:
                 deltas.append(f"Δ heap in use {fmt_bytes(a_used - b_used, signed=True)}")
             if None not in (b_map, a_map):
                 deltas.append(f"Δ mapped {fmt_bytes(a_map - b_map, signed=True)}")
-            text = m.label + (f"\n{m.detail}" if m.detail else "") + ("\n" + ", ".join(deltas) if deltas else "")
+            # One line per `init` result ("; "-separated in the detail), so a
+            # long detail wraps instead of squeezing the axes.
+            detail = "\n".join(part.strip() for part in m.detail.split(";")) if m.detail else ""
+            text = m.label + (f"\n{detail}" if detail else "") + ("\n" + ", ".join(deltas) if deltas else "")
             right_side = m.t > 0.6 * tmax  # keep the label inside the axes
             ha, dx = ("right", -4) if right_side else ("left", 4)
             self._mark_artists.append(self.ax_heap.annotate(
@@ -467,6 +470,7 @@ def mem_figure(series: MemSeries, marks: Sequence[Mark] = (), interval_ms: int =
 
 HHDM_BASE = 0xFFFF800000000000
 KERNEL_BASE = 0xFFFFFFFF80000000
+KERNEL_STACKS_BASE = 0xFFFFFFFFC0000000  # kernel/platform/kernel_stack.cc
 KNOWN_PHYS = {0xFEE00000: "local APIC", 0xFEC00000: "I/O APIC", 0xB8000: "VGA text"}
 
 
@@ -524,6 +528,8 @@ def clusters(maps: Sequence[Mapping], gap: int = 16 << 20) -> list[list[Mapping]
 
 def region_name(group: Sequence[Mapping]) -> str:
     lo = group[0].virt
+    if lo >= KERNEL_STACKS_BASE:
+        return "kernel thread stacks (guard page below each)"
     if lo >= KERNEL_BASE:
         return "kernel image (higher half, top 2 GiB)"
     if lo >= HHDM_BASE and all(m.virt - m.phys == HHDM_BASE for m in group):
