@@ -197,6 +197,9 @@ Result<void> parse_fadt(PhysReader read, void* ctx, uint64_t fadt_phys, AcpiPowe
     info.pm1a_cnt = pick_pm1_port(len, offsetof(Fadt, x_pm1a_cnt_blk), fadt.x_pm1a_cnt_blk, fadt.pm1a_cnt_blk);
     info.pm1b_cnt = pick_pm1_port(len, offsetof(Fadt, x_pm1b_cnt_blk), fadt.x_pm1b_cnt_blk, fadt.pm1b_cnt_blk);
 
+    info.pm_timer = pick_pm1_port(len, offsetof(Fadt, x_pm_tmr_blk), fadt.x_pm_tmr_blk, fadt.pm_tmr_blk);
+    info.pm_timer_32bit = (fadt.flags & acpi::kFadtFlagTmrValExt) != 0;
+
     bool has_x_dsdt = len >= offsetof(Fadt, x_dsdt) + sizeof(fadt.x_dsdt);
     info.dsdt_phys = has_x_dsdt && fadt.x_dsdt != 0 ? fadt.x_dsdt : fadt.dsdt;
 

@@ -190,6 +190,9 @@ static_assert(kFadtMinLength == 116);
 
 // Table 5.10 Fixed ACPI Description Table Fixed Feature Flags.
 constexpr uint32_t kFadtFlagResetRegSup = 1u << 10;  // RESET_REG_SUP
+constexpr uint32_t kFadtFlagTmrValExt = 1u << 8;     // TMR_VAL_EXT: the PM timer is 32 bits, else 24
+// §4.8.3.3 Power Management Timer: 3.579545 MHz.
+constexpr uint64_t kPmTimerHz = 3579545;
 
 // §4.8.3.2.1 PM1 Control Registers, Table 4.13 (PM1 Control Registers Fixed
 // Hardware Feature Control Bits).
@@ -264,6 +267,8 @@ struct AcpiPowerInfo {
     uint8_t slp_typ_a;     // valid when has_s5
     uint8_t slp_typ_b;     // valid when has_s5
     Error s5_error;        // why has_s5 is false: NotFound or Corrupt (or a read failure)
+    uint16_t pm_timer;     // I/O port of the PM timer (PM_TMR_BLK); 0 when absent (hardware-reduced)
+    bool pm_timer_32bit;   // TMR_VAL_EXT
     ResetRegister reset;
 };
 

@@ -1,7 +1,7 @@
 // Time: the PIT's periodic IRQ 0 and the TSC. The TSC rate comes from CPUID
-// 0x15/0x16 when the CPU reports it, else from the PIT counter, measured the
-// first time a rate is needed: boot records raw TSC ticks, so nothing on the
-// boot path waits for a calibration.
+// 0x15/0x16 when the CPU reports it, else measured against the ACPI PM timer
+// (or the PIT where there is none) the first time a rate is needed: boot
+// records raw TSC ticks, so nothing on the boot path waits for a calibration.
 #pragma once
 
 #include <stdint.h>
@@ -10,7 +10,7 @@ namespace exo::timer {
 
 constexpr uint32_t kTickHz = 100;
 
-enum class TscSource : uint8_t { Unknown, Cpuid15, Cpuid16, Pit };
+enum class TscSource : uint8_t { Unknown, Cpuid15, Cpuid16, Pit, PmTimer };
 const char* tsc_source_name(TscSource s);
 
 // Measures on first use (about 30 ms, interrupts off); 0 if that failed.

@@ -895,6 +895,7 @@ TEST(AcpiQemuFixture, PcMachineTables)
     EXPECT_GE(i.rsdp_phys, 0xE0000u);
     EXPECT_LT(i.rsdp_phys, 0x100000u);
     EXPECT_EQ(i.pm1a_cnt, 0x604);  // PIIX4 PM I/O base 0x600 + PM1 control at +4
+    EXPECT_EQ(i.pm_timer, 0x608);  // ... and the PM timer at +8
     EXPECT_EQ(i.pm1b_cnt, 0);
     EXPECT_EQ(i.pm1_cnt_len, 2);
     EXPECT_EQ(i.smi_cmd, 0xB2u);

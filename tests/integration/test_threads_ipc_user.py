@@ -1,0 +1,323 @@
+"""Threads, IPC and ring 3, seen from the shell (COM1) and from gdb (COM2).
+
+What a user can check without reading the kernel:
+  * `threads --json` lists the kernel threads (idle, ipc-echo, shell) in
+    ring 0, the shell `running` while it answers;
+  * `user sampler` runs a ring-3 thread that sends 5 messages to the
+    `sampler` endpoint, then exits 0 and disappears from `threads`;
+  * `bench --json` carries its five results, and its IPC round trips show
+    up in the `echo` endpoint's counters;
+  * `user badptr` gets -EFAULT (-14) for a kernel pointer, `user fault` is
+    killed by its #PF at address 0: only that thread dies, three times in a
+    row without leaking threads or frames, and the shell keeps answering;
+  * gdb's `info threads` shows the kernel threads.
+
+Log lines printed while the shell waits for input are redrawn above the
+prompt (`\\r\\x1b[K<line>\\r\\nexo> `): every such line is waited for (with
+the prompt that follows it) before the next command is typed, so replies
+never interleave with it. Every wait is for a marker on COM1 or a reply to
+a command; nothing sleeps. Each test boots its own machine (GRUB ISO, the
+contract's wiring), stopped by the `machine` fixture.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+
+import pytest
+
+from exo_qemu import PROMPT, BootMode, Qemu
+
+CMD_TIMEOUT_S = 10.0
+# Upper bounds only: each loop ends at the first reply that satisfies it.
+SAMPLER_TIMEOUT_S = 20.0   # 5 sends 100 ms apart, on TCG
+REAP_TIMEOUT_S = 10.0      # a dead thread leaves `threads`
+BENCH_TIMEOUT_S = 30.0
+GDB_TIMEOUT_S = 60.0
+
+KERNEL_THREADS = ("idle", "ipc-echo", "shell")
+THREAD_STATES = {"running", "ready", "blocked", "sleeping"}
+THREAD_KEYS = ("id", "name", "state", "ring", "priority", "cpu_us", "switches", "stack_used_bytes")
+ENDPOINT_KEYS = ("name", "sent", "calls", "received", "replies", "timeouts", "max_depth",
+                 "senders", "receivers")
+BENCH_RESULTS = ("heap_alloc_free", "page_map_unmap", "ipc_round_trip",
+                 "context_switch_pair", "null_syscall_mean")
+USER_TOP = 0x0000800000000000   # end of the lower canonical half
+LEAK_SLACK_KIB = 8               # two frames: less than one user space (code, stack, 6 tables)
+FAULT_RUNS = 3
+
+STARTED = re.compile(r"started thread (\d+) \((user:\w+)\) in ring 3")
+
+
+# --------------------------------------------------------------------------
+# Driving the shell
+
+def cursor(q: Qemu) -> int:
+    """Offset in COM1 where the next wait_for starts looking."""
+    return q.wait_for(b"", 0, advance=False).start
+
+
+def json_command(q: Qemu, cmd: str, timeout: float = CMD_TIMEOUT_S) -> dict:
+    """`cmd --json`: exactly one line of JSON, an object with schema 1."""
+    out = q.command(f"{cmd} --json", timeout)
+    lines = [ln for ln in out.split("\n") if ln.strip()]
+    assert len(lines) == 1, f"`{cmd} --json` printed {len(lines)} lines, not one:\n{out}"
+    try:
+        obj = json.loads(lines[0])
+    except ValueError as e:
+        raise AssertionError(f"`{cmd} --json` is not JSON ({e}):\n{out!r}") from None
+    assert isinstance(obj, dict), f"`{cmd} --json` is not an object: {out}"
+    assert obj.get("schema") == 1, f"`{cmd} --json` has no schema 1: {out}"
+    return obj
+
+
+def check_answers(q: Qemu) -> None:
+    """The shell still answers: `uptime` and `mem --json`."""
+    up = q.command("uptime")
+    assert up.startswith("up "), f"`uptime` answered {up!r}"
+    mem = json_command(q, "mem")
+    assert mem["phys"]["used_kib"] > 0, mem
+
+
+def threads_json(q: Qemu) -> list[dict]:
+    obj = json_command(q, "threads")
+    assert isinstance(obj.get("switches"), int) and obj["switches"] >= 0, obj
+    threads = obj.get("threads")
+    assert isinstance(threads, list) and threads, f"no threads: {obj}"
+    for t in threads:
+        missing = [k for k in THREAD_KEYS if k not in t]
+        assert not missing, f"thread {t} lacks {missing}"
+        for k in THREAD_KEYS:
+            if k not in ("name", "state"):
+                assert isinstance(t[k], int) and t[k] >= 0, f"thread {t}: {k} is not a count"
+        assert t["ring"] in (0, 3), f"thread {t}: ring {t['ring']}"
+        assert t["state"] in THREAD_STATES, f"thread {t}: state {t['state']!r} is not one of {THREAD_STATES}"
+    ids = [t["id"] for t in threads]
+    assert len(ids) == len(set(ids)), f"duplicate thread ids: {threads}"
+    return threads
+
+
+def endpoints(q: Qemu) -> dict[str, dict]:
+    obj = json_command(q, "ipc")
+    eps = obj.get("endpoints")
+    assert isinstance(eps, list), f"`ipc --json` has no endpoints list: {obj}"
+    for ep in eps:
+        missing = [k for k in ENDPOINT_KEYS if k not in ep]
+        assert not missing, f"endpoint {ep} lacks {missing}"
+    by_name = {ep["name"]: ep for ep in eps}
+    for name in ("echo", "sampler"):
+        assert name in by_name, f"no `{name}` endpoint in {eps}"
+    return by_name
+
+
+def log_records(q: Qemu) -> list[dict]:
+    obj = json_command(q, "log")
+    records = obj.get("records")
+    assert isinstance(records, list), f"`log --json` has no records list: {obj}"
+    return records
+
+
+def wait_thread_gone(q: Qemu, tid: int, timeout: float = REAP_TIMEOUT_S) -> list[dict]:
+    """Poll `threads --json` until thread `tid` is no longer listed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        threads = threads_json(q)
+        if all(t["id"] != tid for t in threads):
+            return threads
+        assert time.monotonic() < deadline, \
+            f"thread {tid} is still listed {timeout:.0f} s after it ended: {threads}"
+
+
+def run_until_exit(q: Qemu, program: str, timeout: float = CMD_TIMEOUT_S) -> tuple[int, int, str]:
+    """`user PROGRAM` for a program whose exit shows on the console: wait
+    for `started thread N` and `user: thread N (user:PROGRAM) exited with
+    CODE` (in either order: the exit may come before the shell's reply)
+    and for the prompt after both. Returns (N, CODE, the COM1 text)."""
+    name = re.escape(f"user:{program}").encode()
+    started = rb"started thread %s \(" + name + rb"\) in ring 3"
+    exited = rb"user: thread %s \(" + name + rb"\) exited with (-?\d+)\r?\n"
+    both = re.compile(
+        rb"(?s)" + (started % rb"(\d+)") + rb".*?" + (exited % rb"\1")    # groups 1, 2
+        + rb"|" + (exited % rb"(\d+)") + rb".*?" + (started % rb"\3"))   # groups 3, 4
+    start = cursor(q)
+    q.send_line(f"user {program}")
+    m = q.wait_for(both, timeout)
+    q.wait_for(PROMPT, timeout)
+    g = m.groups
+    tid, code = (int(g[0]), int(g[1])) if g[0] is not None else (int(g[2]), int(g[3]))
+    text = q.output[start:cursor(q)].decode(errors="replace")
+    return tid, code, text
+
+
+# --------------------------------------------------------------------------
+# Tests
+
+def test_threads_json_lists_kernel_threads_in_ring0(booted):
+    q = booted(BootMode.ISO)
+    threads = threads_json(q)
+    by_name = {t["name"]: t for t in threads}
+    for name in KERNEL_THREADS:
+        assert name in by_name, f"`threads --json` lacks the {name} thread: {threads}"
+        assert by_name[name]["ring"] == 0, f"{name} is not in ring 0: {by_name[name]}"
+    assert all(t["ring"] == 0 for t in threads), f"a ring-3 thread before any `user`: {threads}"
+    assert by_name["shell"]["state"] == "running", \
+        f"the shell answers `threads` but is not `running`: {by_name['shell']}"
+    running = [t["name"] for t in threads if t["state"] == "running"]
+    assert running == ["shell"], f"one CPU, yet running: {running}"
+    # ipc-echo waits for calls: blocked on its endpoint, not spinning.
+    assert by_name["ipc-echo"]["state"] == "blocked", by_name["ipc-echo"]
+    assert by_name["shell"]["stack_used_bytes"] > 0, by_name["shell"]
+
+
+def test_user_sampler_runs_in_ring3_and_sends_five_messages(booted):
+    q = booted(BootMode.ISO)
+    before = endpoints(q)["sampler"]
+    kernel_ids = {t["id"] for t in threads_json(q)}
+
+    out = q.command("user sampler")
+    m = STARTED.search(out)
+    assert m and m.group(2) == "user:sampler", f"`user sampler` answered {out!r}"
+    tid = int(m.group(1))
+    assert tid not in kernel_ids, f"thread id {tid} reused while its owner lives: {kernel_ids}"
+
+    # The thread is listed in ring 3 while it runs (it lives ~0.5 s: the
+    # first reply normally shows it). If it has already gone, its exit must
+    # be in the log.
+    seen = None
+    deadline = time.monotonic() + SAMPLER_TIMEOUT_S
+    while seen is None:
+        threads = threads_json(q)
+        mine = [t for t in threads if t["id"] == tid]
+        if mine:
+            seen = mine[0]
+            break
+        if any(f"user: thread {tid} (user:sampler) exited with 0" in r.get("text", "")
+               for r in log_records(q)):
+            break
+        assert time.monotonic() < deadline, \
+            f"thread {tid} is neither in `threads` nor logged as exited: {threads}"
+    if seen is not None:
+        assert seen["ring"] == 3, f"the sampler thread is not in ring 3: {seen}"
+        assert seen["name"] == "user:sampler", seen
+        assert seen["state"] != "running", f"the shell is running, not {seen}"
+        ring3 = [t for t in threads if t["ring"] == 3]
+        assert ring3 == [seen], f"ring-3 threads: {ring3}"
+        by_name = {t["name"]: t for t in threads}
+        for name in KERNEL_THREADS:
+            assert by_name[name]["ring"] == 0, by_name[name]
+
+    # Five messages reach the `sampler` endpoint.
+    deadline = time.monotonic() + SAMPLER_TIMEOUT_S
+    while True:
+        ep = endpoints(q)["sampler"]
+        if ep["received"] - before["received"] >= 5:
+            break
+        assert time.monotonic() < deadline, \
+            f"the sampler endpoint received {ep['received'] - before['received']} of 5 " \
+            f"messages in {SAMPLER_TIMEOUT_S:.0f} s: {ep}"
+
+    # Then the thread exits 0 (a debug log record) and leaves `threads`.
+    threads = wait_thread_gone(q, tid, SAMPLER_TIMEOUT_S)
+    assert not [t for t in threads if t["ring"] == 3], f"a ring-3 thread is left: {threads}"
+    assert {t["id"] for t in threads} == kernel_ids, f"threads after the sampler: {threads}"
+    exits = [r for r in log_records(q) if f"user: thread {tid} (user:sampler) exited" in r.get("text", "")]
+    assert len(exits) == 1, f"log records of thread {tid}'s exit: {exits}"
+    assert exits[0]["text"].endswith("exited with 0"), exits[0]
+    ep = endpoints(q)["sampler"]
+    assert ep["received"] - before["received"] == 5, f"not exactly 5 messages: {before} -> {ep}"
+    assert ep["sent"] - before["sent"] == 5, f"not exactly 5 sends: {before} -> {ep}"
+    check_answers(q)
+
+
+def test_bench_json_and_echo_round_trips(booted):
+    q = booted(BootMode.ISO)
+    before = endpoints(q)["echo"]
+    obj = json_command(q, "bench", BENCH_TIMEOUT_S)
+    assert obj.get("samples") == 128, obj
+    assert isinstance(obj.get("tsc_hz"), int) and obj["tsc_hz"] > 0, obj
+    results = obj.get("results")
+    assert isinstance(results, list), obj
+    by_name = {r.get("name"): r for r in results}
+    assert sorted(by_name) == sorted(BENCH_RESULTS), f"bench results: {list(by_name)}"
+    for name, r in by_name.items():
+        for k in ("median_ns", "min_ns"):
+            assert isinstance(r.get(k), int) and r[k] >= 0, f"{name}: {k} {r.get(k)!r}"
+        assert r["min_ns"] <= r["median_ns"], f"{name}: min {r['min_ns']} > median {r['median_ns']}"
+    assert by_name["ipc_round_trip"]["median_ns"] > 0, by_name["ipc_round_trip"]
+    assert by_name["ipc_round_trip"]["min_ns"] > 0, by_name["ipc_round_trip"]
+    after = endpoints(q)["echo"]
+    assert after["calls"] - before["calls"] >= 128, f"echo calls: {before} -> {after}"
+    assert after["replies"] - before["replies"] >= 128, f"echo replies: {before} -> {after}"
+    # Helper threads the bench started are gone again.
+    threads = threads_json(q)
+    assert all(t["ring"] == 0 for t in threads), f"threads after the bench: {threads}"
+    check_answers(q)
+
+
+def test_user_badptr_gets_efault(booted):
+    q = booted(BootMode.ISO)
+    tid, code, text = run_until_exit(q, "badptr")
+    assert code == -14, f"badptr exited with {code}, not -14 (EFAULT):\n{text}"
+    check_answers(q)
+    wait_thread_gone(q, tid)
+    exits = [r for r in log_records(q) if f"user: thread {tid} (user:badptr) exited with -14" in r.get("text", "")]
+    assert len(exits) == 1, f"log records of thread {tid}'s exit: {exits}"
+
+
+KILLED = re.compile(
+    r"user: thread (\d+) \(user:fault\) killed: #PF page fault at rip (0x[0-9a-f]+), "
+    r"error (0x[0-9a-f]+), cr2 (0x[0-9a-f]+)")
+
+
+def test_user_fault_kills_only_that_thread_three_times(booted):
+    q = booted(BootMode.ISO)
+    base_threads = threads_json(q)
+    base_ids = {t["id"] for t in base_threads}
+    base_used = json_command(q, "mem")["phys"]["used_kib"]
+    used = []
+    for run in range(FAULT_RUNS):
+        tid, code, text = run_until_exit(q, "fault")
+        killed = [m for m in KILLED.finditer(text) if int(m.group(1)) == tid]
+        assert len(killed) == 1, f"run {run}: no `killed: #PF` line for thread {tid}:\n{text}"
+        line = killed[0]
+        assert line.group(4) == "0x0000000000000000", f"run {run}: cr2 is not 0: {line.group(0)}"
+        assert int(line.group(3), 16) == 0x6, f"run {run}: error code: {line.group(0)}"
+        assert int(line.group(2), 16) < USER_TOP, f"run {run}: rip is not a user address: {line.group(0)}"
+        assert code != 0, f"run {run}: a killed thread exited with 0:\n{text}"
+        check_answers(q)
+        threads = wait_thread_gone(q, tid)
+        assert {t["id"] for t in threads} == base_ids, \
+            f"run {run}: threads before {base_threads}, after {threads}"
+        assert all(t["ring"] == 0 for t in threads), f"run {run}: {threads}"
+        used.append(json_command(q, "mem")["phys"]["used_kib"])
+    grown = [u - base_used for u in used]
+    assert max(grown) <= LEAK_SLACK_KIB, \
+        f"physical memory used after each of {FAULT_RUNS} killed threads, vs {base_used} KiB " \
+        f"before: {grown} KiB more"
+    assert used[-1] - used[0] <= 4, f"used_kib keeps growing run after run: {used}"
+
+
+def test_gdb_info_threads_lists_kernel_threads(booted, build_dir):
+    elf = build_dir / "exo-kernel.elf"
+    if not elf.is_file():
+        pytest.fail(f"{elf} is missing: build the kernel first", pytrace=False)
+    q = booted(BootMode.ISO, com2="tcp")
+    argv = ["gdb", "-batch", "-nx", str(elf),
+            "-ex", f"target remote 127.0.0.1:{q.com2_port}",
+            "-ex", "info threads", "-ex", "detach"]
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=GDB_TIMEOUT_S)
+    except subprocess.TimeoutExpired as e:   # subprocess.run has killed gdb
+        raise AssertionError(f"gdb still running after {GDB_TIMEOUT_S:.0f} s:\n{e.output}") from None
+    out = done.stdout
+    assert done.returncode == 0, f"gdb exited with {done.returncode}:\n{out}"
+    rows = [ln for ln in out.splitlines() if re.match(r"^\*?\s+\d+\s+Thread\b", ln)]
+    assert rows, f"`info threads` listed no threads:\n{out}"
+    for name in KERNEL_THREADS:
+        assert any(re.search(rf"\b{re.escape(name)}\b", r) for r in rows), \
+            f"`info threads` lacks {name}:\n{out}"
+    assert "detached" in out.lower(), f"gdb did not detach:\n{out}"
+    check_answers(q)
