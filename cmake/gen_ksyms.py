@@ -28,9 +28,9 @@ def short_name(name: str) -> str:
     # A return type before the name (templates): drop it.
     if ' ' in name:
         name = name.rsplit(' ', 1)[1]
-    # The last two components say enough in a backtrace and keep the table small.
-    parts = name.split('::')
-    return '::'.join(parts[-2:])[:48]
+    # The function's own name says enough in a backtrace (with the address,
+    # addr2line on exo-kernel.elf gives the rest) and keeps the table small.
+    return name.split('::')[-1][:40]
 
 
 MIN_SIZE = 96
