@@ -17,7 +17,8 @@ TEST(Uart16550, InitProgramsDivisor8N1AndFifos)
         out(kCom1 + 1, 0x00),                       // interrupts off
         out(kCom1 + 3, 0x80),                       // DLAB
         out(kCom1 + 0, 0x01), out(kCom1 + 1, 0x00), // divisor 1 = 115200
-        out(kCom1 + 3, 0x03),                       // 8N1; FCR untouched (see driver)
+        out(kCom1 + 3, 0x03),                       // 8N1
+        out(kCom1 + 2, 0xC1),                       // FIFOs on, RX trigger 14 bytes
         out(kCom1 + 4, 0x0B),                       // DTR RTS OUT2
     };
     Uart16550<FakeIo> uart(FakeIo(s), kCom1);
@@ -31,7 +32,7 @@ TEST(Uart16550, DivisorFor9600)
     IoScript s;
     s.expected = {
         out(kCom1 + 7, 0x5A), in(kCom1 + 7, 0x5A), out(kCom1 + 1, 0), out(kCom1 + 3, 0x80),
-        out(kCom1 + 0, 12), out(kCom1 + 1, 0), out(kCom1 + 3, 0x03), out(kCom1 + 4, 0x0B),
+        out(kCom1 + 0, 12), out(kCom1 + 1, 0), out(kCom1 + 3, 0x03), out(kCom1 + 2, 0xC1), out(kCom1 + 4, 0x0B),
     };
     Uart16550<FakeIo> uart(FakeIo(s), kCom1);
     ASSERT_TRUE(uart.init(9600).ok());
@@ -65,6 +66,25 @@ TEST(Uart16550, PutWaitsForTransmitterEmpty)
     Uart16550<FakeIo> uart(FakeIo(s), kCom1);
     EXPECT_TRUE(uart.put('A'));
     EXPECT_TRUE(s.expected.empty());
+}
+
+TEST(Uart16550, WithFifosOneStatusReadPer16Bytes)
+{
+    IoScript s;
+    s.strict = false;
+    s.fixed_reads[kCom1 + 7] = 0x5A;  // scratch probe answers
+    s.fixed_reads[kCom1 + 5] = 0x20;  // THR empty
+    Uart16550<FakeIo> uart(FakeIo(s), kCom1);
+    ASSERT_TRUE(uart.init(115200).ok());
+    s.seen.clear();
+    uart.write_bytes("0123456789abcdefXY", 18);
+    size_t status_reads = 0, data_writes = 0;
+    for (const PortAccess& a : s.seen) {
+        status_reads += a.dir == PortAccess::Dir::In && a.port == kCom1 + 5;
+        data_writes += a.dir == PortAccess::Dir::Out && a.port == kCom1;
+    }
+    EXPECT_EQ(data_writes, 18u);
+    EXPECT_EQ(status_reads, 2u);  // one before each burst of 16
 }
 
 TEST(Uart16550, StuckTransmitterDropsByteInsteadOfHanging)
