@@ -66,8 +66,12 @@ public:
         write(uart::kData, static_cast<uint8_t>(divisor & 0xFF));
         write(uart::kIntEnable, static_cast<uint8_t>(divisor >> 8));
         write(uart::kLineControl, uart::kLcr8N1);
-        // Turning the FIFOs on resets them (16550D datasheet, FCR bit 0): a
-        // byte that arrived before this point is lost, as on real hardware.
+        // Turning the FIFOs on resets them (16550D datasheet, FCR bit 0): keep
+        // what arrived before (keys typed, or a program's piped input, while
+        // the kernel booted). Without FIFOs the receiver holds one byte at a
+        // time, so this drains it as the sender refills it.
+        while (m_early_count < kEarlyBytes && (read(uart::kLineStatus) & uart::kLsrDataReady))
+            m_early[m_early_count++] = read(uart::kData);
         write(uart::kFifoControl, uart::kFcrEnableTrigger14);
         m_tx_burst = uart::kTxFifoDepth;
         write(uart::kModemControl, uart::kMcrDtrRtsOut2);
@@ -98,6 +102,8 @@ public:
     // Non-blocking receive.
     Result<uint8_t> try_get()
     {
+        if (m_early_next < m_early_count)
+            return m_early[m_early_next++];
         if (!(read(uart::kLineStatus) & uart::kLsrDataReady))
             return Error::NotFound;
         return read(uart::kData);
@@ -126,8 +132,13 @@ private:
     uint8_t read(uint16_t reg) { return m_io.read8(static_cast<uint16_t>(m_base + reg)); }
     void write(uint16_t reg, uint8_t v) { m_io.write8(static_cast<uint16_t>(m_base + reg), v); }
 
+    static constexpr uint8_t kEarlyBytes = 32;
+
     Io m_io;
     uint16_t m_base;
+    uint8_t m_early[kEarlyBytes] {};
+    uint8_t m_early_count { 0 };
+    uint8_t m_early_next { 0 };
     bool m_ready { false };
     bool m_stuck { false };
     uint8_t m_tx_burst { 1 };  // bytes per THRE: 1 until the FIFOs are on

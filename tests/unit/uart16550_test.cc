@@ -18,6 +18,7 @@ TEST(Uart16550, InitProgramsDivisor8N1AndFifos)
         out(kCom1 + 3, 0x80),                       // DLAB
         out(kCom1 + 0, 0x01), out(kCom1 + 1, 0x00), // divisor 1 = 115200
         out(kCom1 + 3, 0x03),                       // 8N1
+        in(kCom1 + 5, 0x60),                        // nothing received before init
         out(kCom1 + 2, 0xC1),                       // FIFOs on, RX trigger 14 bytes
         out(kCom1 + 4, 0x0B),                       // DTR RTS OUT2
     };
@@ -32,11 +33,28 @@ TEST(Uart16550, DivisorFor9600)
     IoScript s;
     s.expected = {
         out(kCom1 + 7, 0x5A), in(kCom1 + 7, 0x5A), out(kCom1 + 1, 0), out(kCom1 + 3, 0x80),
-        out(kCom1 + 0, 12), out(kCom1 + 1, 0), out(kCom1 + 3, 0x03), out(kCom1 + 2, 0xC1), out(kCom1 + 4, 0x0B),
+        out(kCom1 + 0, 12), out(kCom1 + 1, 0), out(kCom1 + 3, 0x03), in(kCom1 + 5, 0x60), out(kCom1 + 2, 0xC1), out(kCom1 + 4, 0x0B),
     };
     Uart16550<FakeIo> uart(FakeIo(s), kCom1);
     ASSERT_TRUE(uart.init(9600).ok());
     EXPECT_TRUE(s.expected.empty());
+}
+
+TEST(Uart16550, BytesReceivedBeforeInitSurviveTheFifoReset)
+{
+    IoScript s;
+    s.expected = {
+        out(kCom1 + 7, 0x5A), in(kCom1 + 7, 0x5A), out(kCom1 + 1, 0), out(kCom1 + 3, 0x80),
+        out(kCom1 + 0, 1), out(kCom1 + 1, 0), out(kCom1 + 3, 0x03),
+        in(kCom1 + 5, 0x61), in(kCom1, 'h'), in(kCom1 + 5, 0x61), in(kCom1, 'i'), in(kCom1 + 5, 0x60),
+        out(kCom1 + 2, 0xC1), out(kCom1 + 4, 0x0B),
+    };
+    Uart16550<FakeIo> uart(FakeIo(s), kCom1);
+    ASSERT_TRUE(uart.init(115200).ok());
+    EXPECT_TRUE(s.expected.empty());
+    EXPECT_EQ(uart.try_get().value(), 'h');  // served without touching the ports
+    EXPECT_EQ(uart.try_get().value(), 'i');
+    EXPECT_TRUE(s.seen.size() == 14u);
 }
 
 TEST(Uart16550, AbsentWhenScratchDoesNotAnswer)
