@@ -23,6 +23,11 @@ constexpr uint64_t kDr6SingleStep = 1ull << 14;
 constexpr uint64_t kDr6Slots = 0xF;
 // context_switch.S pushes rbp rbx r12 r13 r14 r15 (r15 lowest), then the
 // return address sits above them: a blocked thread's registers are there.
+// One-byte instructions the stub executes itself when asked to step them:
+// after `sti` the CPU delivers no single-step trap (interrupt shadow), and a
+// stepped `hlt` would sleep until the next interrupt.
+constexpr uint8_t kOpcodeSti = 0xFB;
+constexpr uint8_t kOpcodeHlt = 0xF4;
 constexpr size_t kSavedR15 = 0, kSavedR14 = 1, kSavedR13 = 2, kSavedR12 = 3, kSavedRbx = 4, kSavedRbp = 5,
                  kSavedRip = 6, kSavedWords = 7;
 
@@ -273,6 +278,7 @@ void load_debug_registers()
 // frame for what it asked (TF for a step, debug registers for a continue).
 void stop_loop(TrapFrame& frame, const GdbStopEvent& event)
 {
+    cpu::cli();  // every entry path should have IF clear already; be sure
     ++g_stops;
     TrapFrame* outer = g_frame;
     g_frame = &frame;
@@ -282,8 +288,21 @@ void stop_loop(TrapFrame& frame, const GdbStopEvent& event)
         g_restore_if = false;
     }
     GdbAction action = g_stub.notify_stop(event);
-    while (action == GdbAction::None || action == GdbAction::Stop)
-        action = g_stub.feed(com2_read_polling());
+    for (;;) {
+        while (action == GdbAction::None || action == GdbAction::Stop)
+            action = g_stub.feed(com2_read_polling());
+        uint8_t opcode = 0;
+        if (action != GdbAction::Step || !safe_memory::read(frame.rip, &opcode, 1).ok()
+            || (opcode != kOpcodeSti && opcode != kOpcodeHlt))
+            break;
+        // Step it here: `sti` sets IF in the stopped context (masked again
+        // for each real step, as always), `hlt` becomes a no-op.
+        if (opcode == kOpcodeSti)
+            frame.rflags |= cpu::kFlagsIf;
+        frame.rip += 1;
+        action = g_stub.notify_stop(GdbStopEvent { GdbStopCause::Exception, idt::vector::kDebug, kDr6SingleStep,
+            current_gdb_id() });
+    }
     frame.rflags &= ~cpu::kFlagsTf;
     g_holding = false;
     if (action == GdbAction::Step) {

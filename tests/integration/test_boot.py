@@ -105,7 +105,7 @@ def test_launcher_direct_boot_argv(tmp_path):
 
 def test_launcher_tcp_binds_loopback_only():
     assert exo_qemu.normalize_chardev("tcp:4444", wait=True) == \
-        "tcp:127.0.0.1:4444,server=on,wait=on"
+        "tcp:127.0.0.1:4444,server=on,wait=on,nodelay=on"
     with pytest.raises(ValueError):
         exo_qemu.normalize_chardev("tcp:0.0.0.0:4444,server=on", wait=False)
     with pytest.raises(ValueError):

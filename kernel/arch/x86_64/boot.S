@@ -181,7 +181,10 @@ boot32_stack_top:
 /* ---- Higher half. */
     .section .text.entry, "ax"
     .code64
+    .cfi_sections .debug_frame
 long_mode_high:
+    .cfi_startproc
+    .cfi_undefined rip      /* the boot (idle) thread's outermost frame */
     movabsq $boot_stack_top, %rsp
     xorl %ebp, %ebp
     movl boot_magic, %edi
@@ -191,6 +194,7 @@ long_mode_high:
 4:  cli
     hlt
     jmp 4b
+    .cfi_endproc
 
     .section .bss.stacks, "aw", @nobits
     .balign 4096

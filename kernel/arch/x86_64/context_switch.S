@@ -24,9 +24,13 @@ context_switch:
 
 /* First return of a new thread: kernel/platform/threads.cc lays out its stack
  * so context_switch "returns" here with r12 = Thread*, r13 = thread_bootstrap. */
+    .cfi_sections .debug_frame
 thread_trampoline:
+    .cfi_startproc
+    .cfi_undefined rip      /* the outermost frame of every thread: debuggers stop here */
     movq %r12, %rdi
     xorl %ebp, %ebp
     callq *%r13             /* thread_bootstrap(Thread*): never returns */
 1:  hlt
     jmp 1b
+    .cfi_endproc

@@ -30,7 +30,7 @@ struct [[gnu::packed]] IdtPointer {
 };
 
 constexpr uint8_t kInterruptGate = 0x8E;  // present, DPL0, 64-bit interrupt gate
-constexpr uint8_t kTrapGateDpl3 = 0xEF;   // int3 from ring 3 allowed
+constexpr uint8_t kInterruptGateDpl3 = 0xEE;  // int3 from ring 3 allowed; IF cleared like the rest
 constexpr size_t kExceptionCount = 32;
 
 // Written by init() and the set_* functions during boot (interrupts off);
@@ -71,7 +71,7 @@ void init()
             ist = gdt::kIstNmi;
         else if (v == vector::kMachineCheck)
             ist = gdt::kIstMachineCheck;
-        set_gate(v, isr_table[v], v == vector::kBreakpoint ? kTrapGateDpl3 : kInterruptGate, ist);
+        set_gate(v, isr_table[v], v == vector::kBreakpoint ? kInterruptGateDpl3 : kInterruptGate, ist);
     }
     set_gate(kSpuriousVector, isr_table[48], kInterruptGate, 0);
     IdtPointer ptr { sizeof(g_idt) - 1, reinterpret_cast<uint64_t>(g_idt) };
