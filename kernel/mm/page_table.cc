@@ -334,15 +334,22 @@ fail:
     return failure;
 }
 
-Result<uint64_t> PageTable::unmap(uint64_t virt)
+// The walk to the page that starts at `virt`: unmap and protect act on whole
+// pages only.
+Result<WalkResult> PageTable::walk_to_page(uint64_t virt, uint64_t** slots) const
 {
-    uint64_t* slots[kPagingLevels] {};
     WalkResult w = walk_into(virt, slots);
     if (!walk_mapped(w.stop))
         return walk_error(w.stop);
     if (virt % page_size_bytes(w.translation.size) != 0)
         return Error::InvalidArgument;
+    return w;
+}
 
+Result<uint64_t> PageTable::unmap(uint64_t virt)
+{
+    uint64_t* slots[kPagingLevels] {};
+    WalkResult w = TRY(walk_to_page(virt, slots));
     int leaf = w.depth - 1;
     *slots[leaf] = 0;
     // Unhook tables this left empty, bottom-up; the root always stays.
@@ -367,11 +374,7 @@ Result<void> PageTable::protect(uint64_t virt, PageFlags flags)
 {
     TRY_VOID(check_rights(flags));
     uint64_t* slots[kPagingLevels] {};
-    WalkResult w = walk_into(virt, slots);
-    if (!walk_mapped(w.stop))
-        return walk_error(w.stop);
-    if (virt % page_size_bytes(w.translation.size) != 0)
-        return Error::InvalidArgument;
+    WalkResult w = TRY(walk_to_page(virt, slots));
     int leaf = w.depth - 1;
     for (int level = 0; level < leaf; ++level)
         widen(slots[level], flags);

@@ -58,17 +58,8 @@ PC_DEVICES = {
 # --------------------------------------------------------------------------
 # COM1 helpers
 
-def json_command(q: Qemu, cmd: str, timeout: float = CMD_TIMEOUT_S) -> dict:
-    """`cmd --json`: exactly one line before the prompt, a JSON object."""
-    out = q.command(f"{cmd} --json", timeout)
-    lines = out.split("\n")
-    assert len(lines) == 1, f"`{cmd} --json` printed {len(lines)} lines, not one:\n{out}"
-    try:
-        obj = json.loads(lines[0])
-    except ValueError as e:
-        raise AssertionError(f"`{cmd} --json` is not JSON ({e}):\n{out!r}") from None
-    assert isinstance(obj, dict), f"`{cmd} --json` is not an object: {out}"
-    return obj
+# The shell tests' helper: one JSON line with a "schema" key, or a clear failure.
+from test_shell import json_command  # noqa: E402
 
 
 def human(q: Qemu, cmd: str) -> str:
