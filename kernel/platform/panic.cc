@@ -80,6 +80,9 @@ void panic_exception(const TrapFrame& f)
             (e & kPfWrite) ? "write" : "read", (e & kPfUser) ? "user" : "kernel",
             (e & kPfFetch) ? ", instruction fetch" : "", (e & kPfReserved) ? ", reserved bit set" : "");
     }
+    if (f.vector == idt::vector::kDoubleFault)
+        console::print("double fault: most likely a kernel stack overflow into a guard page (cr2 %p)\n",
+            cpu::read_cr2());
     console::print("rip %p", f.rip);
     print_symbol(f.rip);
     console::print("\nrax %p rbx %p rcx %p\n", f.rax, f.rbx, f.rcx);

@@ -122,6 +122,19 @@ Result<void> cmd_watch(CommandContext& ctx, int argc, const char* const* argv)
     }
 }
 
+// Runs the current thread's stack into its guard page: the #PF cannot push
+// its frame on the dead stack, so the CPU raises #DF, which runs on its own
+// IST stack and prints the report instead of triple-faulting.
+constinit volatile bool g_keep_recursing = true;
+
+[[gnu::noinline]] uint64_t overflow_stack(uint64_t depth)
+{
+    volatile uint8_t frame[256];
+    frame[0] = static_cast<uint8_t>(depth);
+    uint64_t below = g_keep_recursing ? overflow_stack(depth + 1) : 0;
+    return below + frame[0];
+}
+
 // Deliberate faults, to see the exception report a person would get.
 Result<void> cmd_fault(CommandContext& ctx, int argc, const char* const* argv)
 {
@@ -132,6 +145,8 @@ Result<void> cmd_fault(CommandContext& ctx, int argc, const char* const* argv)
         *unmapped = 1;
     } else if (__builtin_strcmp(argv[1], "ud") == 0) {
         asm volatile("ud2");
+    } else if (__builtin_strcmp(argv[1], "stack") == 0) {
+        print(ctx, "%u\n", overflow_stack(0));
     } else {
         return ctx.usage_error();
     }
@@ -141,7 +156,7 @@ Result<void> cmd_fault(CommandContext& ctx, int argc, const char* const* argv)
 Result<void> cmd_poweroff(CommandContext&, int, const char* const*) { power::poweroff(); }
 Result<void> cmd_reboot(CommandContext&, int, const char* const*) { power::reboot(); }
 
-constexpr const char* kFaultWords[] = { "pagefault", "ud", nullptr };
+constexpr const char* kFaultWords[] = { "pagefault", "ud", "stack", nullptr };
 
 }  // namespace
 
@@ -151,7 +166,7 @@ EXO_SHELL_COMMAND(kUptimeCommand, "uptime", "uptime [--json]", "time since the k
 EXO_SHELL_COMMAND(kLogCommand, "log", "log [--json]", "the kernel log ring", cmd_log, nullptr, nullptr, 0);
 EXO_SHELL_COMMAND(kWatchCommand, "watch", "watch CMD MS", "repeat `CMD --json` every MS ms until a key is pressed",
     cmd_watch, nullptr, nullptr, 2);
-EXO_SHELL_COMMAND(kFaultCommand, "fault", "fault pagefault|ud", "trigger a kernel exception (shows the report)",
+EXO_SHELL_COMMAND(kFaultCommand, "fault", "fault pagefault|ud|stack", "trigger a kernel exception (shows the report)",
     cmd_fault, kFaultWords, nullptr, 1);
 EXO_SHELL_COMMAND(kPoweroffCommand, "poweroff", "poweroff", "power the machine off (ACPI S5)", cmd_poweroff, nullptr,
     nullptr, 0);

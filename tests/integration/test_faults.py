@@ -85,6 +85,27 @@ def test_invalid_opcode_report(booted):
     assert re.search(r"rip[^\n]*cmd_fault", head), f"rip is not symbolized as cmd_fault:\n{head}"
 
 
+def test_stack_overflow_hits_the_guard_page_and_is_reported(booted):
+    # The shell thread recurses into the unmapped page under its stack: the
+    # #PF cannot be delivered on that stack, so the CPU raises #DF, which runs
+    # on its own IST stack. A report, never a silent triple fault (with
+    # -no-reboot a triple fault would end QEMU).
+    q = booted(BootMode.PVH)
+    ranges = _mapping_ranges(json_command(q, "pages"))
+    start = cursor(q)
+    q.send_line("fault stack")
+    q.wait_for(b"system halted", REPORT_TIMEOUT_S)
+    report = q.output[start:cursor(q)].decode(errors="replace")
+    assert re.search(r"#DF double fault", report), f"no double fault report:\n{report}"
+    assert re.search(r"stack overflow", report), f"the report does not name the likely cause:\n{report}"
+    regs = _check_registers(report)
+    cr2 = regs["cr2"]
+    assert not any(r[0] <= cr2 < r[1] for r in ranges), f"CR2 {cr2:#x} is mapped; pages: {ranges}"
+    # The guard is the unmapped page just below a mapped stack page.
+    assert any(r[0] == (cr2 & ~0xFFF) + 0x1000 for r in ranges), f"CR2 {cr2:#x} is not right under a stack:\n{ranges}"
+    assert q.proc.poll() is None, "QEMU exited: the fault was not caught"
+
+
 # --------------------------------------------------------------------------
 # The smallest machines (goals.md)
 
