@@ -33,7 +33,7 @@ def short_name(name: str) -> str:
     return name.split('::')[-1][:40]
 
 
-MIN_SIZE = 96
+MIN_SIZE = 128
 
 
 def main() -> int:

@@ -36,7 +36,7 @@ QMP_TIMEOUT_S = 20.0
 AUTO_TIMEOUT_S = 20.0      # deferred=auto: upper bound for the inits to finish
 RTC_TOLERANCE_S = 90       # the RTC is read at init, to the second
 
-OPTIONAL = ("acpi", "pci", "ps2kbd", "rtc", "vga")
+OPTIONAL = ("acpi", "lapic-timer", "pci", "ps2kbd", "rtc", "vga")
 STATES = {"active", "pending", "absent", "failed"}
 # `init NAME  ok  123.4 us, ...` (one line per driver run).
 INIT_LINE = re.compile(r"^init (\S+)\s+(\S+)\s+([0-9]+(?:\.[0-9]+)?) us\b", re.M)
