@@ -1,4 +1,5 @@
 // Shell commands over the boot record: `boot`, `drivers`, `init`.
+#include "kernel/arch/x86_64/cpu.h"
 #include "kernel/lib/tsc_math.h"
 #include "kernel/platform/boot_sequence.h"
 #include "kernel/platform/drivers.h"
@@ -199,7 +200,11 @@ Result<void> cmd_init(CommandContext& ctx, int argc, const char* const* argv)
         bool was_pending[32] {};
         for (size_t i = 0; i < runner.size() && i < 32; ++i)
             was_pending[i] = runner.record(i).status == TaskStatus::Pending;
-        size_t ran = runner.run_deferred();
+        size_t ran = 0;
+        {
+            cpu::InterruptGuard guard;  // see boot_sequence::run_deferred_now
+            ran = runner.run_deferred();
+        }
         if (ran == 0) {
             print(ctx, "init: nothing pending; deferred init already done\n");
             return {};
@@ -210,7 +215,11 @@ Result<void> cmd_init(CommandContext& ctx, int argc, const char* const* argv)
         }
         return {};
     }
-    Result<TaskStatus> r = runner.run_one(argv[1]);
+    Result<TaskStatus> r = Error::Busy;
+    {
+        cpu::InterruptGuard guard;
+        r = runner.run_one(argv[1]);
+    }
     if (!r.ok()) {
         if (r.error() == Error::Busy) {
             print(ctx, "init: %s already done\n", argv[1]);

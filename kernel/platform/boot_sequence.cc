@@ -80,7 +80,13 @@ BootRunner& runner() { return *g_runner; }
 
 void run_deferred_now()
 {
-    size_t ran = g_runner->run_deferred();
+    // With interrupts off, no thread switch can land between two updates of
+    // a task's record: the shell (another thread) reads them for `drivers`.
+    size_t ran = 0;
+    {
+        cpu::InterruptGuard guard;
+        ran = g_runner->run_deferred();
+    }
     // Debug level: anything printed now would interleave with a program's
     // first command at the prompt.
     log_debug("boot: deferred=auto ran %u optional tasks", ran);
