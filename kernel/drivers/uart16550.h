@@ -32,6 +32,8 @@ constexpr uint8_t kFcrEnableTrigger14 = 0xC1;
 // Once THRE says the transmit FIFO is empty, this many bytes fit without
 // asking again: one status read per 16 bytes instead of one per byte.
 constexpr uint8_t kTxFifoDepth = 16;
+// Status reads without a new byte before the receive FIFO is switched on.
+constexpr uint32_t kQuietPolls = 256;
 constexpr uint8_t kIerRxAvailable = 0x01;
 constexpr uint8_t kLsrDataReady = 0x01;
 constexpr uint8_t kLsrThrEmpty = 0x20;
@@ -70,8 +72,17 @@ public:
         // what arrived before (keys typed, or a program's piped input, while
         // the kernel booted). Without FIFOs the receiver holds one byte at a
         // time, so this drains it as the sender refills it.
-        while (m_early_count < kEarlyBytes && (read(uart::kLineStatus) & uart::kLsrDataReady))
-            m_early[m_early_count++] = read(uart::kData);
+        // Drain until the line has been quiet for a while: input queued on
+        // the host side arrives a byte per event-loop turn, and a byte landing
+        // between the last poll and the FCR write would be lost.
+        for (uint32_t quiet = 0; quiet < uart::kQuietPolls && m_early_count < kEarlyBytes;) {
+            if (read(uart::kLineStatus) & uart::kLsrDataReady) {
+                m_early[m_early_count++] = read(uart::kData);
+                quiet = 0;
+            } else {
+                ++quiet;
+            }
+        }
         write(uart::kFifoControl, uart::kFcrEnableTrigger14);
         m_tx_burst = uart::kTxFifoDepth;
         write(uart::kModemControl, uart::kMcrDtrRtsOut2);
@@ -132,7 +143,7 @@ private:
     uint8_t read(uint16_t reg) { return m_io.read8(static_cast<uint16_t>(m_base + reg)); }
     void write(uint16_t reg, uint8_t v) { m_io.write8(static_cast<uint16_t>(m_base + reg), v); }
 
-    static constexpr uint8_t kEarlyBytes = 32;
+    static constexpr uint8_t kEarlyBytes = 64;
 
     Io m_io;
     uint16_t m_base;
