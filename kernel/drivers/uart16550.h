@@ -24,16 +24,8 @@ constexpr uint16_t kScratch = 7;     // SCR
 constexpr uint8_t kLcrDlab = 0x80;          // divisor latch access
 constexpr uint8_t kLcr8N1 = 0x03;           // 8 data bits, no parity, 1 stop
 constexpr uint8_t kMcrDtrRtsOut2 = 0x0B;    // OUT2 gates the IRQ line on PCs
-// FIFOs on, RX trigger at 14 bytes: a burst arrives 14 bytes per interrupt
-// and a short line raises the receive timeout after 4 character times. With a
-// 1-byte trigger an emulated UART hands over one byte per host event-loop
-// round trip (~70 us each under QEMU), which costs more than the timeout.
-constexpr uint8_t kFcrEnableTrigger14 = 0xC1;
-// Once THRE says the transmit FIFO is empty, this many bytes fit without
-// asking again: one status read per 16 bytes instead of one per byte.
-constexpr uint8_t kTxFifoDepth = 16;
-// Status reads without a new byte before the receive FIFO is switched on.
-constexpr uint32_t kQuietPolls = 256;
+constexpr uint8_t kFcrEnableTrigger14 = 0xC1; // FIFOs on, receive interrupt at 14 bytes (or timeout)
+constexpr uint8_t kTxFifoDepth = 16;          // bytes that fit once THRE says the FIFO is empty
 constexpr uint8_t kIerRxAvailable = 0x01;
 constexpr uint8_t kLsrDataReady = 0x01;
 constexpr uint8_t kLsrThrEmpty = 0x20;
@@ -68,23 +60,17 @@ public:
         write(uart::kData, static_cast<uint8_t>(divisor & 0xFF));
         write(uart::kIntEnable, static_cast<uint8_t>(divisor >> 8));
         write(uart::kLineControl, uart::kLcr8N1);
-        // Turning the FIFOs on resets them (16550D datasheet, FCR bit 0): keep
-        // what arrived before (keys typed, or a program's piped input, while
-        // the kernel booted). Without FIFOs the receiver holds one byte at a
-        // time, so this drains it as the sender refills it.
-        // Drain until the line has been quiet for a while: input queued on
-        // the host side arrives a byte per event-loop turn, and a byte landing
-        // between the last poll and the FCR write would be lost.
-        for (uint32_t quiet = 0; quiet < uart::kQuietPolls && m_early_count < kEarlyBytes;) {
-            if (read(uart::kLineStatus) & uart::kLsrDataReady) {
-                m_early[m_early_count++] = read(uart::kData);
-                quiet = 0;
-            } else {
-                ++quiet;
-            }
+        // FIFOs: one interrupt per burst of input and one status read per 16
+        // output bytes, instead of one host event-loop trip per input byte
+        // (~70 us each under QEMU, with long tails). But turning them on
+        // resets the receive side (16550D datasheet, FCR bit 0), and a sender
+        // refills the holding register within instructions of each read, so
+        // input that is already waiting would lose a byte. Only switch them
+        // on when nothing is waiting; otherwise run without (lossless, slower).
+        if (!(read(uart::kLineStatus) & uart::kLsrDataReady)) {
+            write(uart::kFifoControl, uart::kFcrEnableTrigger14);
+            m_tx_burst = uart::kTxFifoDepth;
         }
-        write(uart::kFifoControl, uart::kFcrEnableTrigger14);
-        m_tx_burst = uart::kTxFifoDepth;
         write(uart::kModemControl, uart::kMcrDtrRtsOut2);
         m_ready = true;
         return {};
@@ -113,8 +99,6 @@ public:
     // Non-blocking receive.
     Result<uint8_t> try_get()
     {
-        if (m_early_next < m_early_count)
-            return m_early[m_early_next++];
         if (!(read(uart::kLineStatus) & uart::kLsrDataReady))
             return Error::NotFound;
         return read(uart::kData);
@@ -143,16 +127,11 @@ private:
     uint8_t read(uint16_t reg) { return m_io.read8(static_cast<uint16_t>(m_base + reg)); }
     void write(uint16_t reg, uint8_t v) { m_io.write8(static_cast<uint16_t>(m_base + reg), v); }
 
-    static constexpr uint8_t kEarlyBytes = 64;
-
     Io m_io;
     uint16_t m_base;
-    uint8_t m_early[kEarlyBytes] {};
-    uint8_t m_early_count { 0 };
-    uint8_t m_early_next { 0 };
     bool m_ready { false };
     bool m_stuck { false };
-    uint8_t m_tx_burst { 1 };  // bytes per THRE: 1 until the FIFOs are on
+    uint8_t m_tx_burst { 1 };  // bytes per THRE: 16 with the FIFOs on
     uint8_t m_tx_room { 0 };
     uint32_t m_dropped { 0 };
 };
