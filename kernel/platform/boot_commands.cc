@@ -197,8 +197,8 @@ Result<void> cmd_init(CommandContext& ctx, int argc, const char* const* argv)
         return ctx.usage_error();
     BootRunner& runner = boot_sequence::runner();
     if (__builtin_strcmp(argv[1], "deferred") == 0) {
-        bool was_pending[32] {};
-        for (size_t i = 0; i < runner.size() && i < 32; ++i)
+        bool was_pending[kMaxListed] {};
+        for (size_t i = 0; i < runner.size() && i < kMaxListed; ++i)
             was_pending[i] = runner.record(i).status == TaskStatus::Pending;
         size_t ran = 0;
         {
@@ -209,7 +209,7 @@ Result<void> cmd_init(CommandContext& ctx, int argc, const char* const* argv)
             print(ctx, "init: nothing pending; deferred init already done\n");
             return {};
         }
-        for (size_t i = 0; i < runner.size() && i < 32; ++i) {
+        for (size_t i = 0; i < runner.size() && i < kMaxListed; ++i) {
             if (was_pending[i])
                 report_run(ctx, i);
         }

@@ -395,7 +395,6 @@ void enter_from_panic(TrapFrame& frame)
         stop_loop(frame, GdbStopEvent { GdbStopCause::Panic, static_cast<uint8_t>(frame.vector), 0, current_gdb_id() });
 }
 
-bool attached() { return g_stub.attached(); }
 bool holding_cpu() { return g_holding; }
 const GdbStub& stub() { return g_stub; }
 uint64_t stops() { return g_stops; }

@@ -14,7 +14,6 @@ void wait_for_attach();
 // From panic paths: hand the crashed CPU to gdb if one is attached (or
 // gdb=panic). Returns only if no debugger is there.
 void enter_from_panic(TrapFrame& frame);
-bool attached();
 // While gdb single-steps, no thread switch may happen at IRQ exit.
 bool holding_cpu();
 

@@ -8,12 +8,11 @@ namespace {
 
 constexpr size_t kRingBytes = 8192;
 
-// Initialized once by klog_init() (first thing in kernel_main); all access
+// Constant-initialized, usable from the first instruction of kernel_main; all access
 // afterwards happens with interrupts off (InterruptGuard), the kernel's lock
 // on a single CPU.
 constinit char g_ring_storage[kRingBytes] {};
-constinit LogRing g_ring_instance { g_ring_storage, kRingBytes };
-constinit LogRing* g_ring = nullptr;
+constinit LogRing g_ring { g_ring_storage, kRingBytes };
 constinit LogVerbosity g_verbosity = LogVerbosity::Normal;
 constinit LogEcho g_echo = nullptr;
 
@@ -39,23 +38,17 @@ void print_line(const char* text, size_t n)
 
 }  // namespace
 
-void klog_init()
-{
-    g_ring = &g_ring_instance;
-}
-
 void klog_set_verbosity(LogVerbosity v) { g_verbosity = v; }
 void klog_set_echo(LogEcho echo) { g_echo = echo; }
 
 void klog_line(LogLevel level, const char* text, size_t n)
 {
     cpu::InterruptGuard guard;
-    if (g_ring)
-        g_ring->append(level, cpu::rdtsc(), text, n);
+    g_ring.append(level, cpu::rdtsc(), text, n);
     if (should_print(level))
         print_line(text, n);
 }
 
-const LogRing& klog_ring() { return *g_ring; }
+const LogRing& klog_ring() { return g_ring; }
 
 }  // namespace exo

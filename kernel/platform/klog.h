@@ -11,7 +11,6 @@
 
 namespace exo {
 
-void klog_init();
 void klog_set_verbosity(LogVerbosity v);
 void klog_line(LogLevel level, const char* text, size_t n);
 const LogRing& klog_ring();

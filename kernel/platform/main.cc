@@ -72,7 +72,6 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys, uin
     using namespace exo;
     g_tsc_entry = tsc_entry;
     (void)console::init();
-    klog_init();
     log_info("Exo-OS 0.1 x86_64");
     record_boot_info(magic, info_phys);
     parse_cmdline(g_boot_info.cmdline, g_options, report_option, nullptr);

@@ -79,8 +79,6 @@ EXO_DRIVER_TASK(kPciTask, "pci", BootPhase::Optional, enumerate);
 EXO_SHELL_COMMAND(kPciCommand, "pci", "pci [--json]", "PCI devices: address, vendor:device, class, BARs", cmd_pci,
     nullptr, nullptr, 0);
 
-DeviceList devices() { return { g_devices, g_scan.count, g_scan.truncated }; }
-
 bool has_class(uint8_t class_code, uint8_t subclass)
 {
     for (size_t i = 0; i < g_scan.count; ++i) {

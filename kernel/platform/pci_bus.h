@@ -11,13 +11,6 @@ namespace exo::pci_bus {
 constexpr uint8_t kClassDisplay = 0x03;
 constexpr uint8_t kSubclassVga = 0x00;
 
-struct DeviceList {
-    const PciDevice* devices;
-    size_t count;
-    bool truncated;
-};
-
-DeviceList devices();
 bool has_class(uint8_t class_code, uint8_t subclass);
 
 }  // namespace exo::pci_bus

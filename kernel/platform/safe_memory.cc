@@ -12,16 +12,12 @@ namespace {
 
 constexpr uint64_t kPage = 4096;
 
-// Counts faults the fixup absorbed; written only in the exception path.
-constinit uint64_t g_recovered = 0;
-
 bool fixup(TrapFrame& frame)
 {
     if (frame.rip < reinterpret_cast<uint64_t>(safe_copy_begin) ||
         frame.rip >= reinterpret_cast<uint64_t>(safe_copy_end))
         return false;
     frame.rip = reinterpret_cast<uint64_t>(safe_copy_fault);
-    ++g_recovered;
     return true;
 }
 
@@ -88,7 +84,5 @@ Result<size_t> write(uint64_t addr, const void* in, size_t len)
         return Error::NotMapped;
     return done;
 }
-
-uint64_t faults_recovered() { return g_recovered; }
 
 }  // namespace exo::safe_memory

@@ -18,6 +18,4 @@ Result<size_t> read(uint64_t addr, void* out, size_t len);
 // Writes up to len bytes through the physical alias; same partial rules.
 Result<size_t> write(uint64_t addr, const void* in, size_t len);
 
-uint64_t faults_recovered();
-
 }  // namespace exo::safe_memory

@@ -55,16 +55,26 @@ Result<void> start_rx()
 
 EXO_DRIVER_TASK(kConsoleRxTask, "com1", BootPhase::Essential, start_rx, "idt", "lapic");
 
+namespace {
+
+// One byte from the ring, refilling it from the UART if the IRQ stopped
+// reading when the ring was full. Interrupts must be off.
+bool take(uint8_t& b)
+{
+    if (g_ring.pop(b))
+        return true;
+    drain_uart();
+    pic::unmask(kIrqCom1);
+    return g_ring.pop(b);
+}
+
+}  // namespace
+
 Result<uint8_t> try_read()
 {
     cpu::InterruptGuard guard;
     uint8_t b;
-    if (g_ring.pop(b))
-        return b;
-    // Bytes may be waiting in the UART if the ring filled up earlier.
-    drain_uart();
-    pic::unmask(kIrqCom1);
-    if (g_ring.pop(b))
+    if (take(b))
         return b;
     return Error::NotFound;
 }
@@ -74,13 +84,7 @@ uint8_t read_blocking()
     for (;;) {
         cpu::cli();
         uint8_t b;
-        bool got = g_ring.pop(b);
-        if (!got) {
-            drain_uart();
-            pic::unmask(kIrqCom1);
-            got = g_ring.pop(b);
-        }
-        if (got) {
+        if (take(b)) {
             cpu::sti();
             return b;
         }

@@ -57,7 +57,6 @@ void handle(LineEvent event)
 
 }  // namespace
 
-const CommandTable& shell_commands() { return *g_table; }
 const CommandTable* shell_command_table() { return g_table; }
 
 void shell_main(void*)

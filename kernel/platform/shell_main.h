@@ -7,7 +7,6 @@ namespace exo {
 
 // Thread entry: runs the shell on COM1 forever.
 void shell_main(void*);
-const CommandTable& shell_commands();
 // Null until the shell thread has built its table.
 const CommandTable* shell_command_table();
 

@@ -6,6 +6,7 @@
 #include "kernel/platform/boot_sequence.h"
 #include "kernel/platform/klog.h"
 #include "kernel/platform/power.h"
+#include "kernel/platform/rtc.h"
 #include "kernel/platform/serial_input.h"
 #include "kernel/platform/shell_command.h"
 #include "kernel/platform/timer.h"
@@ -48,6 +49,7 @@ Result<void> cmd_cpu(CommandContext& ctx, int, const char* const*)
 Result<void> cmd_uptime(CommandContext& ctx, int, const char* const*)
 {
     uint64_t us = timer::uptime_us();
+    Result<int64_t> wall = rtc_clock::unix_now();  // after `init rtc`
     if (ctx.json()) {
         JsonWriter json(ctx.out());
         begin_json(json);
@@ -55,11 +57,15 @@ Result<void> cmd_uptime(CommandContext& ctx, int, const char* const*)
         json.field_u64("ticks", timer::ticks());
         json.field_u64("tick_hz", timer::kTickHz);
         json.field_u64("tsc_hz", timer::tsc_hz());
+        if (wall.ok())
+            json.field_i64("unix_time", wall.value());
         return end_json(json);
     }
     uint64_t s = us / 1000000;
     print(ctx, "up %u:%02u:%02u.%03u (%u timer ticks at %u Hz)\n", s / 3600, (s / 60) % 60, s % 60,
         (us / 1000) % 1000, timer::ticks(), timer::kTickHz);
+    if (wall.ok())
+        print(ctx, "wall clock: %d seconds since 1970-01-01 UTC (CMOS RTC)\n", wall.value());
     return {};
 }
 

@@ -28,8 +28,6 @@ constinit bool g_started = false;
 constinit uint32_t g_next_id = 1;
 // A thread that exited; freed by the next thread to run (never on its own stack).
 constinit Thread* g_reap = nullptr;
-// Set by on_tick in the timer IRQ, consumed by irq_exit.
-constinit bool g_tick_pending = false;
 
 void reap()
 {
@@ -172,21 +170,19 @@ void exit_current()
 
 void on_tick(uint64_t ticks)
 {
-    if (g_started && g_scheduler.on_tick(ticks))
-        g_tick_pending = true;
+    // The verdict (slice used up, a sleeper woke) is read back by irq_exit.
+    if (g_started)
+        (void)g_scheduler.on_tick(ticks);
 }
 
 void irq_exit()
 {
     if (!g_started || gdb_server::holding_cpu())
         return;  // gdb is single-stepping this thread: keep it on the CPU
-    // A wakeup from this IRQ (input, IPC timeout) or the tick's verdict.
-    if (g_tick_pending || g_scheduler.preemption_due()) {
-        g_tick_pending = false;
-        if (g_scheduler.preemption_due()) {
-            g_scheduler.yield();
-            do_switch(g_scheduler.switch_to_next());
-        }
+    // A wakeup from this IRQ (input, IPC timeout) or a used-up time slice.
+    if (g_scheduler.preemption_due()) {
+        g_scheduler.yield();
+        do_switch(g_scheduler.switch_to_next());
     }
 }
 

@@ -22,7 +22,7 @@ constexpr uint8_t kIrqTimer = 0;
 constinit Pit8254<X86PortIo> g_pit { X86PortIo {} };
 constinit volatile uint64_t g_ticks = 0;
 constinit uint64_t g_hz = 0;
-constinit bool g_frozen = false;
+constinit bool g_measure_tried = false;  // calibrate() runs at most once
 constinit TscSource g_source = TscSource::Unknown;
 
 void on_tick(TrapFrame&)
@@ -53,8 +53,6 @@ uint64_t cpuid_tsc_hz(TscSource& source)
 Result<void> start_timer()
 {
     g_hz = cpuid_tsc_hz(g_source);
-    if (g_hz)
-        g_frozen = true;
     idt::set_irq_handler(kIrqTimer, on_tick);
     {
         cpu::InterruptGuard guard;
@@ -125,7 +123,6 @@ void calibrate()
     }
     g_hz = hz;
     g_source = pm ? TscSource::PmTimer : TscSource::Pit;
-    g_frozen = true;
     // The calibration is part of the driver's record (`drivers`).
     driver_detail("pit", "IRQ 0 at %u Hz, reload %u; TSC %u kHz measured against the %s", kTickHz, g_pit.reload(),
         g_hz / 1000, pm ? "ACPI PM timer" : "PIT");
@@ -149,8 +146,10 @@ const char* tsc_source_name(TscSource s)
 
 uint64_t tsc_hz()
 {
-    if (!g_frozen && g_pit.reload())
+    if (!g_hz && !g_measure_tried && g_pit.reload()) {
+        g_measure_tried = true;
         calibrate();
+    }
     return g_hz;
 }
 
