@@ -3,12 +3,21 @@
  * where the CPU pushes an error code (SDM Vol. 3A Table 6-1: 8, 10-14, 17,
  * 21, 29, 30) skip the dummy push. */
 
+    /* isr_table: each STUB appends its address, so the table is in stub order. */
+    .section .rodata.isr_table, "a"
+    .balign 8
+    .global isr_table
+isr_table:
+
     .section .text.interrupts, "ax"
     .code64
 
 .macro STUB vector
     .balign 16
 isr_\vector:
+    .pushsection .rodata.isr_table, "a"
+    .quad isr_\vector
+    .popsection
     .if (\vector == 8) || (\vector >= 10 && \vector <= 14) || (\vector == 17) || (\vector == 21) || (\vector == 29) || (\vector == 30)
     .else
     pushq $0
@@ -70,19 +79,3 @@ trap_return:
     popq %rax
     addq $16, %rsp
     iretq
-
-    .section .rodata.isr_table, "a"
-    .balign 8
-    .global isr_table
-isr_table:
-.macro ENTRY vector
-    .quad isr_\vector
-.endm
-.macro ENTRIES from, to
-    ENTRY \from
-    .if \to-\from
-    ENTRIES %(\from+1), \to
-    .endif
-.endm
-    ENTRIES 0, 47
-    ENTRY 255
