@@ -1,10 +1,11 @@
 // Where the shell's text goes: a function pointer plus a context, so the
-// kernel plugs in the UART and host tests plug in a std::string. Number
-// formatting lives here too, so the shell core needs no printf.
+// kernel plugs in the UART and host tests plug in a std::string.
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "kernel/lib/format.h"
 
 namespace exo {
 
@@ -17,10 +18,6 @@ public:
 
     // The serial line does no LF -> CRLF translation, so the shell sends both.
     static constexpr const char* kNewline = "\r\n";
-    // 2^64 - 1 has 20 decimal digits; 16 hex digits.
-    static constexpr size_t kMaxDecimalDigits = 20;
-    static constexpr size_t kMaxHexDigits = 16;
-
     // A null `fn` discards everything (useful for counting or muting).
     constexpr Output(WriteFn fn, void* ctx) : m_fn(fn), m_ctx(ctx) {}
 
@@ -56,53 +53,33 @@ public:
             repeat(' ', width - length);
     }
 
+    // Numbers are rendered by the kernel's formatter (kernel/lib/format.h);
+    // these only add the column alignment the shell's tables need.
+
     // Decimal, right-aligned in `width` columns filled with `fill`.
     void put_unsigned(uint64_t value, size_t width = 0, char fill = ' ')
     {
-        char digits[kMaxDecimalDigits];
-        size_t count = 0;
-        do {
-            digits[kMaxDecimalDigits - 1 - count] = static_cast<char>('0' + value % 10);
-            value /= 10;
-            ++count;
-        } while (value != 0);
-        if (count < width)
-            repeat(fill, width - count);
-        write(digits + kMaxDecimalDigits - count, count);
+        char text[kNumberBuffer];
+        put_right(text, format_to(text, sizeof text, "%u", value), width, fill);
     }
 
     void put_signed(int64_t value, size_t width = 0)
     {
-        // Negate in unsigned arithmetic: -INT64_MIN overflows int64_t.
-        uint64_t magnitude = value < 0 ? 0 - static_cast<uint64_t>(value) : static_cast<uint64_t>(value);
-        if (value >= 0) {
-            put_unsigned(magnitude, width);
-            return;
-        }
-        size_t digits = decimal_digits(magnitude) + 1;
-        if (digits < width)
-            repeat(' ', width - digits);
-        put('-');
-        put_unsigned(magnitude);
+        char text[kNumberBuffer];
+        put_right(text, format_to(text, sizeof text, "%d", value), width, ' ');
     }
 
     // Lowercase hex with at least `min_digits` digits (zero-padded).
     void put_hex(uint64_t value, size_t min_digits = 1, HexPrefix prefix = HexPrefix::With)
     {
-        char digits[kMaxHexDigits];
-        size_t count = 0;
-        do {
-            digits[kMaxHexDigits - 1 - count] = "0123456789abcdef"[value & 0xF];
-            value >>= 4;
-            ++count;
-        } while (value != 0);
+        char text[kNumberBuffer];
+        size_t length = format_to(text, sizeof text, "%x", value);
         if (prefix == HexPrefix::With)
             write("0x", 2);
-        if (count < min_digits)
-            repeat('0', min_digits - count);
-        write(digits + kMaxHexDigits - count, count);
+        put_right(text, length, min_digits, '0');
     }
 
+    // Columns a decimal number takes (for aligning tables before printing).
     static constexpr size_t decimal_digits(uint64_t value)
     {
         size_t count = 1;
@@ -114,6 +91,16 @@ public:
     }
 
 private:
+    // INT64_MIN is 20 characters; the formatter NUL-terminates.
+    static constexpr size_t kNumberBuffer = 24;
+
+    void put_right(const char* text, size_t length, size_t width, char fill)
+    {
+        if (length < width)
+            repeat(fill, width - length);
+        write(text, length);
+    }
+
     WriteFn m_fn;
     void* m_ctx;
 };
