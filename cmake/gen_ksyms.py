@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the compact kernel symbol table (format: kernel/lib/symbol_table.h)
+"""Build the compact kernel symbol table (format: kernel/debug/symbol_table.h)
 from `nm -n -S -C --defined-only` of the first-stage kernel: text symbols
 with their sizes (so an address past a function's end is never misnamed),
 short names, and functions under MIN_SIZE bytes left out to keep it small

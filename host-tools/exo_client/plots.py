@@ -470,7 +470,7 @@ def mem_figure(series: MemSeries, marks: Sequence[Mark] = (), interval_ms: int =
 
 HHDM_BASE = 0xFFFF800000000000
 KERNEL_BASE = 0xFFFFFFFF80000000
-KERNEL_STACKS_BASE = 0xFFFFFFFFC0000000  # kernel/platform/kernel_stack.cc
+KERNEL_STACKS_BASE = 0xFFFFFFFFC0000000  # kernel/mm/kernel_stack_hw.cc
 KNOWN_PHYS = {0xFEE00000: "local APIC", 0xFEC00000: "I/O APIC", 0xB8000: "VGA text"}
 
 

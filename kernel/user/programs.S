@@ -1,7 +1,7 @@
 /* The user program shipped in the kernel image: position-independent code
- * copied into a fresh ring-3 address space (kernel/platform/user_mode.cc) and
+ * copied into a fresh ring-3 address space (kernel/user/user_mode_hw.cc) and
  * entered at offset 0 with the mode in RDI. Syscall numbers and the counter
- * layout are in kernel/platform/syscalls.h.
+ * layout are in kernel/user/syscalls_hw.h.
  *   mode 0 "sampler": 5 x (read kernel counters, send them over IPC, sleep 100 ms)
  *   mode 1 "badptr":  pass a kernel address to the counters syscall, exit with its result
  *   mode 2 "fault":   write to address 0: the kernel kills the thread

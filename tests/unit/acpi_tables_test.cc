@@ -1,7 +1,7 @@
 // ACPI table parsing over a fake physical memory. The fake reader hands out a
 // fresh, exactly-sized heap copy per call and frees the previous one, so ASan
 // flags both reads past the requested length and pointers kept across calls.
-#include "kernel/drivers/acpi_tables.h"
+#include "kernel/drivers/acpi/acpi_tables.h"
 
 #include <gtest/gtest.h>
 

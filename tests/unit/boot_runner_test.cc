@@ -1,4 +1,4 @@
-#include "kernel/core/boot_runner.h"
+#include "kernel/boot/boot_runner.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "kernel/core/cmdline.h"
+#include "kernel/boot/cmdline.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "kernel/drivers/cmos_rtc.h"
+#include "kernel/drivers/cmos_rtc/cmos_rtc.h"
 
 #include <cstring>
 #include <string>

@@ -1,4 +1,4 @@
-#include "kernel/drivers/i8042.h"
+#include "kernel/drivers/i8042/i8042.h"
 
 #include "tests/unit/fake_io.h"
 

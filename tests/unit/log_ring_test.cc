@@ -1,4 +1,4 @@
-#include "kernel/lib/log_ring.h"
+#include "kernel/debug/log_ring.h"
 
 #include <gtest/gtest.h>
 

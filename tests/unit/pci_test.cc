@@ -1,4 +1,4 @@
-#include "kernel/drivers/pci.h"
+#include "kernel/drivers/pci/pci.h"
 
 #include <cstdio>
 #include <cstring>
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "kernel/drivers/pci_ids.h"
+#include "kernel/drivers/pci/pci_ids.h"
 #include "tests/unit/fake_io.h"
 
 using namespace exo;

@@ -1,6 +1,6 @@
-#include "kernel/drivers/pic8259.h"
+#include "kernel/drivers/pic8259/pic8259.h"
 
-#include "kernel/drivers/pit8254.h"
+#include "kernel/drivers/pit8254/pit8254.h"
 #include "tests/unit/fake_io.h"
 
 using namespace exo;

@@ -1,4 +1,4 @@
-#include "kernel/drivers/scancode.h"
+#include "kernel/drivers/i8042/scancode.h"
 
 #include <gtest/gtest.h>
 

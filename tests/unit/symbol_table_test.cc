@@ -1,4 +1,4 @@
-#include "kernel/lib/symbol_table.h"
+#include "kernel/debug/symbol_table.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "kernel/lib/pit_calibration.h"
+#include "kernel/drivers/pit8254/pit_calibration.h"
 #include "kernel/lib/tsc_math.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "kernel/drivers/uart16550.h"
+#include "kernel/drivers/uart16550/uart16550.h"
 
 #include "tests/unit/fake_io.h"
 

@@ -1,4 +1,4 @@
-#include "kernel/drivers/vga_text.h"
+#include "kernel/drivers/vga/vga_text.h"
 
 #include <gtest/gtest.h>
 

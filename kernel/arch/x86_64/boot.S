@@ -96,7 +96,7 @@ common32:
      * 2 MiB pages, sharing one page directory. kernel/mm replaces them. */
     movl $boot_pdpt_low + (PTE_P | PTE_W), boot_pml4
     movl $boot_pdpt_high + (PTE_P | PTE_W), boot_pml4 + 511 * 8
-    /* The direct map's slot (kernel/platform/memory.h kDirectMapBase) shows
+    /* The direct map's slot (kernel/mm/memory_hw.h kDirectMapBase) shows
      * the same first 1 GiB, so phys_to_virt works before kernel/mm takes over. */
     movl $boot_pdpt_low + (PTE_P | PTE_W), boot_pml4 + 256 * 8
     movl $boot_pd + (PTE_P | PTE_W), boot_pdpt_low
@@ -198,7 +198,7 @@ long_mode_high:
 
     .section .bss.stacks, "aw", @nobits
     .balign 4096
-    /* Left unmapped by kernel/platform/memory.cc: an overflow faults (on the
+    /* Left unmapped by kernel/mm/memory_hw.cc: an overflow faults (on the
      * #DF IST stack) instead of silently corrupting .bss. */
     .global boot_stack_guard, boot_stack_bottom, boot_stack_top
 boot_stack_guard:

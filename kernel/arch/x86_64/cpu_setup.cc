@@ -5,9 +5,9 @@
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/gdt.h"
 #include "kernel/arch/x86_64/idt.h"
-#include "kernel/arch/x86_64/pic.h"
-#include "kernel/platform/boot_sequence.h"
-#include "kernel/platform/klog.h"
+#include "kernel/drivers/pic8259/pic_hw.h"
+#include "kernel/boot/boot_sequence_hw.h"
+#include "kernel/debug/klog_hw.h"
 
 namespace exo::cpu {
 namespace {

@@ -3,10 +3,10 @@
 #include <stddef.h>
 
 #include "kernel/arch/x86_64/gdt.h"
-#include "kernel/arch/x86_64/pic.h"
-#include "kernel/platform/panic.h"
-#include "kernel/platform/threads.h"
-#include "kernel/platform/user_mode.h"
+#include "kernel/drivers/pic8259/pic_hw.h"
+#include "kernel/debug/panic_hw.h"
+#include "kernel/sched/threads_hw.h"
+#include "kernel/user/user_mode_hw.h"
 
 extern "C" const uint64_t isr_table[49];  // vectors 0-47, then 255
 

@@ -1,0 +1,101 @@
+#include "kernel/boot/boot_sequence_hw.h"
+
+#include <new>
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "gdbstub/gdb_server_hw.h"
+#include "kernel/debug/klog_hw.h"
+#include "kernel/mm/memory_hw.h"
+#include "kernel/debug/panic_hw.h"
+
+extern "C" const exo::BootTask __boot_tasks_start[];
+extern "C" const exo::BootTask __boot_tasks_end[];
+
+namespace exo::boot_sequence {
+namespace {
+
+constexpr size_t kMaxTasks = 32;
+
+// Set up once by run_to_prompt() on the boot path; afterwards used by the
+// shell thread only (the one consumer).
+// Raw storage, constructed in run_to_prompt(): BootRecord's defaults are not
+// all zero, so a constinit array would cost ~2 KiB of file bytes in .data.
+alignas(BootRecord) constinit char g_record_storage[sizeof(BootRecord) * kMaxTasks] {};
+alignas(BootRunner) constinit char g_runner_storage[sizeof(BootRunner)] {};
+constinit BootRunner* g_runner = nullptr;
+constinit uint64_t g_tsc_prompt = 0;
+
+uint64_t read_tsc() { return cpu::rdtsc(); }
+uint64_t frames_used() { return memory::frames_used(); }
+uint64_t heap_used() { return memory::heap_stats().used_bytes; }
+
+void on_critical_failure(const BootTask& task, Error error)
+{
+    panic("critical boot task '%s' failed: %s", task.name, error_name(error));
+}
+
+void on_event(const BootTask& task, const BootRecord& record)
+{
+    switch (record.status) {
+    case TaskStatus::Failed:
+        log_error("boot: %s failed: %s", task.name, error_name(record.error));
+        break;
+    case TaskStatus::Absent:
+        // Not a failure, and with deferred=auto it would land after the prompt.
+        log_debug("boot: %s absent", task.name);
+        break;
+    case TaskStatus::Skipped:
+        if (record.is_failure())
+            log_warn("boot: %s skipped (a requirement failed)", task.name);
+        else
+            log_debug("boot: %s skipped (a requirement is absent)", task.name);
+        break;
+    default:
+        break;
+    }
+}
+
+}  // namespace
+
+void run_to_prompt()
+{
+    size_t count = static_cast<size_t>(__boot_tasks_end - __boot_tasks_start);
+    if (count > kMaxTasks)
+        panic("%u boot tasks declared, room for %u", count, kMaxTasks);
+    BootProbes probes { read_tsc, frames_used, heap_used, on_critical_failure, on_event };
+    auto* records = new (g_record_storage) BootRecord[kMaxTasks];
+    g_runner = new (g_runner_storage) BootRunner(__boot_tasks_start, count, records, probes);
+    if (auto valid = g_runner->validate(); !valid.ok())
+        panic("boot task table invalid: %s", error_name(valid.error()));
+    (void)g_runner->run_phase(BootPhase::Critical);
+    if (options().gdb == GdbMode::Wait)
+        gdb_server::wait_for_attach();
+    (void)g_runner->run_phase(BootPhase::Essential);
+    (void)g_runner->mark_optional_pending();
+    if (g_runner->degraded())
+        log_warn("boot: an essential task failed; the system is degraded");
+}
+
+BootRunner& runner() { return *g_runner; }
+
+void run_deferred_now()
+{
+    // With interrupts off, no thread switch can land between two updates of
+    // a task's record: the shell (another thread) reads them for `drivers`.
+    size_t ran = 0;
+    {
+        cpu::InterruptGuard guard;
+        ran = g_runner->run_deferred();
+    }
+    // Debug level: anything printed now would interleave with a program's
+    // first command at the prompt.
+    log_debug("boot: deferred=auto ran %u optional tasks", ran);
+}
+uint64_t tsc_prompt() { return g_tsc_prompt; }
+void mark_prompt()
+{
+    if (!g_tsc_prompt)
+        g_tsc_prompt = cpu::rdtsc();
+}
+
+}  // namespace exo::boot_sequence

@@ -1,0 +1,35 @@
+// Boot tasks are declared next to the code they start, with
+//   EXO_BOOT_TASK(ident, "name", BootPhase::X, &body, "requirement", ...);
+// which puts a constinit BootTask into the .boot_tasks linker section (the
+// explicit alignment stops GCC padding entries to 32 bytes, so the section
+// is a plain array). The
+// runner (kernel/boot/boot_runner.h) orders them by name, not by position.
+#pragma once
+
+#include "kernel/boot/boot_runner.h"
+#include "kernel/boot/boot_task.h"
+#include "kernel/boot/cmdline.h"
+
+namespace exo {
+
+#define EXO_BOOT_TASK(ident, task_name, phase, body, ...)                                    \
+    constexpr const char* ident##_needs[] = { __VA_ARGS__ __VA_OPT__(, ) nullptr };         \
+    [[gnu::used, gnu::aligned(8), gnu::section(".boot_tasks." task_name)]] constinit const ::exo::BootTask \
+        ident { task_name, phase, ident##_needs, body }
+
+namespace boot_sequence {
+
+// Runs the Critical and Essential phases and marks Optional tasks pending.
+void run_to_prompt();
+// The record the shell's `boot`, `drivers` and `init` commands read.
+BootRunner& runner();
+const KernelOptions& options();
+// TSC at the kernel's first instruction and when the prompt was first shown.
+uint64_t tsc_entry();
+uint64_t tsc_prompt();
+void mark_prompt();
+// deferred=auto: runs the pending Optional tasks (after the prompt is up).
+void run_deferred_now();
+
+}  // namespace boot_sequence
+}  // namespace exo

@@ -1,0 +1,54 @@
+#include "kernel/debug/klog_hw.h"
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/drivers/uart16550/console_hw.h"
+
+namespace exo {
+namespace {
+
+constexpr size_t kRingBytes = 8192;
+
+// Constant-initialized, usable from the first instruction of kernel_main; all access
+// afterwards happens with interrupts off (InterruptGuard), the kernel's lock
+// on a single CPU.
+constinit char g_ring_storage[kRingBytes] {};
+constinit LogRing g_ring { g_ring_storage, kRingBytes };
+constinit LogVerbosity g_verbosity = LogVerbosity::Normal;
+constinit LogEcho g_echo = nullptr;
+
+bool should_print(LogLevel level)
+{
+    switch (g_verbosity) {
+    case LogVerbosity::Quiet: return level <= LogLevel::Warn;
+    case LogVerbosity::Normal: return level <= LogLevel::Info;
+    case LogVerbosity::Verbose: return true;
+    }
+    return true;
+}
+
+void print_line(const char* text, size_t n)
+{
+    if (g_echo) {
+        g_echo(text, n);
+        return;
+    }
+    console::write(text, n);
+    console::write("\n", 1);
+}
+
+}  // namespace
+
+void klog_set_verbosity(LogVerbosity v) { g_verbosity = v; }
+void klog_set_echo(LogEcho echo) { g_echo = echo; }
+
+void klog_line(LogLevel level, const char* text, size_t n)
+{
+    cpu::InterruptGuard guard;
+    g_ring.append(level, cpu::rdtsc(), text, n);
+    if (should_print(level))
+        print_line(text, n);
+}
+
+const LogRing& klog_ring() { return g_ring; }
+
+}  // namespace exo

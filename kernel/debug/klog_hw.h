@@ -1,0 +1,40 @@
+// The kernel log: every line goes into a ring buffer (the shell's `log`
+// shows it) and, if its level passes the `log=` option, to the console.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/boot/cmdline.h"
+#include "kernel/lib/format.h"
+#include "kernel/debug/log_ring.h"
+
+namespace exo {
+
+void klog_set_verbosity(LogVerbosity v);
+void klog_line(LogLevel level, const char* text, size_t n);
+const LogRing& klog_ring();
+
+// While someone edits a shell line, log lines must be printed above it;
+// the shell installs a writer for that.
+using LogEcho = void (*)(const char* text, size_t n);
+void klog_set_echo(LogEcho echo);
+
+template<typename... Args>
+void klog(LogLevel level, const char* fmt, const Args&... args)
+{
+    char line[192];
+    size_t n = format_to(line, sizeof line, fmt, args...);
+    klog_line(level, line, n < sizeof line ? n : sizeof line - 1);
+}
+
+template<typename... Args>
+void log_info(const char* fmt, const Args&... args) { klog(LogLevel::Info, fmt, args...); }
+template<typename... Args>
+void log_warn(const char* fmt, const Args&... args) { klog(LogLevel::Warn, fmt, args...); }
+template<typename... Args>
+void log_error(const char* fmt, const Args&... args) { klog(LogLevel::Error, fmt, args...); }
+template<typename... Args>
+void log_debug(const char* fmt, const Args&... args) { klog(LogLevel::Debug, fmt, args...); }
+
+}  // namespace exo

@@ -1,0 +1,21 @@
+#include "kernel/debug/symbols_hw.h"
+
+// Bounds of the blob placed in .ksyms by kernel/debug/ksyms.S (empty in
+// the first link stage).
+extern "C" const uint8_t __ksyms_start[];
+extern "C" const uint8_t __ksyms_end[];
+
+namespace exo {
+
+bool symbolize(uint64_t addr, SymbolHit& out)
+{
+    SymbolTable table(__ksyms_start, static_cast<size_t>(__ksyms_end - __ksyms_start));
+    return table.lookup(addr, out);
+}
+
+uint32_t symbol_count()
+{
+    return SymbolTable(__ksyms_start, static_cast<size_t>(__ksyms_end - __ksyms_start)).count();
+}
+
+}  // namespace exo

@@ -1,0 +1,388 @@
+// ACPI RSDP/RSDT/XSDT/FADT walk and \_S5_ decoding. See acpi_tables.h.
+#include "kernel/drivers/acpi/acpi_tables.h"
+
+namespace exo {
+
+namespace {
+
+using acpi::Fadt;
+using acpi::GenericAddress;
+using acpi::RsdpV1;
+using acpi::RsdpV2;
+using acpi::SdtHeader;
+
+constexpr uint64_t kMaxIoPort = 0xFFFF;
+constexpr uint32_t kBitsPerByte = 8;
+
+// Reads [phys, phys + len) through the seam, refusing ranges that wrap.
+const uint8_t* read_phys(PhysReader read, void* ctx, uint64_t phys, size_t len)
+{
+    if (read == nullptr || len == 0 || phys + len < phys)
+        return nullptr;
+    return read(ctx, phys, len);
+}
+
+// Copies a little-endian value of type T out of a possibly unaligned buffer.
+template<typename T>
+T load(const uint8_t* p)
+{
+    T v;
+    __builtin_memcpy(&v, p, sizeof(T));
+    return v;
+}
+
+// Reads a T at `phys` into `out`; false when unreadable.
+template<typename T>
+bool read_struct(PhysReader read, void* ctx, uint64_t phys, T& out)
+{
+    const uint8_t* p = read_phys(read, ctx, phys, sizeof(T));
+    if (p == nullptr)
+        return false;
+    __builtin_memcpy(&out, p, sizeof(T));
+    return true;
+}
+
+// §5.2.5.3 / §5.2.6: a structure is valid when all its bytes sum to zero.
+bool checksum_ok(const uint8_t* p, size_t len)
+{
+    uint8_t sum = 0;
+    for (size_t i = 0; i < len; ++i)
+        sum = static_cast<uint8_t>(sum + p[i]);
+    return sum == 0;
+}
+
+bool signature_is(const char* field, const char* signature, size_t len)
+{
+    return __builtin_memcmp(field, signature, len) == 0;
+}
+
+// The fields of a validated RSDP that the table walk needs.
+struct RsdpInfo {
+    uint8_t revision;
+    uint32_t rsdt_address;
+    uint64_t xsdt_address;  // 0 for ACPI 1.0
+};
+
+Result<RsdpInfo> parse_rsdp(PhysReader read, void* ctx, uint64_t phys)
+{
+    const uint8_t* p = read_phys(read, ctx, phys, sizeof(RsdpV1));
+    if (p == nullptr)
+        return Error::NotFound;
+    RsdpV1 v1 = load<RsdpV1>(p);
+    if (!signature_is(v1.signature, acpi::kRsdpSignature, acpi::kRsdpSignatureLength))
+        return Error::NotFound;
+    if (!checksum_ok(p, sizeof(RsdpV1)))
+        return Error::Corrupt;
+
+    RsdpInfo info { v1.revision, v1.rsdt_address, 0 };
+    if (v1.revision < acpi::kRsdpRevisionAcpi2)
+        return info;
+
+    // ACPI 2.0+: the extended checksum covers `length` bytes, at least the v2 structure.
+    p = read_phys(read, ctx, phys, sizeof(RsdpV2));
+    if (p == nullptr)
+        return Error::Corrupt;
+    RsdpV2 v2 = load<RsdpV2>(p);
+    if (v2.length < sizeof(RsdpV2) || v2.length > acpi::kMaxTableLength)
+        return Error::Corrupt;
+    p = read_phys(read, ctx, phys, v2.length);
+    if (p == nullptr || !checksum_ok(p, v2.length))
+        return Error::Corrupt;
+    info.xsdt_address = v2.xsdt_address;
+    return info;
+}
+
+// Scans [start, start + len) on 16-byte boundaries for a valid RSDP.
+Result<uint64_t> scan_for_rsdp(PhysReader read, void* ctx, uint64_t start, uint64_t len)
+{
+    for (uint64_t off = 0; off + sizeof(RsdpV1) <= len; off += acpi::kRsdpAlignment) {
+        if (parse_rsdp(read, ctx, start + off).ok())
+            return start + off;
+    }
+    return Error::NotFound;
+}
+
+// Reads a table header, checks its length, then checksums the whole table.
+// Returns the validated header.
+Result<SdtHeader> validate_table(PhysReader read, void* ctx, uint64_t phys)
+{
+    if (phys == 0)
+        return Error::NotFound;
+    SdtHeader header;
+    if (!read_struct(read, ctx, phys, header))
+        return Error::NotFound;
+    if (header.length < sizeof(SdtHeader))
+        return Error::Corrupt;
+    if (header.length > acpi::kMaxTableLength)
+        return Error::TooLong;
+    const uint8_t* p = read_phys(read, ctx, phys, header.length);
+    if (p == nullptr)
+        return Error::Corrupt;  // header readable but body is not: truncated
+    if (!checksum_ok(p, header.length))
+        return Error::Corrupt;
+    return header;
+}
+
+// Validates a root table (RSDT or XSDT) and checks its signature.
+Result<SdtHeader> validate_root(PhysReader read, void* ctx, uint64_t phys, const char* root_signature)
+{
+    SdtHeader root = TRY(validate_table(read, ctx, phys));
+    if (!signature_is(root.signature, root_signature, acpi::kSignatureLength))
+        return Error::Corrupt;
+    return root;
+}
+
+// Walks the entries of a validated root table for `signature`.
+Result<uint64_t> search_root(PhysReader read, void* ctx, uint64_t root_phys, const SdtHeader& root,
+    size_t entry_size, const char* signature)
+{
+    size_t entries = (root.length - sizeof(SdtHeader)) / entry_size;
+    bool saw_bad_match = false;
+    for (size_t i = 0; i < entries; ++i) {
+        // Re-read each entry: the reader's pointer dies on the next call.
+        const uint8_t* e = read_phys(read, ctx, root_phys + sizeof(SdtHeader) + i * entry_size, entry_size);
+        if (e == nullptr)
+            return Error::Corrupt;
+        uint64_t table_phys = entry_size == acpi::kXsdtEntrySize ? load<uint64_t>(e) : load<uint32_t>(e);
+
+        SdtHeader header;
+        if (table_phys == 0 || !read_struct(read, ctx, table_phys, header))
+            continue;
+        if (!signature_is(header.signature, signature, acpi::kSignatureLength))
+            continue;
+        if (validate_table(read, ctx, table_phys).ok())
+            return table_phys;
+        saw_bad_match = true;
+    }
+    return saw_bad_match ? Error::Corrupt : Error::NotFound;
+}
+
+// A PM1 control block as an I/O port: the X_ GAS when the FADT is long enough
+// and it names a system I/O address (§5.2.9: X_ fields take precedence), else
+// the legacy 32-bit field. 0 when neither is a usable port.
+uint16_t pick_pm1_port(uint32_t fadt_length, size_t x_offset, const GenericAddress& x_blk, uint32_t legacy)
+{
+    bool x_present = fadt_length >= x_offset + sizeof(GenericAddress);
+    if (x_present && x_blk.address != 0
+        && x_blk.address_space_id == static_cast<uint8_t>(acpi::AddressSpace::SystemIo)
+        && x_blk.address <= kMaxIoPort)
+        return static_cast<uint16_t>(x_blk.address);
+    if (legacy != 0 && legacy <= kMaxIoPort)
+        return static_cast<uint16_t>(legacy);
+    return 0;
+}
+
+// Copies the FADT (at most sizeof(Fadt) bytes; missing tail fields read as 0)
+// and extracts everything but \_S5_.
+Result<void> parse_fadt(PhysReader read, void* ctx, uint64_t fadt_phys, AcpiPowerInfo& info)
+{
+    SdtHeader header = TRY(validate_table(read, ctx, fadt_phys));
+    if (header.length < acpi::kFadtMinLength)
+        return Error::Corrupt;
+
+    Fadt fadt;
+    __builtin_memset(&fadt, 0, sizeof(fadt));
+    uint32_t copy_len = header.length < sizeof(Fadt) ? header.length : static_cast<uint32_t>(sizeof(Fadt));
+    const uint8_t* p = read_phys(read, ctx, fadt_phys, copy_len);
+    if (p == nullptr)
+        return Error::Corrupt;
+    __builtin_memcpy(&fadt, p, copy_len);
+    uint32_t len = header.length;
+
+    info.fadt_phys = fadt_phys;
+    info.fadt_revision = header.revision;
+    info.smi_cmd = fadt.smi_cmd;
+    info.acpi_enable = fadt.acpi_enable;
+    info.pm1_cnt_len = fadt.pm1_cnt_len;
+    info.pm1a_cnt = pick_pm1_port(len, offsetof(Fadt, x_pm1a_cnt_blk), fadt.x_pm1a_cnt_blk, fadt.pm1a_cnt_blk);
+    info.pm1b_cnt = pick_pm1_port(len, offsetof(Fadt, x_pm1b_cnt_blk), fadt.x_pm1b_cnt_blk, fadt.pm1b_cnt_blk);
+
+    info.pm_timer = pick_pm1_port(len, offsetof(Fadt, x_pm_tmr_blk), fadt.x_pm_tmr_blk, fadt.pm_tmr_blk);
+    info.pm_timer_32bit = (fadt.flags & acpi::kFadtFlagTmrValExt) != 0;
+
+    bool has_x_dsdt = len >= offsetof(Fadt, x_dsdt) + sizeof(fadt.x_dsdt);
+    info.dsdt_phys = has_x_dsdt && fadt.x_dsdt != 0 ? fadt.x_dsdt : fadt.dsdt;
+
+    bool has_reset = len >= offsetof(Fadt, reset_value) + sizeof(fadt.reset_value);
+    if (has_reset) {
+        const GenericAddress& r = fadt.reset_reg;
+        info.reset.space = static_cast<acpi::AddressSpace>(r.address_space_id);
+        info.reset.bit_width = r.register_bit_width;
+        info.reset.bit_offset = r.register_bit_offset;
+        info.reset.access_size = r.access_size;
+        info.reset.address = r.address;
+        info.reset.value = fadt.reset_value;
+        info.reset.supported = (fadt.flags & acpi::kFadtFlagResetRegSup) != 0 && r.address != 0;
+    }
+    return {};
+}
+
+// Validates the DSDT and decodes \_S5_ from its AML body.
+Result<SleepType> read_dsdt_s5(PhysReader read, void* ctx, uint64_t dsdt_phys)
+{
+    SdtHeader header = TRY(validate_table(read, ctx, dsdt_phys));
+    if (!signature_is(header.signature, acpi::kDsdtSignature, acpi::kSignatureLength))
+        return Error::Corrupt;
+    const uint8_t* p = read_phys(read, ctx, dsdt_phys, header.length);
+    if (p == nullptr)
+        return Error::Corrupt;
+    return find_s5_sleep_type(p + sizeof(SdtHeader), header.length - sizeof(SdtHeader));
+}
+
+// Decodes one integer package element at aml[*pos], bounded by `end`
+// (§20.2.3 ComputationalData / ConstObj). Advances *pos past it.
+Result<uint64_t> decode_integer(const uint8_t* aml, size_t end, size_t* pos)
+{
+    if (*pos >= end)
+        return Error::Corrupt;
+    uint8_t op = aml[*pos];
+    size_t data_size;
+    switch (op) {
+    case acpi::kAmlZeroOp: *pos += 1; return uint64_t { 0 };
+    case acpi::kAmlOneOp: *pos += 1; return uint64_t { 1 };
+    case acpi::kAmlOnesOp: *pos += 1; return ~uint64_t { 0 };
+    case acpi::kAmlBytePrefix: data_size = 1; break;
+    case acpi::kAmlWordPrefix: data_size = 2; break;
+    case acpi::kAmlDWordPrefix: data_size = 4; break;
+    case acpi::kAmlQWordPrefix: data_size = 8; break;
+    default: return Error::Corrupt;  // a name or expression: would need an interpreter
+    }
+    if (end - *pos - 1 < data_size)
+        return Error::Corrupt;
+    uint64_t value = 0;
+    for (size_t i = 0; i < data_size; ++i)
+        value |= static_cast<uint64_t>(aml[*pos + 1 + i]) << (kBitsPerByte * i);
+    *pos += 1 + data_size;
+    return value;
+}
+
+// Decodes the DefPackage starting at aml[pos] (the PackageOp) into a SleepType.
+Result<SleepType> decode_s5_package(const uint8_t* aml, size_t size, size_t pos)
+{
+    size_t pkg_start = pos + 1;  // first byte of PkgLength
+    PkgLength pkg = TRY(decode_pkg_length(aml + pkg_start, size - pkg_start));
+    if (pkg.length > size - pkg_start)
+        return Error::Corrupt;
+    size_t end = pkg_start + pkg.length;
+    size_t cursor = pkg_start + pkg.encoded_size;
+    if (cursor >= end)
+        return Error::Corrupt;
+    uint8_t num_elements = aml[cursor++];
+    if (num_elements == 0)
+        return Error::Corrupt;
+
+    uint64_t a = TRY(decode_integer(aml, end, &cursor));
+    uint64_t b;
+    if (num_elements == 1) {
+        // Legacy single-integer form: SLP_TYPa in byte 0, SLP_TYPb in byte 1.
+        b = a >> 8;
+    } else {
+        b = TRY(decode_integer(aml, end, &cursor));
+    }
+    return SleepType { static_cast<uint8_t>(a & acpi::kSlpTypMask), static_cast<uint8_t>(b & acpi::kSlpTypMask) };
+}
+
+}  // namespace
+
+Result<uint64_t> find_rsdp(PhysReader read, void* ctx, uint64_t hint_phys)
+{
+    if (read == nullptr)
+        return Error::InvalidArgument;
+    if (hint_phys != 0) {
+        TRY(parse_rsdp(read, ctx, hint_phys));
+        return hint_phys;
+    }
+
+    // §5.2.5.1: the EBDA's first KiB first, then the BIOS read-only area.
+    const uint8_t* bda = read_phys(read, ctx, acpi::kBdaEbdaSegmentPhys, sizeof(uint16_t));
+    if (bda != nullptr) {
+        uint64_t ebda = static_cast<uint64_t>(load<uint16_t>(bda)) << acpi::kRealModeSegmentShift;
+        if (ebda != 0) {
+            auto found = scan_for_rsdp(read, ctx, ebda, acpi::kEbdaSearchLength);
+            if (found.ok())
+                return found;
+        }
+    }
+    return scan_for_rsdp(read, ctx, acpi::kBiosAreaStart, acpi::kBiosAreaEnd - acpi::kBiosAreaStart);
+}
+
+Result<uint64_t> find_table(PhysReader read, void* ctx, uint64_t rsdp_phys, const char* signature)
+{
+    if (read == nullptr || signature == nullptr)
+        return Error::InvalidArgument;
+    RsdpInfo rsdp = TRY(parse_rsdp(read, ctx, rsdp_phys));
+
+    if (rsdp.revision >= acpi::kRsdpRevisionAcpi2 && rsdp.xsdt_address != 0) {
+        auto xsdt = validate_root(read, ctx, rsdp.xsdt_address, acpi::kXsdtSignature);
+        // A valid XSDT is authoritative; only a broken one sends us to the RSDT.
+        if (xsdt.ok())
+            return search_root(read, ctx, rsdp.xsdt_address, xsdt.value(), acpi::kXsdtEntrySize, signature);
+        if (rsdp.rsdt_address == 0)
+            return xsdt.error();
+    }
+    SdtHeader rsdt = TRY(validate_root(read, ctx, rsdp.rsdt_address, acpi::kRsdtSignature));
+    return search_root(read, ctx, rsdp.rsdt_address, rsdt, acpi::kRsdtEntrySize, signature);
+}
+
+Result<PkgLength> decode_pkg_length(const uint8_t* aml, size_t size)
+{
+    if (aml == nullptr || size == 0)
+        return Error::Corrupt;
+    uint8_t lead = aml[0];
+    uint32_t follow = lead >> acpi::kPkgLengthFollowShift;
+    if (size < 1 + follow)
+        return Error::Corrupt;
+    PkgLength pkg { 0, 1 + follow };
+    if (follow == 0) {
+        pkg.length = lead & acpi::kPkgLengthOneByteMask;
+    } else {
+        pkg.length = lead & acpi::kPkgLengthLowNibbleMask;
+        for (uint32_t i = 0; i < follow; ++i)
+            pkg.length |= static_cast<uint32_t>(aml[1 + i]) << (acpi::kPkgLengthLowNibbleBits + kBitsPerByte * i);
+    }
+    if (pkg.length < pkg.encoded_size)
+        return Error::Corrupt;  // the length counts its own encoding
+    return pkg;
+}
+
+Result<SleepType> find_s5_sleep_type(const uint8_t* aml, size_t size)
+{
+    if (aml == nullptr)
+        return Error::InvalidArgument;
+    constexpr size_t kNameLen = acpi::kSignatureLength;
+    for (size_t i = 1; i + kNameLen < size; ++i) {
+        if (__builtin_memcmp(aml + i, acpi::kS5Name, kNameLen) != 0)
+            continue;
+        // NameOp NameString: the name is either right after NameOp or after a root '\'.
+        bool named = aml[i - 1] == acpi::kAmlNameOp
+            || (i >= 2 && aml[i - 1] == acpi::kAmlRootChar && aml[i - 2] == acpi::kAmlNameOp);
+        if (!named || aml[i + kNameLen] != acpi::kAmlPackageOp)
+            continue;
+        return decode_s5_package(aml, size, i + kNameLen);
+    }
+    return Error::NotFound;
+}
+
+Result<AcpiPowerInfo> read_acpi_power_info(PhysReader read, void* ctx, uint64_t rsdp_hint)
+{
+    AcpiPowerInfo info {};
+    info.s5_error = Error::NotFound;
+    info.rsdp_phys = TRY(find_rsdp(read, ctx, rsdp_hint));
+    RsdpInfo rsdp = TRY(parse_rsdp(read, ctx, info.rsdp_phys));
+    info.rsdp_revision = rsdp.revision;
+
+    uint64_t fadt_phys = TRY(find_table(read, ctx, info.rsdp_phys, acpi::kFadtSignature));
+    TRY_VOID(parse_fadt(read, ctx, fadt_phys, info));
+
+    auto s5 = read_dsdt_s5(read, ctx, info.dsdt_phys);
+    if (s5.ok()) {
+        info.has_s5 = true;
+        info.slp_typ_a = s5.value().slp_typ_a;
+        info.slp_typ_b = s5.value().slp_typ_b;
+    } else {
+        info.s5_error = s5.error();
+    }
+    return info;
+}
+
+}  // namespace exo

@@ -1,0 +1,115 @@
+#include "kernel/drivers/cmos_rtc/cmos_rtc.h"
+
+namespace exo::rtc {
+
+namespace {
+
+constexpr uint8_t kInvalid = 0xFF;  // fails every range check below
+constexpr uint8_t kHoursPerHalfDay = 12;
+constexpr uint32_t kSecondsPerDay = 86400;
+constexpr int64_t kEpochWeekday = 4;  // 1970-01-01 was a Thursday
+
+// Packed BCD: two decimal digits, one per nibble (MC146818A "Data Mode").
+uint8_t from_bcd(uint8_t v)
+{
+    uint8_t hi = v >> 4, lo = v & 0x0F;
+    return (hi > 9 || lo > 9) ? kInvalid : static_cast<uint8_t>(hi * 10 + lo);
+}
+
+bool is_leap(uint32_t year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+
+uint8_t days_in_month(uint32_t year, uint8_t month)
+{
+    constexpr uint8_t kDays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    return static_cast<uint8_t>(kDays[month - 1] + (month == 2 && is_leap(year)));
+}
+
+char* put2(char* p, uint32_t v)
+{
+    *p++ = static_cast<char>('0' + v / 10 % 10);
+    *p++ = static_cast<char>('0' + v % 10);
+    return p;
+}
+
+}  // namespace
+
+Result<RtcTime> decode(const RtcRaw& raw, uint8_t status_b)
+{
+    bool binary = status_b & kStatusBBinary;
+    auto value = [binary](uint8_t v) { return binary ? v : from_bcd(v); };
+
+    uint8_t hour_byte = raw.hour;
+    bool pm = false;
+    bool twelve_hour = !(status_b & kStatusB24Hour);
+    if (twelve_hour) {
+        pm = hour_byte & kHourPm;
+        hour_byte &= static_cast<uint8_t>(~kHourPm);
+    }
+    uint8_t hour = value(hour_byte);
+    if (twelve_hour) {
+        if (hour < 1 || hour > kHoursPerHalfDay)
+            return Error::Corrupt;
+        // 12 AM is midnight (0), 12 PM is noon (12).
+        hour = static_cast<uint8_t>(hour % kHoursPerHalfDay + (pm ? kHoursPerHalfDay : 0));
+    }
+
+    uint8_t century = value(raw.century);
+    if (century < kMinCentury || century > kMaxCentury)
+        century = kDefaultCentury;
+    uint8_t year = value(raw.year);
+
+    RtcTime t;
+    t.year = static_cast<uint16_t>(century * 100 + year);
+    t.month = value(raw.month);
+    t.day = value(raw.day);
+    t.hour = hour;
+    t.minute = value(raw.minute);
+    t.second = value(raw.second);
+    if (year > 99 || t.month < 1 || t.month > 12 || t.day < 1 || t.day > days_in_month(t.year, t.month)
+        || t.hour > 23 || t.minute > 59 || t.second > 59)
+        return Error::Corrupt;
+    t.weekday = static_cast<uint8_t>((days_from_civil(t.year, t.month, t.day) % 7 + 7 + kEpochWeekday) % 7);
+    return t;
+}
+
+// Counts days in "eras" of 400 years (146097 days) with years starting on
+// March 1st, so the leap day is the last day of a year and month lengths
+// follow the 153-days-per-5-months pattern from March on.
+int64_t days_from_civil(int32_t year, uint32_t month, uint32_t day)
+{
+    constexpr int64_t kDaysPerEra = 146097;
+    constexpr int64_t kEpochShift = 719468;  // days from 0000-03-01 to 1970-01-01
+    int64_t y = static_cast<int64_t>(year) - (month <= 2);
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t year_of_era = y - era * 400;
+    int64_t month_from_march = (month + 9) % 12;
+    int64_t day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    return era * kDaysPerEra + day_of_era - kEpochShift;
+}
+
+int64_t unix_seconds(const RtcTime& t)
+{
+    return days_from_civil(t.year, t.month, t.day) * kSecondsPerDay + t.hour * 3600 + t.minute * 60 + t.second;
+}
+
+size_t format(const RtcTime& t, char* buf, size_t cap)
+{
+    if (buf == nullptr || cap < kTextLength + 1)
+        return 0;
+    char* p = put2(put2(buf, t.year / 100), t.year % 100);
+    *p++ = '-';
+    p = put2(p, t.month);
+    *p++ = '-';
+    p = put2(p, t.day);
+    *p++ = ' ';
+    p = put2(p, t.hour);
+    *p++ = ':';
+    p = put2(p, t.minute);
+    *p++ = ':';
+    p = put2(p, t.second);
+    *p = '\0';
+    return kTextLength;
+}
+
+}  // namespace exo::rtc

@@ -1,0 +1,16 @@
+// The machine's PCI devices, enumerated once by the "pci" Optional task.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/drivers/pci/pci.h"
+
+namespace exo::pci_bus {
+
+constexpr uint8_t kClassDisplay = 0x03;
+constexpr uint8_t kSubclassVga = 0x00;
+
+bool has_class(uint8_t class_code, uint8_t subclass);
+
+}  // namespace exo::pci_bus

@@ -1,0 +1,70 @@
+#include "kernel/mm/kernel_stack_hw.h"
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/mm/memory_hw.h"
+
+namespace exo {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+// PML4[511], PDPT[511]: the last GiB, above the kernel image (PDPT[510]).
+constexpr uint64_t kStackRegion = 0xFFFFFFFFC0000000;
+constexpr uint64_t kSlotBytes = (kKernelStackPages + 4) * kPage;  // guard + stack + spacing
+constexpr uint32_t kSlots = 64;
+
+// Slot bitmap; changed only with interrupts off.
+constinit uint64_t g_slots_used = 0;
+
+}  // namespace
+
+Result<KernelStack> alloc_kernel_stack()
+{
+    cpu::InterruptGuard guard;
+    uint32_t slot = 0;
+    while (slot < kSlots && (g_slots_used & (1ull << slot)))
+        ++slot;
+    if (slot == kSlots)
+        return Error::NoMemory;
+    KernelStack s;
+    s.slot = slot;
+    s.base = kStackRegion + slot * kSlotBytes + kPage;  // first page of the slot is the guard
+    s.top = s.base + kKernelStackPages * kPage;
+    PageTable& pt = memory::kernel_page_table();
+    for (size_t i = 0; i < kKernelStackPages; ++i) {
+        Result<void> mapped = Error::NoMemory;
+        if (Result<uint64_t> frame = memory::alloc_frame(); frame.ok())
+            mapped = pt.map(s.base + i * kPage, frame.value(), PageSize::Size4K, PageFlags::Writable);
+        if (!mapped.ok()) {
+            for (size_t j = 0; j < i; ++j) {
+                if (Result<uint64_t> phys = pt.unmap(s.base + j * kPage); phys.ok())
+                    memory::free_frame(phys.value());
+            }
+            return mapped.error();
+        }
+    }
+    __builtin_memset(reinterpret_cast<void*>(s.base), kStackFillByte, kKernelStackPages * kPage);
+    g_slots_used |= 1ull << slot;
+    return s;
+}
+
+void free_kernel_stack(const KernelStack& s)
+{
+    cpu::InterruptGuard guard;
+    PageTable& pt = memory::kernel_page_table();
+    for (size_t i = 0; i < kKernelStackPages; ++i) {
+        if (Result<uint64_t> phys = pt.unmap(s.base + i * kPage); phys.ok())
+            memory::free_frame(phys.value());
+    }
+    g_slots_used &= ~(1ull << s.slot);
+}
+
+size_t kernel_stack_used(const KernelStack& s)
+{
+    auto* p = reinterpret_cast<const uint8_t*>(s.base);
+    size_t untouched = 0;
+    while (untouched < kKernelStackPages * kPage && p[untouched] == kStackFillByte)
+        ++untouched;
+    return kKernelStackPages * kPage - untouched;
+}
+
+}  // namespace exo

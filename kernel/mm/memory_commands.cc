@@ -1,0 +1,177 @@
+// Shell commands over memory: `mem`, `pages [VADDR]`, `x ADDR [LEN]`.
+#include "kernel/mm/memory_hw.h"
+#include "kernel/mm/safe_memory_hw.h"
+#include "shell/kernel_commands.h"
+#include "shell/tokenizer.h"
+
+namespace exo {
+namespace {
+
+constexpr uint64_t kKiB = 1024;
+constexpr uint64_t kFrame = 4096;
+constexpr uint64_t kMaxDump = 4096;
+
+Result<void> cmd_mem(CommandContext& ctx, int, const char* const*)
+{
+    FrameStats f = memory::frame_stats();
+    HeapStats h = memory::heap_stats();
+    memory::Footprint fp = memory::footprint();
+    // used = what the kernel took: its image, the frame bitmap and every
+    // frame handed out since. Firmware areas (low memory, boot data) are
+    // reserved, not used; total = used + free + reserved.
+    uint64_t total = f.total_frames * kFrame / kKiB;
+    uint64_t free = f.free_frames * kFrame / kKiB;
+    uint64_t used = (fp.image_bytes + fp.metadata_bytes) / kKiB + f.used_frames * kFrame / kKiB;
+    uint64_t reserved = total - free - used;
+    if (ctx.json()) {
+        JsonWriter json(ctx.out());
+        begin_json(json);
+        json.begin_object("phys");
+        json.field_u64("total_kib", total);
+        json.field_u64("used_kib", used);
+        json.field_u64("free_kib", free);
+        json.field_u64("reserved_kib", reserved);
+        json.field_u64("kernel_image_kib", fp.image_bytes / kKiB);
+        json.field_u64("frame_bitmap_kib", fp.metadata_bytes / kKiB);
+        json.field_u64("page_tables_kib", fp.page_table_bytes / kKiB);
+        json.field_u64("heap_kib", fp.heap_mapped_bytes / kKiB);
+        json.field_u64("peak_used_frames", f.peak_used_frames);
+        json.end_object();
+        json.begin_object("heap");
+        json.field_u64("mapped_bytes", h.mapped_bytes);
+        json.field_u64("used_bytes", h.used_bytes);
+        json.field_u64("peak_bytes", h.peak_bytes);
+        json.field_u64("free_bytes", h.free_bytes);
+        json.field_u64("allocs", h.allocs);
+        json.field_u64("frees", h.frees);
+        json.field_u64("largest_free_bytes", h.largest_free_bytes);
+        json.field_u64("faults", h.faults);
+        json.end_object();
+        return end_json(json);
+    }
+    print(ctx, "physical: %u KiB total, %u KiB used, %u KiB free, %u KiB reserved (firmware, boot data)\n", total,
+        used, free, reserved);
+    print(ctx, "  kernel image %u KiB, frame bitmap %u KiB, page tables %u KiB, heap %u KiB\n",
+        fp.image_bytes / kKiB, fp.metadata_bytes / kKiB, fp.page_table_bytes / kKiB, fp.heap_mapped_bytes / kKiB);
+    print(ctx, "heap: %u B mapped, %u B in use, %u B peak, %u B free, largest free block %u B\n", h.mapped_bytes,
+        h.used_bytes, h.peak_bytes, h.free_bytes, h.largest_free_bytes);
+    print(ctx, "      %u allocations, %u frees, %u faults detected\n", h.allocs, h.frees, h.faults);
+    return {};
+}
+
+Result<void> walk_one(CommandContext& ctx, const char* arg)
+{
+    Result<uint64_t> addr = parse_u64(arg);
+    if (!addr.ok())
+        return ctx.fail(Error::InvalidArgument, "bad address", arg);
+    WalkResult w = memory::kernel_page_table().walk(addr.value());
+    print(ctx, "walk of %p\n", addr.value());
+    for (int i = 0; i < w.depth; ++i) {
+        const WalkLevel& l = w.levels[i];
+        print(ctx, "  %-5s [%3u] at phys %p = %p  %s\n", walk_level_name(i), l.index, l.entry_phys, l.raw,
+            flags_text(l.flags).text);
+    }
+    if (w.stop == WalkStop::Leaf || w.stop == WalkStop::LargePage)
+        print(ctx, "  -> phys %p (%s page, effective %s)\n", w.translation.phys,
+            w.stop == WalkStop::Leaf ? "4 KiB" : "large", flags_text(w.translation.flags).text);
+    else
+        print(ctx, "  -> %s\n", walk_stop_name(w.stop));
+    return {};
+}
+
+struct RangePrinter {
+    CommandContext* ctx;
+    JsonWriter* json;
+};
+
+Result<void> cmd_pages(CommandContext& ctx, int argc, const char* const* argv)
+{
+    if (argc == 2)
+        return walk_one(ctx, argv[1]);
+    const PageTable& pt = memory::kernel_page_table();
+    Listing list(ctx, "mappings");
+    JsonWriter& json = list.writer();
+    list.open_items();
+    if (!ctx.json()) {
+        print(ctx, "%-18s %-18s %-18s %5s %6s  %s\n", "virt", "end", "phys", "size", "count", "flags");
+    }
+    RangePrinter rp { &ctx, &json };
+    auto each = [&rp](const MappedRange& r) {
+        if (rp.ctx->json()) {
+            rp.json->begin_object();
+            rp.json->field_hex("virt", r.virt);
+            rp.json->field_hex("phys", r.phys);
+            rp.json->field_u64("page_size", page_size_bytes(r.page_size));
+            rp.json->field_u64("count", r.count);
+            rp.json->field_str("flags", flags_text(r.flags).text);
+            rp.json->end_object();
+        } else {
+            uint64_t size = page_size_bytes(r.page_size);
+            print(*rp.ctx, "%p %p %p %4uK %6u  %s\n", r.virt, r.virt + r.bytes(), r.phys, size / 1024, r.count,
+                flags_text(r.flags).text);
+        }
+        return true;
+    };
+    Result<void> listed = pt.for_each_range(each);
+    Result<WxAudit> audit = pt.audit_wx();
+    if (ctx.json()) {
+        json.end_array();
+        json.field_u64("wx_ranges", audit.ok() ? audit.value().ranges : 0);
+        return end_json(json);
+    }
+    if (!listed.ok())
+        return ctx.fail(listed.error(), "page tables unreadable");
+    if (audit.ok() && audit.value().ranges)
+        print(ctx, "W+X audit: %u ranges (%u bytes) writable and executable!\n", audit.value().ranges,
+            audit.value().bytes);
+    else
+        print(ctx, "W+X audit: no writable+executable mappings\n");
+    return {};
+}
+
+// Hex dump that checks the mapping first: an unmapped address is an error
+// line, never a fault.
+Result<void> cmd_x(CommandContext& ctx, int argc, const char* const* argv)
+{
+    if (argc < 2)
+        return ctx.usage_error();
+    Result<uint64_t> addr = parse_u64(argv[1]);
+    if (!addr.ok())
+        return ctx.fail(Error::InvalidArgument, "bad address", argv[1]);
+    uint64_t len = 64;
+    if (argc == 3) {
+        Result<uint64_t> l = parse_u64(argv[2]);
+        if (!l.ok() || l.value() == 0 || l.value() > kMaxDump)
+            return ctx.fail(Error::InvalidArgument, "length must be 1..4096", argv[2]);
+        len = l.value();
+    }
+    uint8_t bytes[kMaxDump];
+    Result<size_t> got = safe_memory::read(addr.value(), bytes, len);
+    if (!got.ok())
+        return ctx.fail(got.error(), got.error() == Error::NotMapped ? "address not mapped" : "non-canonical address",
+            argv[1]);
+    // A range running into unmapped memory shows what was readable, then says where it stopped.
+    bool partial = got.value() < len;
+    len = got.value();
+    const uint8_t* p = bytes;
+    for (uint64_t off = 0; off < len; off += 16) {
+        print(ctx, "%p:", addr.value() + off);
+        for (uint64_t i = off; i < off + 16 && i < len; ++i)
+            print(ctx, " %02x", p[i]);
+        print(ctx, "\n");
+    }
+    if (partial)
+        print(ctx, "x: stopped at %p: not mapped\n", addr.value() + len);
+    return {};
+}
+
+}  // namespace
+
+EXO_SHELL_COMMAND(kMemCommand, "mem", "mem [--json]", "physical memory and heap statistics", cmd_mem, nullptr,
+    nullptr, 0);
+EXO_SHELL_COMMAND(kPagesCommand, "pages", "pages [--json] | pages VADDR",
+    "kernel mappings coalesced with W+X audit, or the walk of one address", cmd_pages, nullptr, nullptr, 1);
+EXO_SHELL_COMMAND(kXCommand, "x", "x ADDR [LEN]", "hex dump of mapped kernel memory (checked, never faults)", cmd_x,
+    nullptr, nullptr, 2);
+
+}  // namespace exo

@@ -1,0 +1,279 @@
+#include "kernel/mm/memory_hw.h"
+
+#include <new>
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/gdt.h"
+#include "kernel/boot/boot_info.h"
+#include "kernel/boot/boot_sequence_hw.h"
+#include "kernel/debug/klog_hw.h"
+#include "kernel/debug/panic_hw.h"
+
+// Section bounds from linker.ld (virtual addresses in the higher half).
+extern "C" const char __kernel_phys_start[], __kernel_phys_end[];
+extern "C" const char __text_start[], __text_end[], __rodata_start[], __ksyms_end[];
+extern "C" const char __data_start[], __kernel_end[];
+extern "C" const char boot_stack_guard[];
+
+namespace exo {
+const BootInfo& boot_info();
+}
+
+namespace exo::memory {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kLargePage = 2ull << 20;
+constexpr uint64_t kLowMemoryEnd = 1ull << 20;   // BIOS data, EBDA, option ROMs
+constexpr uint64_t kEarlyMapEnd = 1ull << 30;    // boot.S maps the first 1 GiB
+constexpr size_t kMaxRanges = BootInfo::max_regions + 8;
+
+// Owned by the boot tasks below (run once, in order, on the boot CPU);
+// afterwards every mutation happens with interrupts off.
+constinit FrameAllocator g_frames {};
+constinit PageTable g_kernel_pt {};
+constinit bool g_paging_ready = false;
+constinit uint64_t g_metadata_bytes = 0;
+constinit uint64_t g_table_frames = 0;
+alignas(Heap) constinit char g_heap_storage[sizeof(Heap)] {};
+constinit Heap* g_heap = nullptr;
+
+uint64_t align_down(uint64_t v, uint64_t a) { return v & ~(a - 1); }
+uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+
+void* pt_phys_to_virt(void*, uint64_t phys) { return phys_to_virt(phys); }
+Result<uint64_t> pt_alloc_table(void*)
+{
+    uint64_t phys = TRY(g_frames.alloc());
+    ++g_table_frames;
+    return phys;
+}
+void pt_free_table(void*, uint64_t phys)
+{
+    if (g_frames.free(phys).ok())
+        --g_table_frames;
+}
+void pt_invalidate(void*, uint64_t virt)
+{
+    if (g_paging_ready)
+        cpu::invlpg(virt);
+}
+
+constexpr PhysAccess kPhysAccess { pt_phys_to_virt, pt_alloc_table, pt_free_table, pt_invalidate, nullptr };
+
+Result<uintptr_t> heap_alloc_pages(void*, size_t count)
+{
+    cpu::InterruptGuard guard;
+    uint64_t phys = TRY(g_frames.alloc_contiguous(count, 1));
+    return reinterpret_cast<uintptr_t>(phys_to_virt(phys));
+}
+
+void heap_free_pages(void*, uintptr_t addr, size_t count)
+{
+    cpu::InterruptGuard guard;
+    (void)g_frames.free_contiguous(addr - kDirectMapBase, count);
+}
+
+void heap_fault(void*, HeapFault kind, uintptr_t address)
+{
+    log_error("heap: %s at %p", heap_fault_name(kind), address);
+}
+
+// Usable RAM from the boot map, and everything that must never be handed out.
+size_t collect_usable(PhysRange* out)
+{
+    const BootInfo& info = boot_info();
+    size_t n = 0;
+    for (size_t i = 0; i < info.region_count && n < kMaxRanges; ++i) {
+        if (info.regions[i].type == MemoryType::Usable)
+            out[n++] = { info.regions[i].base, info.regions[i].length };
+    }
+    return n;
+}
+
+size_t collect_reserved(PhysRange* out)
+{
+    const BootInfo& info = boot_info();
+    size_t n = 0;
+    out[n++] = { 0, kLowMemoryEnd };
+    out[n++] = { reinterpret_cast<uint64_t>(__kernel_phys_start),
+        reinterpret_cast<uint64_t>(__kernel_phys_end) - reinterpret_cast<uint64_t>(__kernel_phys_start) };
+    if (info.info_block.length)
+        out[n++] = info.info_block;
+    return n;
+}
+
+Result<void> init_frames()
+{
+    PhysRange usable[kMaxRanges];
+    PhysRange reserved[kMaxRanges];
+    size_t n_usable = collect_usable(usable);
+    size_t n_reserved = collect_reserved(reserved);
+    if (n_usable == 0)
+        return Error::NotFound;
+    PhysRangeList usable_list { usable, n_usable };
+    uint64_t bytes = FrameAllocator::bitmap_bytes_for(FrameAllocator::highest_usable_end(usable_list));
+    uint64_t meta = TRY(FrameAllocator::place_metadata(usable_list, { reserved, n_reserved }, bytes));
+    void* storage = const_cast<uint8_t*>(early_phys_to_virt(meta, bytes));
+    if (!storage)
+        return Error::NotMapped;
+    reserved[n_reserved++] = { meta, align_up(bytes, kPage) };
+    g_metadata_bytes = align_up(bytes, kPage);
+    TRY_VOID(g_frames.init(usable_list, { reserved, n_reserved }, storage, bytes));
+    FrameStats s = g_frames.stats();
+    log_debug("memory: %u KiB usable, %u KiB free after reserving low memory, kernel and boot data",
+        s.total_frames * 4, s.free_frames * 4);
+    return {};
+}
+
+Result<void> map_range(uint64_t virt_start, uint64_t virt_end, PageFlags flags)
+{
+    for (uint64_t v = align_down(virt_start, kPage); v < virt_end; v += kPage) {
+        if (v == reinterpret_cast<uint64_t>(boot_stack_guard))
+            continue;
+        const gdt::GuardedStackInfo* stacks;
+        int n = gdt::guarded_stacks(&stacks);
+        bool guard = false;
+        for (int i = 0; i < n; ++i)
+            guard |= stacks[i].guard == v;
+        if (guard)
+            continue;
+        TRY_VOID(g_kernel_pt.map(v, v - kKernelVma, PageSize::Size4K, flags));
+    }
+    return {};
+}
+
+// Direct map: each RAM region's 2 MiB envelope (plus low memory, where the
+// BIOS keeps the ACPI RSDP), writable, never executable.
+Result<void> map_direct()
+{
+    const BootInfo& info = boot_info();
+    auto map_envelope = [](uint64_t base, uint64_t length) -> Result<void> {
+        for (uint64_t p = align_down(base, kLargePage); p < align_up(base + length, kLargePage); p += kLargePage) {
+            Result<void> r = g_kernel_pt.map(kDirectMapBase + p, p, PageSize::Size2M,
+                PageFlags::Writable | PageFlags::Global);
+            if (!r.ok() && r.error() != Error::Busy)
+                return r.error();
+        }
+        return {};
+    };
+    TRY_VOID(map_envelope(0, kLowMemoryEnd));
+    for (size_t i = 0; i < info.region_count; ++i) {
+        const MemoryRegion& r = info.regions[i];
+        if (r.type == MemoryType::Usable || r.type == MemoryType::AcpiReclaimable || r.type == MemoryType::AcpiNvs)
+            TRY_VOID(map_envelope(r.base, r.length));
+    }
+    return {};
+}
+
+Result<void> init_paging()
+{
+    // The "cpu" task turned EFER.NXE on if the CPU has it; without it XD is a reserved bit.
+    bool nx = (cpu::rdmsr(cpu::msr::kEfer) & cpu::msr::kEferNxe) != 0;
+    g_kernel_pt = TRY(PageTable::create(kPhysAccess, nx ? NoExecute::Supported : NoExecute::Unsupported));
+    TRY_VOID(map_direct());
+    uint64_t text = reinterpret_cast<uint64_t>(__text_start);
+    uint64_t rodata = reinterpret_cast<uint64_t>(__rodata_start);
+    uint64_t data = reinterpret_cast<uint64_t>(__data_start);
+    TRY_VOID(map_range(text, reinterpret_cast<uint64_t>(__text_end), PageFlags::Executable | PageFlags::Global));
+    TRY_VOID(map_range(rodata, reinterpret_cast<uint64_t>(__ksyms_end), PageFlags::Global));
+    TRY_VOID(map_range(data, reinterpret_cast<uint64_t>(__kernel_end), PageFlags::Writable | PageFlags::Global));
+    cpu::write_cr3(g_kernel_pt.root());
+    g_paging_ready = true;
+    // The W+X audit walks every table: the shell's `pages` runs it on demand.
+    log_debug("paging: kernel tables at %p, %u table frames", g_kernel_pt.root(), g_table_frames);
+    return {};
+}
+
+Result<void> init_heap()
+{
+    // Nothing is mapped up front: the first allocation (a thread, at the end
+    // of boot) pulls the first page run. No probe here: under emulation every
+    // first-run code path costs boot time.
+    g_heap = new (g_heap_storage) Heap(PageSource { heap_alloc_pages, heap_free_pages, nullptr },
+        HeapFaultHandler { heap_fault, nullptr });
+    return {};
+}
+
+}  // namespace
+
+EXO_BOOT_TASK(kFramesTask, "frames", BootPhase::Critical, init_frames);
+EXO_BOOT_TASK(kPagingTask, "paging", BootPhase::Critical, init_paging, "frames", "cpu", "gdt");
+EXO_BOOT_TASK(kHeapTask, "heap", BootPhase::Critical, init_heap, "paging");
+
+const uint8_t* early_phys_to_virt(uint64_t phys, size_t len)
+{
+    if (len == 0 || phys + len < phys)
+        return nullptr;
+    if (!g_paging_ready)
+        return phys + len <= kEarlyMapEnd ? reinterpret_cast<const uint8_t*>(kDirectMapBase + phys) : nullptr;
+    uint64_t virt = kDirectMapBase + phys;
+    return is_readable(virt, len) ? reinterpret_cast<const uint8_t*>(virt) : nullptr;
+}
+
+bool is_readable(uint64_t virt, size_t len)
+{
+    if (len == 0)
+        return true;
+    if (!g_paging_ready || virt + len < virt)
+        return false;
+    uint64_t end = virt + len;
+    for (uint64_t page = align_down(virt, kPage); page < end;) {
+        Result<Translation> t = g_kernel_pt.translate(page);
+        if (!t.ok() || has(t.value().flags, PageFlags::User))
+            return false;
+        uint64_t size = page_size_bytes(t.value().size);
+        page = align_down(page, size) + size;
+    }
+    return true;
+}
+
+Result<PageTable> create_address_space()
+{
+    cpu::InterruptGuard guard;
+    NoExecute nx = (cpu::rdmsr(cpu::msr::kEfer) & cpu::msr::kEferNxe) ? NoExecute::Supported : NoExecute::Unsupported;
+    PageTable space = TRY(PageTable::create(kPhysAccess, nx));
+    constexpr size_t kKernelHalf = 256;  // PML4 entries of the higher half
+    auto* dst = static_cast<uint64_t*>(phys_to_virt(space.root()));
+    auto* src = static_cast<const uint64_t*>(phys_to_virt(g_kernel_pt.root()));
+    for (size_t i = kKernelHalf; i < 512; ++i)
+        dst[i] = src[i];
+    return space;
+}
+
+void destroy_address_space(PageTable& space)
+{
+    cpu::InterruptGuard guard;
+    // unmap() already freed emptied lower tables; the root is the last one.
+    pt_free_table(nullptr, space.root());
+}
+
+uint64_t frames_used() { return g_frames.stats().used_frames; }
+
+Result<uint64_t> alloc_frame()
+{
+    cpu::InterruptGuard guard;
+    return g_frames.alloc();
+}
+
+void free_frame(uint64_t phys)
+{
+    cpu::InterruptGuard guard;
+    (void)g_frames.free(phys);
+}
+FrameStats frame_stats() { return g_frames.stats(); }
+HeapStats heap_stats() { return g_heap ? g_heap->stats() : HeapStats {}; }
+Heap& heap() { return *g_heap; }
+PageTable& kernel_page_table() { return g_kernel_pt; }
+
+Footprint footprint()
+{
+    return Footprint {
+        reinterpret_cast<uint64_t>(__kernel_phys_end) - reinterpret_cast<uint64_t>(__kernel_phys_start),
+        g_metadata_bytes,
+        g_table_frames * kPage,
+        heap_stats().mapped_bytes,
+    };
+}
+
+}  // namespace exo::memory

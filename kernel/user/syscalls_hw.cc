@@ -1,0 +1,109 @@
+// SYSCALL/SYSRET set-up and the system call table (kernel/user/syscalls_hw.h).
+#include "kernel/user/syscalls_hw.h"
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/gdt.h"
+#include "kernel/boot/boot_sequence_hw.h"
+#include "kernel/ipc/ipc_hw.h"
+#include "kernel/mm/memory_hw.h"
+#include "kernel/sched/threads_hw.h"
+#include "kernel/drivers/pit8254/timer_hw.h"
+#include "kernel/user/user_mode_hw.h"
+
+extern "C" void syscall_entry();
+extern "C" uint64_t syscall_kernel_rsp;
+
+namespace exo::syscalls {
+namespace {
+
+// MSRs (Intel SDM Vol. 4, Table 2-2).
+constexpr uint32_t kMsrStar = 0xC0000081;
+constexpr uint32_t kMsrLstar = 0xC0000082;
+constexpr uint32_t kMsrFmask = 0xC0000084;
+constexpr uint64_t kEferSce = 1;
+// Cleared on entry: IF (no interrupt before the stack switch), TF, DF, AC.
+constexpr uint64_t kFmask = (1u << 9) | (1u << 8) | (1u << 10) | (1u << 18);
+
+// The user program's samples arrive here; a kernel thread keeps the last one.
+constinit Endpoint g_sampler { "sampler" };
+constinit Endpoint* const g_user_endpoints[] = { &g_sampler };
+constinit BenchResult g_bench {};
+constinit Message g_last_sample {};
+constinit uint64_t g_samples = 0;
+
+void sampler_sink(void*)
+{
+    for (;;) {
+        Result<Message> m = ipc::receive(g_sampler, kForever, nullptr);
+        if (m.ok()) {
+            g_last_sample = m.value();
+            ++g_samples;
+        }
+    }
+}
+
+Result<void> start_syscalls()
+{
+    cpu::wrmsr(cpu::msr::kEfer, cpu::rdmsr(cpu::msr::kEfer) | kEferSce);
+    cpu::wrmsr(kMsrStar, (static_cast<uint64_t>(gdt::kUserBase) << 48) | (static_cast<uint64_t>(gdt::kKernelCode) << 32));
+    cpu::wrmsr(kMsrLstar, reinterpret_cast<uint64_t>(&syscall_entry));
+    cpu::wrmsr(kMsrFmask, kFmask);
+    TRY_VOID(ipc::register_endpoint(g_sampler));
+    TRY_VOID(threads::spawn("sampler-sink", sampler_sink, nullptr, 2));
+    return {};
+}
+
+int64_t sys_counters(uint64_t user_ptr)
+{
+    Counters c { timer::uptime_us(), memory::heap_stats().used_bytes, memory::frames_used(), timer::ticks() };
+    return user_mode::copy_to(user_ptr, &c, sizeof c).ok() ? 0 : kEFault;
+}
+
+int64_t sys_ipc_send(uint64_t index, uint64_t user_msg)
+{
+    if (index >= sizeof g_user_endpoints / sizeof g_user_endpoints[0])
+        return kEInval;
+    Message m;
+    if (!user_mode::copy_from(&m, user_msg, sizeof m).ok())
+        return kEFault;
+    uint64_t deadline = timer::ticks() + timer::kTickHz;  // a second at most
+    return ipc::send(*g_user_endpoints[index], m, deadline).ok() ? 0 : kEInval;
+}
+
+int64_t sys_sleep(uint64_t ms)
+{
+    uint64_t ticks = ms * timer::kTickHz / 1000;
+    cpu::InterruptGuard guard;
+    if (!threads::scheduler().sleep_until(timer::ticks() + (ticks ? ticks : 1)).ok())
+        return kEInval;
+    threads::switch_away();
+    return 0;
+}
+
+}  // namespace
+
+EXO_BOOT_TASK(kSyscallsTask, "syscalls", BootPhase::Essential, start_syscalls, "scheduler", "ipc", "gdt");
+
+void set_kernel_stack(uint64_t rsp) { syscall_kernel_rsp = rsp; }
+BenchResult last_bench() { return g_bench; }
+void clear_bench() { g_bench = {}; }
+
+}  // namespace exo::syscalls
+
+using namespace exo;
+
+// Called from syscall_entry with interrupts off, on the thread's kernel stack.
+extern "C" int64_t syscall_dispatch(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t, uint64_t)
+{
+    switch (nr) {
+    case syscalls::kExit: user_mode::exit_current(static_cast<int64_t>(a0));
+    case syscalls::kNull: return 0;
+    case syscalls::kCounters: return syscalls::sys_counters(a0);
+    case syscalls::kIpcSend: return syscalls::sys_ipc_send(a0, a1);
+    case syscalls::kSleep: return syscalls::sys_sleep(a0);
+    case syscalls::kBenchReport:
+        syscalls::g_bench = { a0, a1, true };
+        return 0;
+    default: return syscalls::kENoSys;
+    }
+}

@@ -1,0 +1,74 @@
+#include "shell/shell_main_hw.h"
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/boot/boot_sequence_hw.h"
+#include "kernel/drivers/uart16550/console_hw.h"
+#include "kernel/debug/klog_hw.h"
+#include "kernel/drivers/uart16550/serial_input_hw.h"
+#include "shell/kernel_commands.h"
+#include "shell/command_table.h"
+#include "shell/line_editor.h"
+
+extern "C" const exo::Command __shell_commands_start[];
+extern "C" const exo::Command __shell_commands_end[];
+
+namespace exo {
+namespace {
+
+constexpr size_t kLineLimit = 256;
+
+void write_console(void*, const char* s, size_t n) { console::write(s, n); }
+
+// The shell is the only user of these after boot (the log echo runs on the
+// same CPU with interrupts off inside klog_line).
+constinit Output g_out { write_console, nullptr };
+constinit LineHistory g_history {};
+constinit LineEditor g_editor { g_out, "exo> ", g_history, kLineLimit };
+// Linker-section bounds are not constants: the table is built in shell_main().
+constinit const CommandTable* g_table = nullptr;
+
+// Log lines that arrive while someone types go above the edited line.
+void echo_log_line(const char* text, size_t n)
+{
+    char line[200];
+    size_t len = n < sizeof line - 1 ? n : sizeof line - 1;
+    __builtin_memcpy(line, text, len);
+    line[len] = 0;
+    g_editor.print_above(line);
+}
+
+void handle(LineEvent event)
+{
+    switch (event) {
+    case LineEvent::None:
+        return;
+    case LineEvent::Line:
+        (void)g_table->execute(g_out, g_editor.line(), g_editor.length());
+        break;
+    case LineEvent::TooLong:
+        g_out.puts("error: line too long");
+        g_out.newline();
+        break;
+    case LineEvent::Cancelled:
+        break;
+    }
+    g_editor.start_prompt();
+}
+
+}  // namespace
+
+const CommandTable* shell_command_table() { return g_table; }
+
+void shell_main(void*)
+{
+    CommandTable table { __shell_commands_start, __shell_commands_end };
+    g_table = &table;
+    g_editor.set_completion(CommandTable::completion_callback, &table);
+    klog_set_echo(echo_log_line);
+    g_editor.start_prompt();
+    boot_sequence::mark_prompt();
+    for (;;)
+        handle(g_editor.feed(serial_input::read_blocking()));
+}
+
+}  // namespace exo
