@@ -27,6 +27,16 @@ void print(CommandContext& ctx, const char* fmt, const Args&... args)
     format(output_sink(ctx.out()), fmt, args...);
 }
 
+// Microseconds with one decimal, right-aligned in `width`.
+inline void print_us(CommandContext& ctx, uint64_t ns, int width)
+{
+    char text[32];
+    size_t n = format_to(text, sizeof text, "%u.%u", ns / 1000, (ns % 1000) / 100);
+    for (int pad = width - static_cast<int>(n); pad > 0; --pad)
+        ctx.out().put(' ');
+    ctx.out().puts(text);
+}
+
 // Start of every --json line: {"schema":1, ...
 inline void begin_json(JsonWriter& json)
 {

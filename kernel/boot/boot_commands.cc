@@ -1,8 +1,7 @@
-// Shell commands over the boot record: `boot`, `drivers`, `init`.
+// Shell commands over the boot record: `boot` and `init`.
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/lib/tsc_math.h"
 #include "kernel/boot/boot_sequence_hw.h"
-#include "kernel/drivers/drivers_hw.h"
 #include "shell/kernel_commands.h"
 #include "kernel/drivers/pit8254/timer_hw.h"
 
@@ -34,30 +33,6 @@ size_t boot_order(const BootRunner& runner, uint16_t (&order)[kMaxListed])
     return n;
 }
 uint64_t since_entry_ns(uint64_t tsc) { return tsc ? ns_of(tsc - boot_sequence::tsc_entry()) : 0; }
-
-// Microseconds with one decimal, right-aligned in `width`.
-void print_us(CommandContext& ctx, uint64_t ns, int width)
-{
-    char text[32];
-    size_t n = format_to(text, sizeof text, "%u.%u", ns / 1000, (ns % 1000) / 100);
-    for (int pad = width - static_cast<int>(n); pad > 0; --pad)
-        ctx.out().put(' ');
-    ctx.out().puts(text);
-}
-
-const char* driver_state(const BootRecord& r)
-{
-    if (r.status == TaskStatus::Skipped && !r.is_failure())
-        return "absent";  // what it needs is absent (vga without PCI)
-    switch (r.status) {
-    case TaskStatus::Ok: return "active";
-    case TaskStatus::Pending:
-    case TaskStatus::Running:  // deferred=auto: its init is under way right now
-    case TaskStatus::NotRun: return "pending";
-    case TaskStatus::Absent: return "absent";
-    default: return "failed";
-    }
-}
 
 Result<void> boot_json(CommandContext& ctx)
 {
@@ -145,40 +120,6 @@ Result<void> cmd_boot(CommandContext& ctx, int, const char* const*)
     return {};
 }
 
-Result<void> cmd_drivers(CommandContext& ctx, int, const char* const*)
-{
-    const BootRunner& runner = boot_sequence::runner();
-    DriverList list = drivers();
-    Listing listing(ctx, "drivers");
-    JsonWriter& json = listing.writer();
-    listing.open_items();
-    if (!ctx.json()) {
-        print(ctx, "%-10s %-10s %-8s %9s  %s\n", "driver", "phase", "state", "init_us", "detail");
-    }
-    for (const DriverEntry* d = list.begin; d != list.end; ++d) {
-        Result<size_t> index = runner.find(d->name);
-        if (!index.ok())
-            continue;
-        const BootRecord& r = runner.record(index.value());
-        const BootTask& t = runner.task(index.value());
-        uint64_t init_ns = r.ran() ? ns_of(r.ticks()) : 0;
-        if (ctx.json()) {
-            json.begin_object();
-            json.field_str("name", d->name);
-            json.field_str("phase", boot_phase_name(t.phase));
-            json.field_str("state", driver_state(r));
-            json.field_u64("init_us", init_ns / 1000);
-            json.field_str("detail", d->detail);
-            json.end_object();
-        } else {
-            print(ctx, "%-10s %-10s %-8s ", d->name, boot_phase_name(t.phase), driver_state(r));
-            print_us(ctx, init_ns, 9);
-            print(ctx, "  %s\n", d->detail);
-        }
-    }
-    return listing.finish();
-}
-
 void report_run(CommandContext& ctx, size_t i)
 {
     const BootRunner& runner = boot_sequence::runner();
@@ -246,8 +187,6 @@ void complete_init(Completions& out)
 
 EXO_SHELL_COMMAND(kBootCommand, "boot", "boot [--json]", "boot tasks with phase, start, duration, status and memory",
     cmd_boot, nullptr, nullptr, 0);
-EXO_SHELL_COMMAND(kDriversCommand, "drivers", "drivers [--json]", "drivers with phase, state, init time and detail",
-    cmd_drivers, nullptr, nullptr, 0);
 EXO_SHELL_COMMAND(kInitCommand, "init", "init deferred | init NAME", "run pending optional-phase inits now",
     cmd_init, nullptr, complete_init, 1);
 

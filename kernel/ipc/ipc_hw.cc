@@ -2,13 +2,10 @@
 
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/boot/boot_sequence_hw.h"
-#include "shell/kernel_commands.h"
 #include "kernel/sched/threads_hw.h"
 
 namespace exo::ipc {
 namespace {
-
-constexpr size_t kMaxEndpoints = 8;
 
 // Changed only with interrupts off.
 constinit Endpoint* g_endpoints[kMaxEndpoints] {};
@@ -44,48 +41,9 @@ Result<void> start_ipc()
     return {};
 }
 
-Result<void> cmd_ipc(CommandContext& ctx, int, const char* const*)
-{
-    Listing list(ctx, "endpoints");
-    JsonWriter& json = list.writer();
-    list.open_items();
-    if (!ctx.json()) {
-        print(ctx, "%-10s %8s %8s %8s %8s %8s %5s %5s %5s\n", "endpoint", "sent", "calls", "received", "replies",
-            "timeouts", "maxq", "sendq", "recvq");
-    }
-    for (Endpoint* ep : g_endpoints) {
-        if (!ep)
-            continue;
-        EndpointStats s;
-        {
-            cpu::InterruptGuard guard;
-            s = ep->stats();
-        }
-        if (ctx.json()) {
-            json.begin_object();
-            json.field_str("name", s.name);
-            json.field_u64("sent", s.sent);
-            json.field_u64("calls", s.calls);
-            json.field_u64("received", s.received);
-            json.field_u64("replies", s.replies);
-            json.field_u64("timeouts", s.timeouts);
-            json.field_u64("max_depth", s.max_depth);
-            json.field_u64("senders", s.senders);
-            json.field_u64("receivers", s.receivers);
-            json.end_object();
-        } else {
-            print(ctx, "%-10s %8u %8u %8u %8u %8u %5u %5u %5u\n", s.name, s.sent, s.calls, s.received, s.replies,
-                s.timeouts, s.max_depth, s.senders, s.receivers);
-        }
-    }
-    return list.finish();
-}
-
 }  // namespace
 
 EXO_BOOT_TASK(kIpcTask, "ipc", BootPhase::Essential, start_ipc, "scheduler");
-EXO_SHELL_COMMAND(kIpcCommand, "ipc", "ipc [--json]", "IPC endpoints: message counts and queue depths", cmd_ipc,
-    nullptr, nullptr, 0);
 
 Result<void> register_endpoint(Endpoint& ep)
 {
@@ -130,5 +88,8 @@ Result<void> reply(Endpoint& ep, uint32_t client, const Message& msg)
 }
 
 Endpoint& echo_endpoint() { return g_echo; }
+
+// Slots are only ever filled, never emptied: reading one needs no lock.
+Endpoint* endpoint_at(size_t index) { return index < kMaxEndpoints ? g_endpoints[index] : nullptr; }
 
 }  // namespace exo::ipc

@@ -8,6 +8,8 @@
 
 namespace exo::ipc {
 
+constexpr size_t kMaxEndpoints = 8;
+
 // Endpoints are listed by the `ipc` command once registered.
 Result<void> register_endpoint(Endpoint& ep);
 Result<void> send(Endpoint& ep, const Message& msg, uint64_t deadline);
@@ -19,5 +21,8 @@ Result<void> reply(Endpoint& ep, uint32_t client, const Message& msg);
 // The kernel's demo service: replies to every call with label + 1 and the
 // words echoed (the IPC round trip of `bench`).
 Endpoint& echo_endpoint();
+
+// The registered endpoint in slot `index`, or null (free slot or past the end).
+Endpoint* endpoint_at(size_t index);
 
 }  // namespace exo::ipc

@@ -271,10 +271,10 @@ def test_break_on_shell_command(target, gdb, transport):
     g.wait_for(MARK.format("continue"))
     q.send_line("uptime")               # stopped: the line waits in the UART
     out = g.finish()
-    assert re.search(r"Breakpoint 1 at 0xffffffff8[0-9a-f]+: file \S+cpu_commands\.cc, line \d+",
+    assert re.search(r"Breakpoint 1 at 0xffffffff8[0-9a-f]+: file \S+timer_commands\.cc, line \d+",
                      section(out, "break")), g.describe("break cmd_uptime")
     hit = section(out, "continue")
-    assert re.search(r"hit Breakpoint 1, .*cmd_uptime .* at \S+cpu_commands\.cc:\d+", hit), \
+    assert re.search(r"hit Breakpoint 1, .*cmd_uptime .* at \S+timer_commands\.cc:\d+", hit), \
         g.describe("continue did not report the breakpoint in cmd_uptime")
     assert "cmd_uptime" in section(out, "where"), g.describe("frame after the hit")
     detached(section(out, "detach"))

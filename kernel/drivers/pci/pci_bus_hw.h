@@ -11,6 +11,10 @@ namespace exo::pci_bus {
 constexpr uint8_t kClassDisplay = 0x03;
 constexpr uint8_t kSubclassVga = 0x00;
 
+// The devices found by the "pci" task (none before it has run).
+size_t device_count();
+const PciDevice& device(size_t index);
+
 bool has_class(uint8_t class_code, uint8_t subclass);
 
 }  // namespace exo::pci_bus

@@ -1,0 +1,45 @@
+// `fault`: deliberate kernel exceptions, to see the report a person would get.
+#include "shell/kernel_commands.h"
+
+namespace exo {
+namespace {
+
+// Runs the current thread's stack into its guard page: the #PF cannot push
+// its frame on the dead stack, so the CPU raises #DF, which runs on its own
+// IST stack and prints the report instead of triple-faulting.
+constinit volatile bool g_keep_recursing = true;
+
+[[gnu::noinline]] uint64_t overflow_stack(uint64_t depth)
+{
+    volatile uint8_t frame[256];
+    frame[0] = static_cast<uint8_t>(depth);
+    uint64_t below = g_keep_recursing ? overflow_stack(depth + 1) : 0;
+    return below + frame[0];
+}
+
+// Deliberate faults, to see the exception report a person would get.
+Result<void> cmd_fault(CommandContext& ctx, int argc, const char* const* argv)
+{
+    if (argc != 2)
+        return ctx.usage_error();
+    if (__builtin_strcmp(argv[1], "pagefault") == 0) {
+        volatile uint64_t* unmapped = reinterpret_cast<volatile uint64_t*>(0xFFFF8FF000000000);
+        *unmapped = 1;
+    } else if (__builtin_strcmp(argv[1], "ud") == 0) {
+        asm volatile("ud2");
+    } else if (__builtin_strcmp(argv[1], "stack") == 0) {
+        print(ctx, "%u\n", overflow_stack(0));
+    } else {
+        return ctx.usage_error();
+    }
+    return {};
+}
+
+constexpr const char* kFaultWords[] = { "pagefault", "ud", "stack", nullptr };
+
+}  // namespace
+
+EXO_SHELL_COMMAND(kFaultCommand, "fault", "fault pagefault|ud|stack", "trigger a kernel exception (shows the report)",
+    cmd_fault, kFaultWords, nullptr, 1);
+
+}  // namespace exo

@@ -1,0 +1,49 @@
+// `watch CMD MS`: any telemetry command repeated as a JSON feed (live plots).
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/drivers/pit8254/timer_hw.h"
+#include "kernel/drivers/uart16550/serial_input_hw.h"
+#include "kernel/lib/tsc_math.h"
+#include "shell/command_table.h"
+#include "shell/kernel_commands.h"
+#include "shell/tokenizer.h"
+
+namespace exo {
+namespace {
+
+// `watch CMD MS`: the feed for live plots. Repeats `CMD --json` until a key.
+Result<void> cmd_watch(CommandContext& ctx, int argc, const char* const* argv)
+{
+    if (argc != 3)
+        return ctx.usage_error();
+    const CommandTable* table = ctx.table();
+    const Command* target = table ? table->find(argv[1]) : nullptr;
+    if (!target || __builtin_strcmp(argv[1], "watch") == 0)
+        return ctx.fail(Error::NotFound, "no such command", argv[1]);
+    Result<uint64_t> ms = parse_u64(argv[2]);
+    if (!ms.ok() || ms.value() < 10 || ms.value() > 60000)
+        return ctx.fail(Error::InvalidArgument, "interval must be 10..60000 ms", argv[2]);
+    uint64_t hz = timer::tsc_hz();
+    if (!hz)
+        return ctx.fail(Error::Busy, "TSC not calibrated yet, try again");
+    uint64_t period = us_to_ticks(ms.value() * 1000, hz);
+    const char* args[3] = { argv[1], "--json", nullptr };
+    uint64_t next = cpu::rdtsc();
+    for (;;) {
+        (void)table->dispatch(ctx.out(), 2, args);
+        next += period;
+        while (cpu::rdtsc() < next) {
+            if (serial_input::try_read().ok())
+                return {};
+            cpu::sti_hlt();  // the 100 Hz tick or a key wakes us
+        }
+        if (serial_input::try_read().ok())
+            return {};
+    }
+}
+
+}  // namespace
+
+EXO_SHELL_COMMAND(kWatchCommand, "watch", "watch CMD MS", "repeat `CMD --json` every MS ms until a key is pressed",
+    cmd_watch, nullptr, nullptr, 2);
+
+}  // namespace exo
