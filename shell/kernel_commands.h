@@ -8,24 +8,13 @@
 #include "shell/command.h"
 #include "shell/json_writer.h"
 #include "shell/output.h"
+#include "shell/print.h"
 
 namespace exo {
 
 #define EXO_SHELL_COMMAND(ident, cmd_name, usage, summary, ...)                                    \
     [[gnu::used, gnu::aligned(8), gnu::section(".shell_commands." cmd_name)]] constinit const        \
         ::exo::Command ident { cmd_name, usage, summary, __VA_ARGS__ }
-
-inline Sink output_sink(Output& out)
-{
-    return Sink { [](void* ctx, const char* s, size_t n) { static_cast<Output*>(ctx)->write(s, n); }, &out };
-}
-
-// printf-style text output for commands ('\n' becomes CRLF on the wire).
-template<typename... Args>
-void print(CommandContext& ctx, const char* fmt, const Args&... args)
-{
-    format(output_sink(ctx.out()), fmt, args...);
-}
 
 // Microseconds with one decimal, right-aligned in `width`.
 inline void print_us(CommandContext& ctx, uint64_t ns, int width)

@@ -49,6 +49,14 @@ void klog_line(LogLevel level, const char* text, size_t n)
         print_line(text, n);
 }
 
+void klog_v(LogLevel level, const char* fmt, FormatSig sig, ...)
+{
+    EXO_DECODE_FORMAT_ARGS(sig, args, count)
+    char line[192];
+    size_t n = format_to_impl(line, sizeof line, fmt, args, count);
+    klog_line(level, line, n < sizeof line ? n : sizeof line - 1);
+}
+
 const LogRing& klog_ring() { return g_ring; }
 
 }  // namespace exo

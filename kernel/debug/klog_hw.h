@@ -20,21 +20,22 @@ const LogRing& klog_ring();
 using LogEcho = void (*)(const char* text, size_t n);
 void klog_set_echo(LogEcho echo);
 
+// Formats one line (exo::format syntax) and logs it.
+void klog_v(LogLevel level, const char* fmt, FormatSig sig, ...);
+
 template<typename... Args>
-void klog(LogLevel level, const char* fmt, const Args&... args)
+void klog(LogLevel level, const char* fmt, Args&&... args)
 {
-    char line[192];
-    size_t n = format_to(line, sizeof line, fmt, args...);
-    klog_line(level, line, n < sizeof line ? n : sizeof line - 1);
+    klog_v(level, fmt, detail::signature<Args...>(), EXO_FORMAT_WORDS(args));
 }
 
 template<typename... Args>
-void log_info(const char* fmt, const Args&... args) { klog(LogLevel::Info, fmt, args...); }
+void log_info(const char* fmt, Args&&... args) { klog(LogLevel::Info, fmt, args...); }
 template<typename... Args>
-void log_warn(const char* fmt, const Args&... args) { klog(LogLevel::Warn, fmt, args...); }
+void log_warn(const char* fmt, Args&&... args) { klog(LogLevel::Warn, fmt, args...); }
 template<typename... Args>
-void log_error(const char* fmt, const Args&... args) { klog(LogLevel::Error, fmt, args...); }
+void log_error(const char* fmt, Args&&... args) { klog(LogLevel::Error, fmt, args...); }
 template<typename... Args>
-void log_debug(const char* fmt, const Args&... args) { klog(LogLevel::Debug, fmt, args...); }
+void log_debug(const char* fmt, Args&&... args) { klog(LogLevel::Debug, fmt, args...); }
 
 }  // namespace exo

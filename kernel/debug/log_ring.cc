@@ -148,6 +148,12 @@ uint64_t LogRing::append_format_impl(LogLevel level, uint64_t timestamp, const c
     return append_record(level, timestamp, line, length, truncation);
 }
 
+uint64_t LogRing::append_format_v(LogLevel level, uint64_t timestamp, const char* fmt, FormatSig sig, ...)
+{
+    EXO_DECODE_FORMAT_ARGS(sig, args, count)
+    return append_format_impl(level, timestamp, fmt, args, count);
+}
+
 uint64_t LogRing::read_from(uint64_t seq, Visitor visitor, void* ctx) const
 {
     uint64_t first = first_seq();

@@ -71,15 +71,11 @@ public:
 
     // Formats like exo::format and appends the result as one record.
     template<typename... Args>
-    uint64_t append_format(LogLevel level, uint64_t timestamp, const char* fmt, const Args&... args)
+    uint64_t append_format(LogLevel level, uint64_t timestamp, const char* fmt, Args&&... args)
     {
-        if constexpr (sizeof...(Args) == 0) {
-            return append_format_impl(level, timestamp, fmt, nullptr, 0);
-        } else {
-            const FormatArg list[] = { detail::make_format_arg(args)... };
-            return append_format_impl(level, timestamp, fmt, list, sizeof...(Args));
-        }
+        return append_format_v(level, timestamp, fmt, detail::signature<Args...>(), EXO_FORMAT_WORDS(args));
     }
+    uint64_t append_format_v(LogLevel level, uint64_t timestamp, const char* fmt, FormatSig sig, ...);
 
     // Visits retained records with seq >= `seq`, oldest first, until the
     // visitor returns Stop. The visitor must not append to this ring. Returns the sequence number to pass next time:

@@ -347,4 +347,52 @@ size_t format_to_impl(char* buf, size_t cap, const char* fmt, const FormatArg* a
     return out.length();
 }
 
+size_t decode_format_args(FormatSig sig, __builtin_va_list ap, FormatArg (&out)[kMaxFormatArgs])
+{
+    size_t count = sig & 0xF;
+    for (size_t i = 0; i < count; ++i) {
+        sig >>= 4;
+        uint64_t word = __builtin_va_arg(ap, uint64_t);
+        FormatArg& a = out[i];
+        a.max_len = FormatArg::kUnbounded;
+        a.u = word;
+        switch (static_cast<FormatWordKind>(sig & 0xF)) {
+        case FormatWordKind::Signed: a.kind = FormatKind::Signed; break;
+        case FormatWordKind::Unsigned: a.kind = FormatKind::Unsigned; break;
+        case FormatWordKind::Pointer: a.kind = FormatKind::Pointer; break;
+        case FormatWordKind::String: a.kind = FormatKind::String; break;
+        case FormatWordKind::Char:
+            a.kind = FormatKind::Char;
+            a.c = static_cast<char>(word);
+            break;
+        case FormatWordKind::Bool:
+            a.kind = FormatKind::Bool;
+            a.b = word != 0;
+            break;
+        case FormatWordKind::Span: {
+            const FormatStr* span = reinterpret_cast<const FormatStr*>(word);
+            a.kind = FormatKind::String;
+            a.s = span->data;
+            a.max_len = span->length > FormatArg::kUnbounded ? FormatArg::kUnbounded
+                                                               : static_cast<uint32_t>(span->length);
+            break;
+        }
+        case FormatWordKind::Arg: a = *reinterpret_cast<const FormatArg*>(word); break;
+        }
+    }
+    return count;
+}
+
+size_t format_v(const Sink& sink, const char* fmt, FormatSig sig, ...)
+{
+    EXO_DECODE_FORMAT_ARGS(sig, args, count)
+    return format_impl(sink, fmt, args, count);
+}
+
+size_t format_to_v(char* buf, size_t cap, const char* fmt, FormatSig sig, ...)
+{
+    EXO_DECODE_FORMAT_ARGS(sig, args, count)
+    return format_to_impl(buf, cap, fmt, args, count);
+}
+
 }  // namespace exo

@@ -1,8 +1,11 @@
 // Typed printf: format strings look like printf, but each argument is turned
 // into a tagged FormatArg at the call site, so a wrong conversion prints a
 // visible marker instead of reading garbage off the stack. The templates here
-// are thin shims; all the work happens in the non-template format_impl so each
-// call site only costs an array of FormatArg and one call.
+// are thin shims: a call site passes each argument as one 64-bit word in the
+// ordinary C variadic registers, plus a compile-time constant (FormatSig)
+// saying what each word is. The non-template code decodes the words into
+// FormatArg records and does all the work, so a call site costs about what a
+// printf call costs (a move per argument), not a stack array of records.
 //
 // Conversions: %d %i %u %x %X %p %s %c %%. Flags '-' (left align) and '0'
 // (zero pad numbers). Decimal field width. Length modifiers h hh l ll z j t are
@@ -77,86 +80,127 @@ struct FormatStr {
     size_t length;
 };
 
+// The kinds of argument word a call site can pass: 4 bits each in a FormatSig.
+enum class FormatWordKind : uint8_t {
+    Signed,    // int64_t
+    Unsigned,  // uint64_t
+    Pointer,   // address as uint64_t
+    String,    // const char*, NUL-terminated (or null)
+    Char,
+    Bool,
+    Span,      // address of a FormatStr (char arrays, FormatStr arguments)
+    Arg,       // address of a ready FormatArg
+};
+
+// Bits 0-3: argument count; then 4 bits per argument, first argument lowest.
+using FormatSig = uint64_t;
+constexpr size_t kMaxFormatArgs = 15;
+
 namespace detail {
-
-constexpr FormatArg make_signed(int64_t v)
-{
-    FormatArg a { FormatKind::Signed, 0, {} };
-    a.i = v;
-    return a;
-}
-
-constexpr FormatArg make_unsigned(uint64_t v)
-{
-    FormatArg a { FormatKind::Unsigned, 0, {} };
-    a.u = v;
-    return a;
-}
-
-constexpr FormatArg make_string(const char* s, uint32_t max_len)
-{
-    FormatArg a { FormatKind::String, max_len, {} };
-    a.s = s;
-    return a;
-}
-
-inline FormatArg make_pointer(uintptr_t v)
-{
-    FormatArg a { FormatKind::Pointer, 0, {} };
-    a.u = v;
-    return a;
-}
-
-constexpr uint32_t clamp_len(size_t n)
-{
-    return n > FormatArg::kUnbounded ? FormatArg::kUnbounded : static_cast<uint32_t>(n);
-}
 
 template<typename T>
 inline constexpr bool kAlwaysFalse = false;
 
-template<typename T>
-inline FormatArg make_format_arg(const T& v)
+template<typename U>
+constexpr FormatWordKind word_kind()
 {
-    using U = std::remove_cv_t<T>;
     if constexpr (std::is_same_v<U, bool>) {
-        FormatArg a { FormatKind::Bool, 0, {} };
-        a.b = v;
-        return a;
+        return FormatWordKind::Bool;
     } else if constexpr (std::is_same_v<U, char>) {
-        FormatArg a { FormatKind::Char, 0, {} };
-        a.c = v;
-        return a;
+        return FormatWordKind::Char;
     } else if constexpr (std::is_enum_v<U>) {
-        return make_format_arg(static_cast<std::underlying_type_t<U>>(v));
+        return word_kind<std::underlying_type_t<U>>();
     } else if constexpr (std::is_integral_v<U> && std::is_signed_v<U>) {
-        return make_signed(static_cast<int64_t>(v));
+        return FormatWordKind::Signed;
     } else if constexpr (std::is_integral_v<U>) {
-        return make_unsigned(static_cast<uint64_t>(v));
+        return FormatWordKind::Unsigned;
     } else if constexpr (std::is_null_pointer_v<U>) {
-        return make_string(nullptr, FormatArg::kUnbounded);
+        return FormatWordKind::String;
     } else if constexpr (std::is_array_v<U> && std::is_same_v<std::remove_cv_t<std::remove_extent_t<U>>, char>) {
-        // A char array is bounded by its size even without a terminator.
-        return make_string(v, clamp_len(std::extent_v<U>));
+        return FormatWordKind::Span;  // bounded by its size even without a terminator
     } else if constexpr (std::is_array_v<U>) {
-        return make_pointer(reinterpret_cast<uintptr_t>(&v[0]));
+        return FormatWordKind::Pointer;
     } else if constexpr (std::is_pointer_v<U> && std::is_same_v<std::remove_cv_t<std::remove_pointer_t<U>>, char>) {
-        return make_string(v, FormatArg::kUnbounded);
+        return FormatWordKind::String;
     } else if constexpr (std::is_pointer_v<U>) {
-        return make_pointer(reinterpret_cast<uintptr_t>(v));
+        return FormatWordKind::Pointer;
     } else if constexpr (std::is_same_v<U, FormatStr>) {
-        return make_string(v.data, clamp_len(v.length));
+        return FormatWordKind::Span;
     } else if constexpr (std::is_same_v<U, FormatArg>) {
-        return v;
+        return FormatWordKind::Arg;
     } else {
         // Floating point is not allowed in the kernel; other class types have
         // no conversion. Convert explicitly at the call site.
         static_assert(kAlwaysFalse<U>, "exo::format: unsupported argument type");
-        return make_signed(0);
+        return FormatWordKind::Signed;
     }
 }
 
+template<typename... Args>
+constexpr FormatSig signature()
+{
+    static_assert(sizeof...(Args) <= kMaxFormatArgs, "exo::format: at most 15 arguments");
+    FormatSig sig = sizeof...(Args);
+    unsigned shift = 4;
+    ((sig |= static_cast<FormatSig>(word_kind<std::remove_cvref_t<Args>>()) << shift, shift += 4), ...);
+    return sig;
+}
+
+// One argument as the word passed for it. A temporary of this type lives
+// until the end of the call's full expression, so a char array can be passed
+// as the address of a FormatStr held here.
+template<typename U>
+struct FormatWord {
+    uint64_t word;
+    explicit FormatWord(const U& v)
+    {
+        if constexpr (std::is_enum_v<U>)
+            word = static_cast<uint64_t>(static_cast<std::underlying_type_t<U>>(v));
+        else if constexpr (std::is_integral_v<U> && std::is_signed_v<U>)
+            word = static_cast<uint64_t>(static_cast<int64_t>(v));
+        else if constexpr (std::is_integral_v<U>)
+            word = static_cast<uint64_t>(v);
+        else if constexpr (std::is_null_pointer_v<U>)
+            word = 0;
+        else if constexpr (std::is_array_v<U>)
+            word = reinterpret_cast<uintptr_t>(&v[0]);
+        else if constexpr (std::is_pointer_v<U>)
+            word = reinterpret_cast<uintptr_t>(v);
+        else  // FormatStr, FormatArg: by address
+            word = reinterpret_cast<uintptr_t>(&v);
+    }
+    uint64_t get() const { return word; }
+};
+
+template<typename U>
+    requires(std::is_array_v<U> && std::is_same_v<std::remove_cv_t<std::remove_extent_t<U>>, char>)
+struct FormatWord<U> {
+    FormatStr span;
+    explicit FormatWord(const U& v) : span { v, std::extent_v<U> } {}
+    uint64_t get() const { return reinterpret_cast<uintptr_t>(&span); }
+};
+
+#define EXO_FORMAT_WORDS(args) \
+    ::exo::detail::FormatWord<std::remove_cvref_t<Args>>(args).get()...
+
 }  // namespace detail
+
+// Turns the words of one variadic call back into FormatArg records; returns
+// how many (at most kMaxFormatArgs). For the variadic entry points below and
+// their siblings elsewhere (the log ring, the shell's print).
+size_t decode_format_args(FormatSig sig, __builtin_va_list ap, FormatArg (&out)[kMaxFormatArgs]);
+
+// In a variadic entry point whose last named parameter is `sig`: declares
+// `args` and `count` holding the decoded arguments.
+#define EXO_DECODE_FORMAT_ARGS(sig, args, count)                \
+    ::exo::FormatArg args[::exo::kMaxFormatArgs];               \
+    size_t count;                                               \
+    {                                                           \
+        __builtin_va_list ap_;                                  \
+        __builtin_va_start(ap_, sig);                           \
+        count = ::exo::decode_format_args(sig, ap_, args);      \
+        __builtin_va_end(ap_);                                  \
+    }
 
 // The core: writes `fmt` with `args` to `sink`; returns the number of chars
 // produced (all of them, whatever the sink did with them). A null `fmt` prints
@@ -168,26 +212,20 @@ size_t format_impl(const Sink& sink, const char* fmt, const FormatArg* args, siz
 // would have had.
 size_t format_to_impl(char* buf, size_t cap, const char* fmt, const FormatArg* args, size_t count);
 
+// The variadic entry points the templates call: each word described by `sig`.
+size_t format_v(const Sink& sink, const char* fmt, FormatSig sig, ...);
+size_t format_to_v(char* buf, size_t cap, const char* fmt, FormatSig sig, ...);
+
 template<typename... Args>
-inline size_t format(const Sink& sink, const char* fmt, const Args&... args)
+inline size_t format(const Sink& sink, const char* fmt, Args&&... args)
 {
-    if constexpr (sizeof...(Args) == 0) {
-        return format_impl(sink, fmt, nullptr, 0);
-    } else {
-        const FormatArg list[] = { detail::make_format_arg(args)... };
-        return format_impl(sink, fmt, list, sizeof...(Args));
-    }
+    return format_v(sink, fmt, detail::signature<Args...>(), EXO_FORMAT_WORDS(args));
 }
 
 template<typename... Args>
-inline size_t format_to(char* buf, size_t cap, const char* fmt, const Args&... args)
+inline size_t format_to(char* buf, size_t cap, const char* fmt, Args&&... args)
 {
-    if constexpr (sizeof...(Args) == 0) {
-        return format_to_impl(buf, cap, fmt, nullptr, 0);
-    } else {
-        const FormatArg list[] = { detail::make_format_arg(args)... };
-        return format_to_impl(buf, cap, fmt, list, sizeof...(Args));
-    }
+    return format_to_v(buf, cap, fmt, detail::signature<Args...>(), EXO_FORMAT_WORDS(args));
 }
 
 // A sink over a fixed char buffer. The buffer is NUL-terminated at all times

@@ -340,16 +340,46 @@ TEST(Sink, NullPutCountsOnly)
 TEST(FormatArg, IsSmallAndPassesThrough)
 {
     static_assert(sizeof(exo::FormatArg) == 16);
-    exo::FormatArg pre = exo::detail::make_format_arg(-9);
+    exo::FormatArg pre { exo::FormatKind::Signed, 0, {} };
+    pre.i = -9;
     EXPECT_EQ(fmt("%d", pre), "-9");
     // The non-template core is usable directly.
-    exo::FormatArg list[] = { exo::detail::make_format_arg("x"), exo::detail::make_format_arg(3u) };
+    exo::FormatArg list[] = { { exo::FormatKind::String, exo::FormatArg::kUnbounded, {} },
+                              { exo::FormatKind::Unsigned, 0, {} } };
+    list[0].s = "x";
+    list[1].u = 3;
     char buf[16];
     EXPECT_EQ(exo::format_to_impl(buf, sizeof(buf), "%s=%u", list, 2), 3u);
     EXPECT_STREQ(buf, "x=3");
     // Null args with a nonzero count are treated as no args.
     EXPECT_EQ(exo::format_to_impl(buf, sizeof(buf), "%d", nullptr, 5), 3u);
     EXPECT_STREQ(buf, "<?>");
+}
+
+// The call-site encoding: a count nibble, then one kind nibble per argument.
+TEST(FormatSig, PacksCountThenOneKindPerArgument)
+{
+    using exo::FormatWordKind;
+    using exo::detail::signature;
+    static_assert(signature<>() == 0);
+    constexpr auto k = [](FormatWordKind kind) { return static_cast<uint64_t>(kind); };
+    static_assert(signature<int, unsigned, const char*>() ==
+                  (3 | k(FormatWordKind::Signed) << 4 | k(FormatWordKind::Unsigned) << 8 |
+                   k(FormatWordKind::String) << 12));
+    static_assert(signature<char (&)[4], bool, char, void*, exo::FormatStr>() ==
+                  (5 | k(FormatWordKind::Span) << 4 | k(FormatWordKind::Bool) << 8 | k(FormatWordKind::Char) << 12 |
+                   k(FormatWordKind::Pointer) << 16 | k(FormatWordKind::Span) << 20));
+    enum class Small : int8_t { Minus = -1 };
+    static_assert(signature<Small>() == (1 | k(FormatWordKind::Signed) << 4));
+}
+
+TEST(FormatSig, FifteenArgumentsRoundTrip)
+{
+    EXPECT_EQ(fmt("%u%u%u%u%u%u%u%u%u%u%u%u%u%u%u", 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5),
+        "123456789012345");
+    char unterminated[3] = { 'a', 'b', 'c' };
+    EXPECT_EQ(fmt("%s|%s|%c|%s", unterminated, exo::FormatStr { "hello", 2 }, 'z', true), "abc|he|z|true");
+    EXPECT_EQ(fmt("%d %u %x", int8_t { -1 }, uint16_t { 65535 }, int64_t { -1 }), "-1 65535 ffffffffffffffff");
 }
 
 }  // namespace
