@@ -128,18 +128,21 @@ def size_report(kernel: Path) -> list[str]:
     lines = [f"{kernel}: {n} bytes = {n / 1024:.1f} KiB "
              f"(budget 64 KiB = {SIZE_BUDGET}, stretch 48 KiB = {SIZE_STRETCH}, "
              f"ceiling 100 KB = {SIZE_CEILING}): {verdict}"]
+    # The stripped file has no section headers (cmake/trim_elf.py): its
+    # sections are read from the ELF it was stripped from.
+    elf = kernel.with_name(kernel.name + ".elf")
     try:
-        sections = run(["size", "-A", str(kernel)])
+        sections = run(["size", "-A", str(elf)])
     except (RuntimeError, OSError) as e:
         return lines + [f"size -A failed: {e}"]
     # NOBITS sections (.bss) take memory, not file bytes.
     try:
         nobits = {parts[1] for parts in (l.replace("[ ", "[").split()
-                                         for l in run(["readelf", "-S", "-W", str(kernel)]).splitlines())
+                                         for l in run(["readelf", "-S", "-W", str(elf)]).splitlines())
                   if len(parts) > 2 and parts[2] == "NOBITS"}
     except (RuntimeError, OSError):
         nobits = set()
-    lines.append(f"$ size -A {kernel}   (share = section bytes / file bytes)")
+    lines.append(f"$ size -A {elf}   (share = section bytes / bytes of {kernel.name})")
     in_file = 0
     for raw in sections.splitlines():
         parts = raw.split()
@@ -149,7 +152,7 @@ def size_report(kernel: Path) -> list[str]:
                 lines.append(f"  {name:<20} {size:>8}")
             elif name in nobits:
                 lines.append(f"  {name:<20} {size:>8}  memory only (NOBITS)  @ {addr:#x}")
-            elif size:
+            elif size and not name.startswith(".debug") and name not in (".symtab", ".strtab", ".shstrtab"):
                 in_file += size
                 lines.append(f"  {name:<20} {size:>8}  {100 * size / n:5.1f}% of file  @ {addr:#x}")
     lines.append(f"  {'(headers, padding)':<20} {n - in_file:>8}  {100 * (n - in_file) / n:5.1f}% of file")
