@@ -41,6 +41,11 @@ bool JsonWriter::before_value()
 
 void JsonWriter::key(const char* name)
 {
+    key(name, name != nullptr ? __builtin_strlen(name) : 0);
+}
+
+void JsonWriter::key(const char* name, size_t length)
+{
     if (name == nullptr || m_depth == 0 || m_overflow != 0 || m_kind[m_depth - 1] != Container::Object
         || m_key_pending) {
         m_error = true;
@@ -50,7 +55,7 @@ void JsonWriter::key(const char* name)
     if (m_has_items[level])
         m_out.put(',');
     m_has_items[level] = true;
-    write_escaped(name, __builtin_strlen(name));
+    write_escaped(name, length);
     m_out.put(':');
     m_key_pending = true;
 }

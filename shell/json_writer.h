@@ -23,6 +23,7 @@ public:
     void begin_array();
     void end_array();
     void key(const char* name);
+    void key(const char* name, size_t length);
 
     // Values. A null string writes null.
     void str(const char* text);

@@ -9,6 +9,7 @@
 #include "shell/json_writer.h"
 #include "shell/output.h"
 #include "shell/print.h"
+#include "shell/record.h"
 
 namespace exo {
 
@@ -25,52 +26,5 @@ inline void print_us(CommandContext& ctx, uint64_t ns, int width)
         ctx.out().put(' ');
     ctx.out().puts(text);
 }
-
-// Start of every --json line: {"schema":1, ...
-inline void begin_json(JsonWriter& json)
-{
-    json.begin_object();
-    json.field_u64("schema", 1);
-}
-
-// Closes the one JSON line: the object opened by begin_json, then CRLF.
-inline Result<void> end_json(JsonWriter& json)
-{
-    json.end_object();
-    return json.end_line() ? Result<void>() : Error::Corrupt;
-}
-
-// The shape most listing commands share: with --json, `{"schema":1, ...,
-// "KEY":[ items ]}` on one line (fields before the array go in between
-// begin and the first item); otherwise a text table whose header the caller
-// prints. finish() closes whichever was opened.
-class Listing {
-public:
-    Listing(CommandContext& ctx, const char* array_key) : m_ctx(ctx), m_json(ctx.out()), m_key(array_key)
-    {
-        if (ctx.json())
-            begin_json(m_json);
-    }
-    bool json() const { return m_ctx.json(); }
-    JsonWriter& writer() { return m_json; }
-    // Call once the top-level fields (if any) are written.
-    void open_items()
-    {
-        if (json())
-            m_json.begin_array(m_key);
-    }
-    Result<void> finish()
-    {
-        if (!json())
-            return {};
-        m_json.end_array();
-        return end_json(m_json);
-    }
-
-private:
-    CommandContext& m_ctx;
-    JsonWriter m_json;
-    const char* m_key;
-};
 
 }  // namespace exo

@@ -349,14 +349,16 @@ size_t format_to_impl(char* buf, size_t cap, const char* fmt, const FormatArg* a
 
 size_t decode_format_args(FormatSig sig, __builtin_va_list ap, FormatArg (&out)[kMaxFormatArgs])
 {
-    size_t count = sig & 0xF;
-    for (size_t i = 0; i < count; ++i) {
-        sig >>= 4;
+    size_t count = sig & ((1u << kFormatCountBits) - 1);
+    if (count > kMaxFormatArgs)
+        count = kMaxFormatArgs;
+    sig >>= kFormatCountBits;
+    for (size_t i = 0; i < count; ++i, sig >>= kFormatKindBits) {
         uint64_t word = __builtin_va_arg(ap, uint64_t);
         FormatArg& a = out[i];
         a.max_len = FormatArg::kUnbounded;
         a.u = word;
-        switch (static_cast<FormatWordKind>(sig & 0xF)) {
+        switch (static_cast<FormatWordKind>(sig & ((1u << kFormatKindBits) - 1))) {
         case FormatWordKind::Signed: a.kind = FormatKind::Signed; break;
         case FormatWordKind::Unsigned: a.kind = FormatKind::Unsigned; break;
         case FormatWordKind::Pointer: a.kind = FormatKind::Pointer; break;

@@ -80,7 +80,7 @@ struct FormatStr {
     size_t length;
 };
 
-// The kinds of argument word a call site can pass: 4 bits each in a FormatSig.
+// The kinds of argument word a call site can pass: 3 bits each in a FormatSig.
 enum class FormatWordKind : uint8_t {
     Signed,    // int64_t
     Unsigned,  // uint64_t
@@ -92,9 +92,11 @@ enum class FormatWordKind : uint8_t {
     Arg,       // address of a ready FormatArg
 };
 
-// Bits 0-3: argument count; then 4 bits per argument, first argument lowest.
+// Bits 0-4: argument count; then 3 bits per argument, first argument lowest.
 using FormatSig = uint64_t;
-constexpr size_t kMaxFormatArgs = 15;
+constexpr size_t kMaxFormatArgs = 19;
+constexpr unsigned kFormatCountBits = 5;
+constexpr unsigned kFormatKindBits = 3;
 
 namespace detail {
 
@@ -139,10 +141,11 @@ constexpr FormatWordKind word_kind()
 template<typename... Args>
 constexpr FormatSig signature()
 {
-    static_assert(sizeof...(Args) <= kMaxFormatArgs, "exo::format: at most 15 arguments");
+    static_assert(sizeof...(Args) <= kMaxFormatArgs, "exo::format: at most 19 arguments");
     FormatSig sig = sizeof...(Args);
-    unsigned shift = 4;
-    ((sig |= static_cast<FormatSig>(word_kind<std::remove_cvref_t<Args>>()) << shift, shift += 4), ...);
+    unsigned shift = kFormatCountBits;
+    ((sig |= static_cast<FormatSig>(word_kind<std::remove_cvref_t<Args>>()) << shift, shift += kFormatKindBits),
+        ...);
     return sig;
 }
 

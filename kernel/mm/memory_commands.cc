@@ -23,40 +23,17 @@ Result<void> cmd_mem(CommandContext& ctx, int, const char* const*)
     uint64_t free = f.free_frames * kFrame / kKiB;
     uint64_t used = (fp.image_bytes + fp.metadata_bytes) / kKiB + f.used_frames * kFrame / kKiB;
     uint64_t reserved = total - free - used;
-    if (ctx.json()) {
-        JsonWriter json(ctx.out());
-        begin_json(json);
-        json.begin_object("phys");
-        json.field_u64("total_kib", total);
-        json.field_u64("used_kib", used);
-        json.field_u64("free_kib", free);
-        json.field_u64("reserved_kib", reserved);
-        json.field_u64("kernel_image_kib", fp.image_bytes / kKiB);
-        json.field_u64("frame_bitmap_kib", fp.metadata_bytes / kKiB);
-        json.field_u64("page_tables_kib", fp.page_table_bytes / kKiB);
-        json.field_u64("heap_kib", fp.heap_mapped_bytes / kKiB);
-        json.field_u64("peak_used_frames", f.peak_used_frames);
-        json.end_object();
-        json.begin_object("heap");
-        json.field_u64("mapped_bytes", h.mapped_bytes);
-        json.field_u64("used_bytes", h.used_bytes);
-        json.field_u64("peak_bytes", h.peak_bytes);
-        json.field_u64("free_bytes", h.free_bytes);
-        json.field_u64("allocs", h.allocs);
-        json.field_u64("frees", h.frees);
-        json.field_u64("largest_free_bytes", h.largest_free_bytes);
-        json.field_u64("faults", h.faults);
-        json.end_object();
-        return end_json(json);
-    }
-    print(ctx, "physical: %u KiB total, %u KiB used, %u KiB free, %u KiB reserved (firmware, boot data)\n", total,
-        used, free, reserved);
-    print(ctx, "  kernel image %u KiB, frame bitmap %u KiB, page tables %u KiB, heap %u KiB\n",
-        fp.image_bytes / kKiB, fp.metadata_bytes / kKiB, fp.page_table_bytes / kKiB, fp.heap_mapped_bytes / kKiB);
-    print(ctx, "heap: %u B mapped, %u B in use, %u B peak, %u B free, largest free block %u B\n", h.mapped_bytes,
-        h.used_bytes, h.peak_bytes, h.free_bytes, h.largest_free_bytes);
-    print(ctx, "      %u allocations, %u frees, %u faults detected\n", h.allocs, h.frees, h.faults);
-    return {};
+    return emit_record(ctx,
+        "{@phys}physical: {total_kib} KiB total, {used_kib} KiB used, {free_kib} KiB free, {reserved_kib} KiB "
+        "reserved (firmware, boot data)\n"
+        "  kernel image {kernel_image_kib} KiB, frame bitmap {frame_bitmap_kib} KiB, page tables {page_tables_kib} "
+        "KiB, heap {heap_kib} KiB\n{!peak_used_frames}{@}"
+        "{@heap}heap: {mapped_bytes} B mapped, {used_bytes} B in use, {peak_bytes} B peak, {free_bytes} B free, "
+        "largest free block {largest_free_bytes} B\n"
+        "      {allocs} allocations, {frees} frees, {faults} faults detected\n{@}",
+        total, used, free, reserved, fp.image_bytes / kKiB, fp.metadata_bytes / kKiB, fp.page_table_bytes / kKiB,
+        fp.heap_mapped_bytes / kKiB, f.peak_used_frames, h.mapped_bytes, h.used_bytes, h.peak_bytes, h.free_bytes,
+        h.largest_free_bytes, h.allocs, h.frees, h.faults);
 }
 
 Result<void> walk_one(CommandContext& ctx, const char* arg)
