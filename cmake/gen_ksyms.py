@@ -1,72 +1,298 @@
 #!/usr/bin/env python3
-"""Build the compact kernel symbol table (format: kernel/debug/symbol_table.h)
-from `nm -n -S -C --defined-only` of the first-stage kernel: text symbols
-with their sizes (so an address past a function's end is never misnamed),
-short names, and functions under MIN_SIZE bytes left out to keep it small
-(a frame in one shows its address only)."""
+"""Build the kernel's embedded symbol table (format: kernel/debug/symbol_table.h)
+from `nm -n -S -C --defined-only` of the first-stage kernel.
+
+Every function in .text is listed (assembly labels without a size run to the
+next symbol), with its own short name; padding between functions is kept out
+so an address there is never misnamed. Names are compressed with byte-pair
+tokens (as Linux's kallsyms does, but each token is stored as a pair of codes
+and expanded recursively), sizes are LEB128.
+
+Usage: gen_ksyms.py NM ELF OUT
+       gen_ksyms.py --listing NM_OUTPUT OUT [FUNCTIONS_TXT]   (test fixtures)
+Importable: parse_nm, functions, short_name, encode, lookup (a reference decoder).
+"""
 import struct
 import subprocess
 import sys
 
+MAGIC = 0x3253594B            # "KSY2" little-endian
+TOKEN_BASE = 0x7F             # token codes: 0x7F..0xFF, then 0x00..0x1F (wrapping)
+MAX_TOKENS = 256 - 0x7F + 0x20
+END = 0x20                    # a name's expansion ends with ' ' ...
+END_PAD1 = 0x21               # ... or with '!': one byte of padding follows the function
+MAX_DEPTH = 15                # token nesting (kSymbolTokenDepth: the decoder's stack)
+SIZE_RADIX = 224              # size digits: 0..223 final, 224..255 a leading base-32 digit
+MAX_NAME = 63                 # bytes kept of a name (the decoder bounds names at 255)
+_TEXT_TYPES = 'tTwW'
 
-def short_name(name: str) -> str:
-    name = name.replace('(anonymous namespace)::', '')
-    depth = 0
-    for i, ch in enumerate(name):  # cut at the parameter list's '(' at depth 0
-        if ch == '<':
+
+def _strip_groups(s: str, opener: str, closer: str) -> str:
+    """Drops every opener..closer group (nested), e.g. template arguments."""
+    out, depth = [], 0
+    for ch in s:
+        if ch == opener:
             depth += 1
-        elif ch == '>':
+        elif ch == closer and depth:
             depth -= 1
-        elif ch == '(' and depth == 0 and i > 0:
-            name = name[:i]
+        elif depth == 0:
+            out.append(ch)
+    return ''.join(out)
+
+
+def _components(name: str):
+    """Splits a demangled name at the '::' that are outside (), <> and {}."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(name):
+        ch = name[i]
+        if ch in '(<{':
+            depth += 1
+        elif ch in ')>}' and depth:
+            depth -= 1
+        elif depth == 0 and name.startswith('::', i):
+            parts.append(name[start:i])
+            start = i + 2
+            i += 1
+        i += 1
+    parts.append(name[start:])
+    return parts
+
+
+def short_name(name: str, qualified: bool = False) -> str:
+    """The function's own name (`qualified`: with its enclosing scope), without
+    parameters, template arguments, return type or clone suffixes; a lambda is
+    `enclosing{lambda}`. addr2line on exo-kernel.elf gives the rest."""
+    name = name.split(' [clone ')[0].replace('(anonymous namespace)::', '')
+    name = name.replace('}::operator()(', '}::_FUN(')  # a lambda's body: named like its invoker
+    # Operators keep their symbol; the rest of the parsing must not see it.
+    ops = {}
+    for op in ('operator new[]', 'operator delete[]', 'operator new', 'operator delete',
+               'operator()', 'operator<<', 'operator<', 'operator->', 'operator>'):
+        while op in name:
+            key = '@%d@' % len(ops)
+            ops[key] = op.replace('operator ', '').replace('operator', 'operator')
+            name = name.replace(op, key, 1)
+    # A return type (templates) ends at the last space outside any group.
+    name = name.replace(') const', ')')  # const member functions, also before ::{lambda
+    depth, cut = 0, 0
+    for i, ch in enumerate(name):
+        if ch in '(<{':
+            depth += 1
+        elif ch in ')>}' and depth:
+            depth -= 1
+        elif ch == ' ' and depth == 0:
+            cut = i + 1
+    parts = _components(name[cut:])
+    clean = []
+    for p in parts:
+        if p.startswith('{lambda'):
+            if clean:
+                clean[-1] += '{lambda}'
+            else:
+                clean.append('{lambda}')
+            continue
+        p = _strip_groups(_strip_groups(p, '<', '>'), '(', ')').replace(' const', '').strip()
+        p = p.split('.')[0]  # .isra.0, .constprop.0, .part.0, .cold
+        if p in ('_FUN', '') and clean and clean[-1].endswith('{lambda}'):
+            continue  # a lambda's static invoker
+        if p:
+            clean.append(p)
+    if not clean:
+        clean = ['?']
+    if clean[0] == 'exo' and len(clean) > 1:
+        clean = clean[1:]
+    out = '::'.join(clean[-2:]) if qualified else clean[-1]
+    for key, op in ops.items():
+        out = out.replace(key, op)
+    out = out.replace(' ', '')
+    return out.encode('ascii', 'replace').decode()[:MAX_NAME]
+
+
+def parse_nm(text: str):
+    """Text symbols of the higher half, as (address, size or None, name) sorted by
+    address, and the .text bounds (__text_start, __text_end)."""
+    syms, start, end = [], None, None
+    for line in text.splitlines():
+        parts = line.split(' ', 3)
+        if len(parts) == 4 and len(parts[1]) == 16 and parts[2] in _TEXT_TYPES:
+            addr, size, name = int(parts[0], 16), int(parts[1], 16), parts[3]
+        else:
+            parts = line.split(' ', 2)
+            if len(parts) != 3 or parts[1] not in _TEXT_TYPES:
+                continue
+            addr, size, name = int(parts[0], 16), None, parts[2]
+        if name == '__text_start':
+            start = addr
+        elif name == '__text_end':
+            end = addr
+        else:
+            syms.append((addr, size, name))
+    if start is None or end is None:
+        start = min((a for a, _, _ in syms if a >= 0xFFFFFFFF80000000), default=0)
+        end = max((a + (s or 0) for a, s, _ in syms), default=0)
+    syms = [s for s in syms if start <= s[0] < end]
+    syms.sort(key=lambda s: s[0])
+    return syms, start, end
+
+
+def functions(syms, text_end, qualified=False):
+    """One (start, end, name) per text address: a sized symbol ends at its size,
+    a label at the next symbol; the first sized name wins at a shared address."""
+    by_addr = {}
+    for addr, size, name in syms:
+        if addr not in by_addr or (by_addr[addr][0] is None and size is not None):
+            by_addr[addr] = (size, name)
+    addrs = sorted(by_addr)
+    out = []
+    for i, addr in enumerate(addrs):
+        size, name = by_addr[addr]
+        nxt = addrs[i + 1] if i + 1 < len(addrs) else text_end
+        end = nxt if size is None else min(addr + size, nxt)
+        if end > addr:
+            out.append((addr, end, short_name(name, qualified)))
+    return out
+
+
+def size_code(v: int) -> bytes:
+    """v = (leading base-32 digits) * 224 + final digit; the leading digits are
+    bytes 224..255, the final one a byte < 224: one byte below 224, two below 7168."""
+    out = [v % SIZE_RADIX]
+    v //= SIZE_RADIX
+    while v:
+        out.append(SIZE_RADIX + v % (256 - SIZE_RADIX))
+        v //= 256 - SIZE_RADIX
+    if len(out) > 4:
+        raise ValueError('ksyms: function too large')
+    return bytes(reversed(out))
+
+
+def _token_code(i: int) -> int:
+    return (TOKEN_BASE + i) & 0xFF
+
+
+def compress(seqs, max_tokens=MAX_TOKENS):
+    """Byte-pair compression of byte sequences (the names with their end marker):
+    repeatedly replaces the most frequent adjacent pair within one sequence by a
+    new code while that saves bytes. Returns (pairs, sequences)."""
+    seqs = [list(q) for q in seqs]
+    pairs = []
+    depth = {}  # code -> nesting depth of a token
+    while len(pairs) < max_tokens:
+        counts = {}
+        for s in seqs:
+            i = 0
+            while i + 1 < len(s):
+                p = (s[i], s[i + 1])
+                if max(depth.get(p[0], 0), depth.get(p[1], 0)) < MAX_DEPTH:
+                    counts[p] = counts.get(p, 0) + 1
+                # Non-overlapping count for runs like "aaa".
+                i += 2 if i + 2 < len(s) and s[i + 2] == s[i + 1] == s[i] else 1
+        if not counts:
             break
-    name = name.replace('exo::', '').replace('(anonymous namespace)::', '')
-    # Lambdas and template instances: keep the readable head only.
-    for cut in ('{lambda', '<'):
-        if cut in name:
-            name = name[:name.index(cut)].rstrip(':') + ('{lambda}' if cut == '{lambda' else '<>')
-    # A return type before the name (templates): drop it.
-    if ' ' in name:
-        name = name.rsplit(' ', 1)[1]
-    # The function's own name says enough in a backtrace (with the address,
-    # addr2line on exo-kernel.elf gives the rest) and keeps the table small.
-    return name.split('::')[-1][:40]
+        best = max(counts, key=lambda p: (counts[p], -p[0], -p[1]))
+        if counts[best] <= 2:  # a pair costs 2 bytes in the table
+            break
+        code = _token_code(len(pairs))
+        depth[code] = 1 + max(depth.get(best[0], 0), depth.get(best[1], 0))
+        pairs.append(best)
+        for k, s in enumerate(seqs):
+            out, i = [], 0
+            while i < len(s):
+                if i + 1 < len(s) and (s[i], s[i + 1]) == best:
+                    out.append(code)
+                    i += 2
+                else:
+                    out.append(s[i])
+                    i += 1
+            seqs[k] = out
+    return pairs, seqs
 
 
-MIN_SIZE = 128
+def encode(funcs, max_tokens=MAX_TOKENS) -> bytes:
+    """funcs: (start, end, name) sorted, not overlapping. One byte of padding after
+    a function is marked by its name's end; longer padding is an entry with an
+    empty name."""
+    if not funcs:
+        return b''
+    for _, _, name in funcs:
+        if not name or any(not 0x22 <= ord(c) <= 0x7E for c in name):
+            raise ValueError(f'ksyms: unencodable name {name!r}')
+    base = funcs[0][0]
+    if not -(1 << 31) <= (base - (1 << 64) if base >= 1 << 63 else base) < (1 << 31):
+        raise ValueError('ksyms: base is not a sign-extended 32-bit address')
+    entries = []  # (size, name bytes with end marker)
+    for i, (start, end, name) in enumerate(funcs):
+        pad = funcs[i + 1][0] - end if i + 1 < len(funcs) else 0
+        if pad < 0:
+            raise ValueError('ksyms: overlapping functions')
+        entries.append((end - start, name.encode() + bytes((END_PAD1 if pad == 1 else END,))))
+        if pad > 1:
+            entries.append((pad, bytes((END,))))
+    pairs, seqs = compress([n for _, n in entries], max_tokens)
+    blob = bytearray(struct.pack('<IIB', MAGIC, base & 0xFFFFFFFF, len(pairs)))
+    for a, b in pairs:
+        blob += bytes((a, b))
+    for (size, _), seq in zip(entries, seqs):
+        blob += size_code(size) + bytes(seq)
+    return bytes(blob)
+
+
+def lookup(blob: bytes, addr: int):
+    """Reference decoder (the tests compare the C++ one against it):
+    (function start, name) or None."""
+    if len(blob) < 9 or struct.unpack_from('<I', blob)[0] != MAGIC:
+        return None
+    base = struct.unpack_from('<i', blob, 4)[0] & 0xFFFFFFFFFFFFFFFF
+    ntok = blob[8]
+    pos = 9 + 2 * ntok
+    if pos > len(blob) or ntok > MAX_TOKENS:
+        return None
+    pairs = blob[9:pos]
+
+    def expand(code, depth=0):
+        t = (code - TOKEN_BASE) & 0xFF
+        if t < ntok and depth < MAX_DEPTH:
+            return expand(pairs[2 * t], depth + 1) + expand(pairs[2 * t + 1], depth + 1)
+        return bytes((code,))
+
+    start = base
+    while pos < len(blob):
+        size = 0
+        while blob[pos] >= SIZE_RADIX:
+            size = size * (256 - SIZE_RADIX) + blob[pos] - SIZE_RADIX
+            pos += 1
+        size = size * SIZE_RADIX + blob[pos]
+        pos += 1
+        name = b''
+        while END not in name and END_PAD1 not in name:
+            name += expand(blob[pos])
+            pos += 1
+        end = min(i for i in (name.find(bytes((END,))), name.find(bytes((END_PAD1,)))) if i >= 0)
+        if start <= addr < start + size:
+            return (start, name[:end].decode()) if end else None
+        start += size + (name[end] == END_PAD1)
+    return None
 
 
 def main() -> int:
-    nm, elf, out = sys.argv[1:4]
-    lines = subprocess.run([nm, '-n', '-S', '-C', '--defined-only', elf], check=True,
-                           capture_output=True, text=True).stdout.splitlines()
-    syms = {}
-    for line in lines:
-        parts = line.split(' ', 3)
-        if len(parts) != 4 or parts[2] not in 'tTwW':
-            continue
-        addr, size = int(parts[0], 16), int(parts[1], 16)
-        if addr < 0xFFFFFFFF80000000 or size < MIN_SIZE:
-            continue  # the 32-bit trampoline runs before any backtrace matters
-        syms.setdefault(addr, (min(size, 0xFFFF), short_name(parts[3])))
-    addrs = sorted(syms)
-    base = addrs[0] if addrs else 0
-    strings = bytearray()
-    entries = bytearray()
-    offsets = {}
-    for a in addrs:
-        size, name = syms[a]
-        if name not in offsets:
-            offsets[name] = len(strings)
-            strings += name.encode() + b'\0'
-        entries += struct.pack('<IHH', a - base, size, offsets[name])
-    if len(strings) > 0xFFFF:
-        raise SystemExit('ksyms: names exceed the 16-bit offsets')
-    blob = struct.pack('<IIQ', 0x4D59534B, len(addrs), base) + entries + strings
-    if not addrs:
-        blob = b''
+    if len(sys.argv) >= 4 and sys.argv[1] == '--listing':
+        # Test fixtures: from a saved listing, plus the expected functions.
+        with open(sys.argv[2]) as f:
+            text = f.read()
+        out = sys.argv[3]
+    elif len(sys.argv) == 4:
+        nm, elf, out = sys.argv[1:4]
+        text = subprocess.run([nm, '-n', '-S', '-C', '--defined-only', elf], check=True,
+                              capture_output=True, text=True).stdout
+    else:
+        raise SystemExit('usage: gen_ksyms.py NM ELF OUT | --listing NM_OUTPUT OUT [FUNCTIONS_TXT]')
+    syms, _, end = parse_nm(text)
+    funcs = functions(syms, end)
     with open(out, 'wb') as f:
-        f.write(blob)
+        f.write(encode(funcs))
+    if sys.argv[1] == '--listing' and len(sys.argv) == 5:
+        with open(sys.argv[4], 'w') as f:
+            f.writelines(f'{s:x} {e:x} {n}\n' for s, e, n in funcs)
     return 0
 
 

@@ -3,68 +3,85 @@
 namespace exo {
 namespace {
 
-constexpr size_t kHeaderBytes = 16;
-constexpr size_t kEntryBytes = 8;
-uint32_t read_u32(const uint8_t* p)
-{
-    uint32_t v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
-
-uint16_t read_u16(const uint8_t* p)
-{
-    uint16_t v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
+constexpr size_t kHeaderBytes = 9;
+constexpr unsigned kMaxTokens = 0x100 - 0x7F + 0x20;  // codes 0x7F..0xFF, 0x00..0x1F
+constexpr uint8_t kTokenBase = 0x7F;
+constexpr uint8_t kEnd = ' ';
+constexpr uint8_t kEndPad1 = '!';
+constexpr unsigned kFirstChar = '"', kLastChar = '~';  // a name's characters
+constexpr unsigned kSizeRadix = 224;
 
 }  // namespace
 
 SymbolTable::SymbolTable(const uint8_t* blob, size_t size)
 {
-    if (!blob || size < kHeaderBytes || read_u32(blob) != kSymbolTableMagic)
+    if (!blob || size < kHeaderBytes)
         return;
-    uint32_t count = read_u32(blob + 4);
-    if (count == 0 || count > (size - kHeaderBytes) / kEntryBytes)
+    uint32_t magic, base;
+    __builtin_memcpy(&magic, blob, 4);
+    __builtin_memcpy(&base, blob + 4, 4);
+    unsigned tokens = blob[8];
+    if (magic != kSymbolTableMagic || tokens > kMaxTokens || size - kHeaderBytes < 2 * tokens)
         return;
-    // Names must be NUL-terminated inside the blob.
-    if (blob[size - 1] != 0)
-        return;
-    __builtin_memcpy(&m_base, blob + 8, sizeof m_base);
-    m_blob = blob;
-    m_size = size;
-    m_count = count;
+    m_base = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(base)));
+    m_tokens = tokens;
+    m_pairs = blob + kHeaderBytes;
+    m_entries = m_pairs + 2 * tokens;
+    m_end = blob + size;
 }
-
-uint32_t SymbolTable::offset_at(uint32_t i) const { return read_u32(m_blob + kHeaderBytes + i * kEntryBytes); }
 
 bool SymbolTable::lookup(uint64_t addr, SymbolHit& out) const
 {
-    if (!m_count || addr < m_base || addr - m_base > 0xFFFFFFFFull)
+    const uint8_t* p = m_entries;
+    uint64_t start = m_base;
+    if (!p)
         return false;
-    uint32_t off = static_cast<uint32_t>(addr - m_base);
-    // Binary search for the last entry with offset <= off.
-    uint32_t lo = 0, hi = m_count;
-    while (hi - lo > 1) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (offset_at(mid) <= off)
-            lo = mid;
-        else
-            hi = mid;
+    while (p < m_end) {
+        uint64_t size = 0;
+        for (;;) {
+            if (p == m_end)
+                return false;
+            unsigned d = *p++;
+            if (d < kSizeRadix) {
+                size = size * kSizeRadix + d;
+                break;
+            }
+            size = size * (256 - kSizeRadix) + d - kSizeRadix;
+        }
+        // Expand the name's codes: a token stands for its pair (the second
+        // waits on a small stack), a character is stored, the end marker
+        // stops. Every step is bounded by the stack depth, the name length or
+        // the blob.
+        uint8_t stack[kSymbolTokenDepth];
+        unsigned sp = 0, n = 0;
+        unsigned c;
+        for (;;) {
+            if (sp) {
+                c = stack[--sp];
+            } else {
+                if (p == m_end)
+                    return false;
+                c = *p++;
+            }
+            for (unsigned t; (t = static_cast<uint8_t>(c - kTokenBase)) < m_tokens; c = m_pairs[2 * t]) {
+                if (sp == kSymbolTokenDepth)
+                    return false;
+                stack[sp++] = m_pairs[2 * t + 1];
+            }
+            if (c == kEnd || c == kEndPad1)
+                break;
+            if (n == kSymbolNameMax || c - kFirstChar > kLastChar - kFirstChar)
+                return false;  // longer than, or unlike, any name the generator writes
+            out.name[n++] = static_cast<char>(c);
+        }
+        if (addr >= start && addr - start < size) {  // sizes may wrap in a corrupt blob
+            out.name[n] = 0;
+            out.address = start;
+            return n != 0;  // an empty name is padding
+        }
+        start += size + (c == kEndPad1);
     }
-    uint32_t start = offset_at(lo);
-    const uint8_t* entry = m_blob + kHeaderBytes + lo * kEntryBytes;
-    // Past the function's end (or in a function too small to be listed): no name.
-    if (start > off || off - start >= read_u16(entry + 4))
-        return false;
-    size_t strings = kHeaderBytes + m_count * kEntryBytes;
-    uint32_t name_off = read_u16(entry + 6);
-    if (strings + name_off >= m_size)
-        return false;
-    out.name = reinterpret_cast<const char*>(m_blob + strings + name_off);
-    out.address = m_base + start;
-    return true;
+    return false;
 }
 
 }  // namespace exo

@@ -1,8 +1,17 @@
-// Lookup in the compact symbol table the build embeds (cmake/gen_ksyms.py):
-//   u32 magic 'KSYM', u32 count, u64 base,
-//   count x { u32 offset from base, u16 size, u16 name offset into strings },
-//   sorted by offset, then NUL-terminated names.
-// Used to symbolize backtraces; validated so a bad blob can't fault.
+// Lookup in the compact symbol table the build embeds (cmake/gen_ksyms.py
+// writes it from `nm` of the first-stage kernel):
+//   u32 magic "KSY2", i32 base (sign-extended to 64 bits), u8 token count T,
+//   T x { u8, u8 }: the pair of codes token i stands for (token i is code
+//     (0x7F + i) & 0xFF; a pair may hold tokens of its own, nested at most
+//     kSymbolTokenDepth deep; any other code is that character),
+//   then one entry per function in address order, from base to the blob's end:
+//     size: digits 224..255 (leading, base 32) then one digit < 224,
+//           size = leading * 224 + last;
+//     name: codes whose expansion (characters '"'..'~') ends with ' ' or, when one byte of padding
+//           follows the function, with '!'. An empty name is padding.
+// Every address of every function resolves; padding and addresses outside
+// the table do not. Each lookup is bounded by the blob: a corrupt or truncated
+// table yields no hit (or a wrong name), never a read outside it.
 #pragma once
 
 #include <stddef.h>
@@ -10,11 +19,13 @@
 
 namespace exo {
 
-constexpr uint32_t kSymbolTableMagic = 0x4D59534B;  // "KSYM" little-endian
+constexpr uint32_t kSymbolTableMagic = 0x3253594B;  // "KSY2" little-endian
+constexpr size_t kSymbolNameMax = 63;               // longer names are cut
+constexpr unsigned kSymbolTokenDepth = 15;
 
 struct SymbolHit {
-    const char* name = nullptr;
-    uint64_t address = 0;
+    uint64_t address;                    // the function's first byte
+    char name[kSymbolNameMax + 1];       // NUL-terminated
 };
 
 class SymbolTable {
@@ -22,18 +33,16 @@ public:
     constexpr SymbolTable() = default;
     SymbolTable(const uint8_t* blob, size_t size);
 
-    bool valid() const { return m_count != 0; }
-    uint32_t count() const { return m_count; }
-    // The symbol with the highest address <= addr (within the table's span).
+    bool valid() const { return m_entries != nullptr; }
+    // The function that holds addr: its name and start.
     bool lookup(uint64_t addr, SymbolHit& out) const;
 
 private:
-    uint32_t offset_at(uint32_t i) const;
-
-    const uint8_t* m_blob = nullptr;
-    size_t m_size = 0;
-    uint32_t m_count = 0;
+    const uint8_t* m_pairs = nullptr;
+    const uint8_t* m_entries = nullptr;
+    const uint8_t* m_end = nullptr;
     uint64_t m_base = 0;
+    unsigned m_tokens = 0;
 };
 
 }  // namespace exo

@@ -13,9 +13,4 @@ bool symbolize(uint64_t addr, SymbolHit& out)
     return table.lookup(addr, out);
 }
 
-uint32_t symbol_count()
-{
-    return SymbolTable(__ksyms_start, static_cast<size_t>(__ksyms_end - __ksyms_start)).count();
-}
-
 }  // namespace exo

@@ -7,7 +7,7 @@
 
 namespace exo {
 
+// The function that holds addr: out.name and out.address (its start).
 bool symbolize(uint64_t addr, SymbolHit& out);
-uint32_t symbol_count();
 
 }  // namespace exo

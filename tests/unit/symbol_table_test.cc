@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -11,75 +16,286 @@ using exo::SymbolTable;
 
 namespace {
 
-struct Sym {
-    uint32_t offset;
-    uint16_t size;
+struct Fn {
+    uint64_t start, end;
     std::string name;
 };
 
-// Builds a blob in the format cmake/gen_ksyms.py writes.
-std::vector<uint8_t> blob(uint64_t base, const std::vector<Sym>& syms)
-{
-    std::vector<uint8_t> out(16 + syms.size() * 8);
-    std::string strings;
-    uint32_t magic = exo::kSymbolTableMagic, count = static_cast<uint32_t>(syms.size());
-    std::memcpy(out.data(), &magic, 4);
-    std::memcpy(out.data() + 4, &count, 4);
-    std::memcpy(out.data() + 8, &base, 8);
-    for (size_t i = 0; i < syms.size(); ++i) {
-        uint32_t off = syms[i].offset;
-        uint16_t size = syms[i].size, name = static_cast<uint16_t>(strings.size());
-        std::memcpy(out.data() + 16 + i * 8, &off, 4);
-        std::memcpy(out.data() + 20 + i * 8, &size, 2);
-        std::memcpy(out.data() + 22 + i * 8, &name, 2);
-        strings += syms[i].name;
-        strings += '\0';
+// A blob in the format of kernel/debug/symbol_table.h, built by hand: the
+// real generator (cmake/gen_ksyms.py) made the fixture the tests below use.
+struct Builder {
+    explicit Builder(uint32_t base, std::vector<uint8_t> pairs = {})
+    {
+        uint32_t magic = exo::kSymbolTableMagic;
+        bytes.resize(8);
+        std::memcpy(bytes.data(), &magic, 4);
+        std::memcpy(bytes.data() + 4, &base, 4);
+        bytes.push_back(static_cast<uint8_t>(pairs.size() / 2));
+        bytes.insert(bytes.end(), pairs.begin(), pairs.end());
     }
-    out.insert(out.end(), strings.begin(), strings.end());
+    Builder& size(uint64_t v)
+    {
+        std::vector<uint8_t> digits { static_cast<uint8_t>(v % 224) };
+        for (v /= 224; v; v /= 32)
+            digits.insert(digits.begin(), static_cast<uint8_t>(224 + v % 32));
+        bytes.insert(bytes.end(), digits.begin(), digits.end());
+        return *this;
+    }
+    // name: raw codes, its end marker included.
+    Builder& entry(uint64_t n, const std::string& name)
+    {
+        size(n);
+        bytes.insert(bytes.end(), name.begin(), name.end());
+        return *this;
+    }
+    std::vector<uint8_t> bytes;
+};
+
+// Looks addr up in an exactly sized heap copy, so ASan sees any read past the blob.
+bool lookup(const std::vector<uint8_t>& blob, size_t len, uint64_t addr, SymbolHit& hit)
+{
+    std::unique_ptr<uint8_t[]> copy(new uint8_t[len ? len : 1]);
+    if (len)
+        std::memcpy(copy.get(), blob.data(), len);
+    return SymbolTable(copy.get(), len).lookup(addr, hit);
+}
+
+std::vector<uint8_t> read_file(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    return { std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>() };
+}
+
+std::vector<Fn> read_functions(const std::string& path)
+{
+    std::vector<Fn> out;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+        char name[128];
+        unsigned long long s, e;
+        if (std::sscanf(line.c_str(), "%llx %llx %127s", &s, &e, name) == 3)
+            out.push_back({ s, e, name });
+    }
     return out;
 }
 
+class SymbolTableFixture : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        blob = read_file(EXO_FIXTURE_DIR "/ksyms/ksyms.bin");
+        fns = read_functions(EXO_FIXTURE_DIR "/ksyms/functions.txt");
+        ASSERT_GT(blob.size(), 100u);
+        ASSERT_GT(fns.size(), 300u);
+    }
+    std::vector<uint8_t> blob;
+    std::vector<Fn> fns;
+};
+
 }  // namespace
 
-TEST(SymbolTable, FindsEnclosingSymbol)
+TEST(SymbolTable, FindsEnclosingFunction)
 {
-    auto b = blob(0xffffffff80100000, { { 0, 0x40, "start" }, { 0x40, 0x80, "kernel_main" }, { 0x100, 0x20, "panic" } });
+    auto b = Builder(0x80100000).entry(0x40, "start ").entry(0x80, "kernel_main ").entry(0x20, "panic ").bytes;
     SymbolTable t(b.data(), b.size());
     ASSERT_TRUE(t.valid());
     SymbolHit hit;
-    ASSERT_TRUE(t.lookup(0xffffffff80100044, hit));
+    ASSERT_TRUE(t.lookup(0xffffffff80100044, hit));  // the base is sign-extended
     EXPECT_STREQ(hit.name, "kernel_main");
     EXPECT_EQ(hit.address, 0xffffffff80100040u);
-    ASSERT_TRUE(t.lookup(0xffffffff80100100, hit));
+    ASSERT_TRUE(t.lookup(0xffffffff80100000, hit));
+    EXPECT_STREQ(hit.name, "start");
+    ASSERT_TRUE(t.lookup(0xffffffff801000df, hit));
     EXPECT_STREQ(hit.name, "panic");
-    EXPECT_FALSE(t.lookup(0xffffffff800fffff, hit));  // below the first symbol
+    EXPECT_FALSE(t.lookup(0xffffffff800fffff, hit));  // before the first function
+    EXPECT_FALSE(t.lookup(0xffffffff801000e0, hit));  // past the last one
+    EXPECT_FALSE(t.lookup(0x80100044, hit));
+}
+
+TEST(SymbolTable, PaddingIsNotAttributed)
+{
+    // "a!" : one byte of padding after a; an empty name: 0x10 bytes of padding.
+    auto b = Builder(0x1000).entry(0x7f, "a!").entry(0x10, "b ").entry(0x10, " ").entry(0x8, "c ").bytes;
+    SymbolTable t(b.data(), b.size());
+    SymbolHit hit;
+    ASSERT_TRUE(t.lookup(0x1000 + 0x7e, hit));
+    EXPECT_STREQ(hit.name, "a");
+    EXPECT_FALSE(t.lookup(0x1000 + 0x7f, hit));
+    ASSERT_TRUE(t.lookup(0x1080, hit));
+    EXPECT_STREQ(hit.name, "b");
+    EXPECT_EQ(hit.address, 0x1080u);
+    EXPECT_FALSE(t.lookup(0x1090, hit));
+    EXPECT_FALSE(t.lookup(0x109f, hit));
+    ASSERT_TRUE(t.lookup(0x10a7, hit));
+    EXPECT_STREQ(hit.name, "c");
+    EXPECT_FALSE(t.lookup(0x10a8, hit));
+}
+
+TEST(SymbolTable, MultiDigitSizes)
+{
+    auto b = Builder(0x10000).entry(223, "x ").entry(224, "y ").entry(7167, "z ").entry(70000, "w ").entry(1, "v ").bytes;
+    SymbolTable t(b.data(), b.size());
+    SymbolHit hit;
+    uint64_t a = 0x10000;
+    for (auto [size, name] : std::vector<std::pair<uint64_t, const char*>> {
+             { 223, "x" }, { 224, "y" }, { 7167, "z" }, { 70000, "w" }, { 1, "v" } }) {
+        ASSERT_TRUE(t.lookup(a + size - 1, hit)) << name;
+        EXPECT_STREQ(hit.name, name);
+        EXPECT_EQ(hit.address, a);
+        a += size;
+    }
+    EXPECT_FALSE(t.lookup(a, hit));
+}
+
+TEST(SymbolTable, ExpandsNestedTokens)
+{
+    // Token 0 (code 0x7F) = "re", token 1 (0x80) = token 0 + "a", token 2 (0x81)
+    // = "d" + end marker, token 3 (0x82) = token 1 + token 2: "read ".
+    auto b = Builder(0x2000, { 'r', 'e', 0x7F, 'a', 'd', ' ', 0x80, 0x81 })
+                 .entry(0x10, "\x82")
+                 .entry(0x10, "\x7F\x81")
+                 .entry(0x10, "t\x7F\x80\x81")
+                 .bytes;
+    SymbolTable t(b.data(), b.size());
+    SymbolHit hit;
+    ASSERT_TRUE(t.lookup(0x2000, hit));
+    EXPECT_STREQ(hit.name, "read");
+    ASSERT_TRUE(t.lookup(0x2010, hit));
+    EXPECT_STREQ(hit.name, "red");
+    ASSERT_TRUE(t.lookup(0x2020, hit));
+    EXPECT_STREQ(hit.name, "treread");
+    EXPECT_FALSE(t.lookup(0x2030, hit));
 }
 
 TEST(SymbolTable, RejectsBadBlobs)
 {
-    auto good = blob(0x1000, { { 0, 16, "a" } });
+    auto good = Builder(0x1000).entry(16, "a ").bytes;
+    SymbolHit hit;
     EXPECT_FALSE(SymbolTable(nullptr, 0).valid());
+    EXPECT_FALSE(SymbolTable(good.data(), 0).valid());  // the first link stage's empty table
     EXPECT_FALSE(SymbolTable(good.data(), 8).valid());  // truncated header
+    EXPECT_FALSE(SymbolTable().lookup(0x1000, hit));
     auto bad_magic = good;
     bad_magic[0] ^= 1;
     EXPECT_FALSE(SymbolTable(bad_magic.data(), bad_magic.size()).valid());
-    auto huge_count = good;
-    huge_count[4] = 0xFF;
-    EXPECT_FALSE(SymbolTable(huge_count.data(), huge_count.size()).valid());
-    auto unterminated = good;
-    unterminated.back() = 'x';
-    EXPECT_FALSE(SymbolTable(unterminated.data(), unterminated.size()).valid());
+    auto many_tokens = good;
+    many_tokens[8] = 0xA2;  // more than the 161 token codes
+    EXPECT_FALSE(SymbolTable(many_tokens.data(), many_tokens.size()).valid());
+    auto short_pairs = good;
+    short_pairs[8] = 4;  // 8 pair bytes announced, 3 present
+    EXPECT_FALSE(SymbolTable(short_pairs.data(), short_pairs.size()).valid());
+    EXPECT_TRUE(SymbolTable(good.data(), good.size()).valid());
 }
 
-TEST(SymbolTable, AddressPastTheFunctionEndIsNotAttributed)
+TEST(SymbolTable, CorruptNamesStopTheLookup)
 {
-    // A gap: a small unlisted function sits between 0x1000+0x80 and 0x1000+0x100.
-    auto b = blob(0x1000, { { 0, 0x80, "listed" }, { 0x100, 0x10, "next" } });
-    SymbolTable t(b.data(), b.size());
     SymbolHit hit;
-    EXPECT_TRUE(t.lookup(0x1000 + 0x7f, hit));
-    EXPECT_STREQ(hit.name, "listed");
-    EXPECT_FALSE(t.lookup(0x1000 + 0x80, hit));
-    EXPECT_FALSE(t.lookup(0x1000 + 0x110, hit));
-    EXPECT_FALSE(t.lookup(0x1000 + (2u << 20), hit));
+    // A token that contains itself: the expansion stack overflows, no endless loop.
+    auto loop = Builder(0x1000, { 0x7F, 0x7F }).entry(16, "\x7F").bytes;
+    EXPECT_FALSE(lookup(loop, loop.size(), 0x1000, hit));
+    // Tokens that double at each level: 2^161 characters, stopped at the name limit.
+    std::vector<uint8_t> pairs { 'a', 'a' };
+    for (uint8_t c = 0x7F; c < 0xFF; ++c)
+        pairs.insert(pairs.end(), { c, c });
+    auto bomb = Builder(0x1000, pairs).entry(16, "\xFF").bytes;
+    EXPECT_FALSE(lookup(bomb, bomb.size(), 0x1000, hit));
+    // A name longer than the limit.
+    auto longname = Builder(0x1000).entry(16, std::string(exo::kSymbolNameMax + 1, 'x') + " ").bytes;
+    EXPECT_FALSE(lookup(longname, longname.size(), 0x1000, hit));
+    auto longest = Builder(0x1000).entry(16, std::string(exo::kSymbolNameMax, 'x') + " ").bytes;
+    ASSERT_TRUE(lookup(longest, longest.size(), 0x1000, hit));
+    EXPECT_EQ(std::strlen(hit.name), exo::kSymbolNameMax);
+    // Characters the generator never writes (control bytes, NUL, high bytes).
+    for (char bad : { '\0', '\x01', '\x1f', '\x7f', '\xff' }) {
+        auto garbage = Builder(0x1000).entry(16, std::string("ab") + bad + " ").bytes;
+        EXPECT_FALSE(lookup(garbage, garbage.size(), 0x1000, hit)) << int(bad);
+    }
+    // A name without its end marker, and a size without its last digit.
+    auto unterminated = Builder(0x1000).entry(16, "abc").bytes;
+    EXPECT_FALSE(lookup(unterminated, unterminated.size(), 0x1000, hit));
+    auto open_size = Builder(0x1000).bytes;
+    open_size.push_back(0xE1);
+    EXPECT_FALSE(lookup(open_size, open_size.size(), 0x1000, hit));
+}
+
+TEST_F(SymbolTableFixture, EveryFunctionOfARealKernelRoundTrips)
+{
+    SymbolTable t(blob.data(), blob.size());
+    ASSERT_TRUE(t.valid());
+    SymbolHit hit;
+    size_t padding = 0;
+    for (size_t i = 0; i < fns.size(); ++i) {
+        const Fn& f = fns[i];
+        for (uint64_t a : { f.start, f.start + (f.end - f.start) / 2, f.end - 1 }) {
+            ASSERT_TRUE(t.lookup(a, hit)) << std::hex << a << " in " << f.name;
+            EXPECT_STREQ(hit.name, f.name.c_str());
+            EXPECT_EQ(hit.address, f.start);
+        }
+        uint64_t next = i + 1 < fns.size() ? fns[i + 1].start : ~0ull;
+        for (uint64_t a = f.end; a < next && a < f.end + 32; ++a, ++padding)
+            EXPECT_FALSE(t.lookup(a, hit)) << std::hex << a << " is padding after " << f.name;
+    }
+    EXPECT_GT(padding, 0u);  // the fixture has padding to test
+    EXPECT_FALSE(t.lookup(fns.front().start - 1, hit));
+    EXPECT_FALSE(t.lookup(0, hit));
+    EXPECT_FALSE(t.lookup(~0ull, hit));
+}
+
+TEST_F(SymbolTableFixture, EveryFunctionSmallOnesIncluded)
+{
+    // The table no longer leaves out small functions: 1..127-byte ones resolve too.
+    SymbolTable t(blob.data(), blob.size());
+    SymbolHit hit;
+    size_t small = 0;
+    for (const Fn& f : fns)
+        if (f.end - f.start < 128) {
+            ++small;
+            ASSERT_TRUE(t.lookup(f.start, hit)) << f.name;
+            EXPECT_STREQ(hit.name, f.name.c_str());
+        }
+    EXPECT_GT(small, 100u);
+}
+
+TEST_F(SymbolTableFixture, EveryPrefixIsSafeAndNeverWrong)
+{
+    // A truncated blob may lose functions but never names one wrongly.
+    std::vector<size_t> probes { 0, 1, fns.size() / 3, fns.size() / 2, fns.size() - 2, fns.size() - 1 };
+    for (size_t len = 0; len <= blob.size(); ++len) {
+        for (size_t i : probes) {
+            SymbolHit hit;
+            if (lookup(blob, len, fns[i].end - 1, hit)) {
+                ASSERT_STREQ(hit.name, fns[i].name.c_str()) << "prefix " << len;
+                ASSERT_EQ(hit.address, fns[i].start);
+            }
+        }
+        SymbolHit hit;
+        if (len == blob.size()) {
+            EXPECT_TRUE(lookup(blob, len, fns.back().start, hit));
+        }
+    }
+}
+
+TEST_F(SymbolTableFixture, RandomCorruptionNeverReadsOutOfBounds)
+{
+    std::mt19937 rng(1234);
+    for (int round = 0; round < 3000; ++round) {
+        auto b = blob;
+        int flips = 1 + static_cast<int>(rng() % 4);
+        for (int k = 0; k < flips; ++k) {
+            size_t at = rng() % b.size();
+            if (rng() % 2)
+                b[at] ^= static_cast<uint8_t>(1u << (rng() % 8));
+            else
+                b[at] = static_cast<uint8_t>(rng());
+        }
+        size_t len = rng() % 4 ? b.size() : rng() % (b.size() + 1);
+        const Fn& f = fns[rng() % fns.size()];
+        uint64_t addr = f.start + rng() % (f.end - f.start + 8);
+        SymbolHit hit;
+        if (lookup(b, len, addr, hit)) {
+            ASSERT_LE(std::strlen(hit.name), exo::kSymbolNameMax);
+            ASSERT_LE(hit.address, addr);
+        }
+    }
 }
