@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "kernel/boot/boot_task.h"
+#include "kernel/lib/names.h"
 #include "kernel/lib/result.h"
 
 namespace exo {
@@ -157,19 +158,12 @@ enum class BootProblem : uint8_t {
     Cycle,               // task depends on other, which (transitively) depends on task
 };
 
-constexpr const char* boot_problem_name(BootProblem problem)
+inline const char* boot_problem_name(BootProblem problem)
 {
-    switch (problem) {
-    case BootProblem::None: return "none";
-    case BootProblem::TooManyTasks: return "too many tasks";
-    case BootProblem::MissingField: return "missing name or function";
-    case BootProblem::BadPhase: return "bad phase";
-    case BootProblem::DuplicateName: return "duplicate name";
-    case BootProblem::UnknownRequirement: return "unknown requirement";
-    case BootProblem::PhaseInversion: return "requires a later phase";
-    case BootProblem::Cycle: return "dependency cycle";
-    }
-    return "?";
+    return name_at("none\0too many tasks\0missing name or function\0bad phase\0"
+                   "duplicate name\0unknown requirement\0requires a later phase\0"
+                   "dependency cycle\0",
+        static_cast<size_t>(problem));
 }
 
 // What validate() found wrong, for the panic message.

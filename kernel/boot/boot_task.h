@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "kernel/lib/names.h"
 #include "kernel/lib/result.h"
 
 namespace exo {
@@ -51,28 +52,14 @@ enum class TaskStatus : uint8_t {
 
 constexpr uint8_t kTaskStatusCount = 7;
 
-constexpr const char* boot_phase_name(BootPhase phase)
+inline const char* boot_phase_name(BootPhase phase)
 {
-    switch (phase) {
-    case BootPhase::Critical: return "critical";
-    case BootPhase::Essential: return "essential";
-    case BootPhase::Optional: return "optional";
-    }
-    return "?";
+    return name_at("critical\0essential\0optional\0", static_cast<size_t>(phase));
 }
 
-constexpr const char* task_status_name(TaskStatus status)
+inline const char* task_status_name(TaskStatus status)
 {
-    switch (status) {
-    case TaskStatus::NotRun: return "not-run";
-    case TaskStatus::Pending: return "pending";
-    case TaskStatus::Running: return "running";
-    case TaskStatus::Ok: return "ok";
-    case TaskStatus::Failed: return "failed";
-    case TaskStatus::Absent: return "absent";
-    case TaskStatus::Skipped: return "skipped";
-    }
-    return "?";
+    return name_at("not-run\0pending\0running\0ok\0failed\0absent\0skipped\0", static_cast<size_t>(status));
 }
 
 }  // namespace exo

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/lib/names.h"
 #include "kernel/lib/result.h"
 
 namespace exo {
@@ -46,15 +47,9 @@ enum class CmdlineProblem : uint8_t {
     TooLong,       // token longer than kMaxTokenLength
 };
 
-constexpr const char* cmdline_problem_text(CmdlineProblem problem)
+inline const char* cmdline_problem_text(CmdlineProblem problem)
 {
-    switch (problem) {
-    case CmdlineProblem::UnknownOption: return "unknown option";
-    case CmdlineProblem::BadValue: return "bad value";
-    case CmdlineProblem::MissingValue: return "missing value";
-    case CmdlineProblem::TooLong: return "too long";
-    }
-    return "?";
+    return name_at("unknown option\0bad value\0missing value\0too long\0", static_cast<size_t>(problem));
 }
 
 // Told about every ignored token: its text (not NUL-terminated; at most
@@ -84,24 +79,14 @@ constexpr const char* deferred_mode_name(DeferredMode mode)
     return mode == DeferredMode::Auto ? "auto" : "manual";
 }
 
-constexpr const char* gdb_mode_name(GdbMode mode)
+inline const char* gdb_mode_name(GdbMode mode)
 {
-    switch (mode) {
-    case GdbMode::Off: return "off";
-    case GdbMode::Wait: return "wait";
-    case GdbMode::Panic: return "panic";
-    }
-    return "?";
+    return name_at("off\0wait\0panic\0", static_cast<size_t>(mode));
 }
 
-constexpr const char* log_verbosity_name(LogVerbosity level)
+inline const char* log_verbosity_name(LogVerbosity level)
 {
-    switch (level) {
-    case LogVerbosity::Quiet: return "quiet";
-    case LogVerbosity::Normal: return "normal";
-    case LogVerbosity::Verbose: return "verbose";
-    }
-    return "?";
+    return name_at("quiet\0normal\0verbose\0", static_cast<size_t>(level));
 }
 
 }  // namespace exo

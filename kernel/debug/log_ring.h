@@ -14,20 +14,15 @@
 #include <type_traits>
 
 #include "kernel/lib/format.h"
+#include "kernel/lib/names.h"
 
 namespace exo {
 
 enum class LogLevel : uint8_t { Error, Warn, Info, Debug };
 
-constexpr const char* log_level_name(LogLevel level)
+inline const char* log_level_name(LogLevel level)
 {
-    switch (level) {
-    case LogLevel::Error: return "error";
-    case LogLevel::Warn: return "warn";
-    case LogLevel::Info: return "info";
-    case LogLevel::Debug: return "debug";
-    }
-    return "?";
+    return name_at("error\0warn\0info\0debug\0", static_cast<size_t>(level));
 }
 
 enum class LogTruncation : uint8_t { Complete, Truncated };

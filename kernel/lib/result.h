@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "kernel/lib/names.h"
+
 namespace exo {
 
 enum class Error : uint8_t {
@@ -19,21 +21,11 @@ enum class Error : uint8_t {
     Busy,             // resource already in use / already done
 };
 
-constexpr const char* error_name(Error e)
+inline const char* error_name(Error e)
 {
-    switch (e) {
-    case Error::InvalidArgument: return "invalid argument";
-    case Error::NotFound: return "not found";
-    case Error::NoMemory: return "out of memory";
-    case Error::NotMapped: return "not mapped";
-    case Error::Unsupported: return "unsupported";
-    case Error::Absent: return "absent";
-    case Error::Timeout: return "timeout";
-    case Error::Corrupt: return "corrupt";
-    case Error::TooLong: return "too long";
-    case Error::Busy: return "busy";
-    }
-    return "?";
+    return name_at("invalid argument\0not found\0out of memory\0not mapped\0unsupported\0"
+                   "absent\0timeout\0corrupt\0too long\0busy\0",
+        static_cast<size_t>(e));
 }
 
 template<typename T>

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/lib/names.h"
 #include "kernel/lib/result.h"
 
 namespace exo {
@@ -47,15 +48,9 @@ enum class HeapFault : uint8_t {
     RedZoneOverflow,  // bytes past the requested size were written (EXO_HEAP_REDZONE)
 };
 
-constexpr const char* heap_fault_name(HeapFault f)
+inline const char* heap_fault_name(HeapFault f)
 {
-    switch (f) {
-    case HeapFault::DoubleFree: return "double free";
-    case HeapFault::ForeignPointer: return "foreign pointer";
-    case HeapFault::UseAfterFree: return "use after free";
-    case HeapFault::RedZoneOverflow: return "red zone overflow";
-    }
-    return "?";
+    return name_at("double free\0foreign pointer\0use after free\0red zone overflow\0", static_cast<size_t>(f));
 }
 
 // Called on every detected misuse; the operation is then ignored (a red

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <type_traits>
 
+#include "kernel/lib/names.h"
 #include "kernel/lib/result.h"
 
 namespace exo {
@@ -121,17 +122,11 @@ enum class WalkStop : uint8_t {
     NonCanonical,  // bits 63:47 are not all equal; nothing was read
 };
 
-constexpr const char* walk_stop_name(WalkStop s)
+inline const char* walk_stop_name(WalkStop s)
 {
-    switch (s) {
-    case WalkStop::NotPresent: return "not present";
-    case WalkStop::LargePage: return "large page";
-    case WalkStop::Leaf: return "leaf";
-    case WalkStop::Unreadable: return "unreadable table";
-    case WalkStop::Reserved: return "reserved bit set";
-    case WalkStop::NonCanonical: return "non-canonical";
-    }
-    return "?";
+    return name_at("not present\0large page\0leaf\0unreadable table\0reserved bit set\0"
+                   "non-canonical\0",
+        static_cast<size_t>(s));
 }
 
 // Level 0 is the PML4E, 3 the PTE.

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/lib/names.h"
 #include "kernel/lib/result.h"
 
 namespace exo {
@@ -19,16 +20,9 @@ enum class ThreadState : uint8_t {
     Dead,      // exited; never queued or picked again
 };
 
-constexpr const char* thread_state_name(ThreadState s)
+inline const char* thread_state_name(ThreadState s)
 {
-    switch (s) {
-    case ThreadState::Ready: return "ready";
-    case ThreadState::Running: return "running";
-    case ThreadState::Blocked: return "blocked";
-    case ThreadState::Sleeping: return "sleeping";
-    case ThreadState::Dead: return "dead";
-    }
-    return "?";
+    return name_at("ready\0running\0blocked\0sleeping\0dead\0", static_cast<size_t>(s));
 }
 
 // Privilege level the thread runs at (CPL, Intel SDM Vol. 3A 5.5).

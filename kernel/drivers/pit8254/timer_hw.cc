@@ -6,6 +6,7 @@
 #include "kernel/arch/x86_64/port_io.h"
 #include "kernel/drivers/pit8254/pit8254.h"
 #include "kernel/drivers/pit8254/pit_calibration.h"
+#include "kernel/lib/names.h"
 #include "kernel/lib/tsc_math.h"
 #include "kernel/drivers/drivers_hw.h"
 #include "kernel/debug/klog_hw.h"
@@ -134,14 +135,7 @@ EXO_DRIVER_TASK(kTimerTask, "pit", BootPhase::Essential, start_timer, "idt", "la
 
 const char* tsc_source_name(TscSource s)
 {
-    switch (s) {
-    case TscSource::Unknown: return "unknown";
-    case TscSource::Cpuid15: return "cpuid-15h";
-    case TscSource::Cpuid16: return "cpuid-16h";
-    case TscSource::Pit: return "pit";
-    case TscSource::PmTimer: return "acpi-pm-timer";
-    }
-    return "?";
+    return name_at("unknown\0cpuid-15h\0cpuid-16h\0pit\0acpi-pm-timer\0", static_cast<size_t>(s));
 }
 
 uint64_t tsc_hz()

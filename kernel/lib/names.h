@@ -1,0 +1,14 @@
+// Names of enum values, packed into one string literal, each name ending in
+// an explicit NUL: "first\0second\0" (the literal's own NUL ends the list).
+// A lookup is a short loop in one place instead of a compare chain at every
+// call site (the kernel builds without jump or switch tables).
+#pragma once
+
+#include <stddef.h>
+
+namespace exo {
+
+// The index-th name of `packed`, or "?" past the end.
+const char* name_at(const char* packed, size_t index);
+
+}  // namespace exo
