@@ -95,9 +95,9 @@ void report_run(CommandContext& ctx, size_t i)
 {
     const BootRunner& runner = boot_sequence::runner();
     const BootRecord& r = runner.record(i);
-    print(ctx, "init %-10s %-8s ", runner.task(i).name, task_status_name(r.status));
-    print_us(ctx, r.ran() ? ns_of(r.ticks()) : 0, 0);
-    print(ctx, " us, %d frames, %d heap bytes", r.frames_delta, r.heap_delta);
+    uint64_t ns = r.ran() ? ns_of(r.ticks()) : 0;
+    print(ctx, "init %-10s %-8s %u.%u us, %d frames, %d heap bytes", runner.task(i).name, task_status_name(r.status),
+        ns / 1000, ns % 1000 / 100, r.frames_delta, r.heap_delta);
     if (r.status == TaskStatus::Failed || r.status == TaskStatus::Absent)
         print(ctx, " (%s)", error_name(r.error));
     print(ctx, "\n");
