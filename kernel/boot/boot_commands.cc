@@ -34,89 +34,60 @@ size_t boot_order(const BootRunner& runner, uint16_t (&order)[kMaxListed])
 }
 uint64_t since_entry_ns(uint64_t tsc) { return tsc ? ns_of(tsc - boot_sequence::tsc_entry()) : 0; }
 
-Result<void> boot_json(CommandContext& ctx)
-{
-    const BootRunner& runner = boot_sequence::runner();
-    JsonWriter json(ctx.out());
-    begin_json(json);
-    json.field_u64("tsc_hz", timer::tsc_hz());
-    json.field_str("tsc_source", timer::tsc_source_name(timer::tsc_source()));
-    uint64_t prompt_ns = since_entry_ns(boot_sequence::tsc_prompt());
-    json.field_u64("total_us", prompt_ns / 1000);
-    json.field_u64("total_ns", prompt_ns);
-    json.field_bool("degraded", runner.degraded());
-    json.begin_array("tasks");
-    uint16_t order[kMaxListed];
-    size_t n = boot_order(runner, order);
-    for (size_t k = 0; k < n; ++k) {
-        size_t i = order[k];
-        const BootTask& t = runner.task(i);
-        const BootRecord& r = runner.record(i);
-        json.begin_object();
-        json.field_str("name", t.name);
-        json.field_str("phase", boot_phase_name(t.phase));
-        json.field_u64("start_us", since_entry_ns(r.tsc_start) / 1000);
-        json.field_u64("duration_us", r.ran() ? ns_of(r.ticks()) / 1000 : 0);
-        json.field_u64("duration_ns", r.ran() ? ns_of(r.ticks()) : 0);
-        json.field_str("status", task_status_name(r.status));
-        json.field_bool("deferred", r.context == RunContext::Deferred);
-        json.field_i64("frames", r.frames_delta);
-        json.field_i64("heap_bytes", r.heap_delta);
-        json.end_object();
-    }
-    json.end_array();
-    json.begin_object("phases");
-    for (uint8_t p = 0; p < kBootPhaseCount; ++p) {
-        char key[24];
-        format_to(key, sizeof key, "%s_us", boot_phase_name(static_cast<BootPhase>(p)));
-        json.field_u64(key, ns_of(runner.phase_ticks(static_cast<BootPhase>(p))) / 1000);
-    }
-    json.end_object();
-    return end_json(json);
-}
-
 // The original plan's view: each task, phase totals, the total, and what waits.
+// Times show in text as microseconds with one decimal: a field carries the
+// whole microseconds (text and JSON), a text-only {:u} after it the tenths.
 Result<void> cmd_boot(CommandContext& ctx, int, const char* const*)
 {
-    if (ctx.json())
-        return boot_json(ctx);
     const BootRunner& runner = boot_sequence::runner();
     uint64_t hz = timer::tsc_hz();
-    print(ctx, "TSC %u kHz (%s)\n", hz / 1000, timer::tsc_source_name(timer::tsc_source()));
-    print(ctx, "%-12s %-10s %10s %10s  %-8s %7s %9s\n", "task", "phase", "start_us", "dur_us", "status", "frames",
-        "heap_B");
+    uint64_t prompt_ns = since_entry_ns(boot_sequence::tsc_prompt());
+    Listing list(ctx, "tasks");
+    list.fields("TSC {:u}{!tsc_hz} kHz ({tsc_source}){!total_us}{!total_ns}{!degraded}\n", hz / 1000, hz,
+        timer::tsc_source_name(timer::tsc_source()), prompt_ns / 1000, prompt_ns, runner.degraded());
+    list.open_items();
+    list.text("task         phase        start_us     dur_us  status    frames    heap_B\n");
     uint16_t order[kMaxListed];
     size_t n = boot_order(runner, order);
     for (size_t k = 0; k < n; ++k) {
         size_t i = order[k];
         const BootTask& t = runner.task(i);
         const BootRecord& r = runner.record(i);
-        print(ctx, "%-12s %-10s ", t.name, boot_phase_name(t.phase));
-        print_us(ctx, since_entry_ns(r.tsc_start), 10);
-        print(ctx, " ");
-        print_us(ctx, r.ran() ? ns_of(r.ticks()) : 0, 10);
-        print(ctx, "  %-8s %7d %9d%s\n", task_status_name(r.status), r.frames_delta, r.heap_delta,
-            r.context == RunContext::Deferred ? "  (deferred)" : "");
+        uint64_t start_ns = since_entry_ns(r.tsc_start);
+        uint64_t dur_ns = r.ran() ? ns_of(r.ticks()) : 0;
+        bool deferred = r.context == RunContext::Deferred;
+        list.row("{name:-12s} {phase:-10s} {start_us:8u}.{:u} {duration_us:8u}.{:u}{!duration_ns}  {status:-8s} "
+                 "{frames:7d} {heap_bytes:9d}{:s}{!deferred}\n",
+            t.name, boot_phase_name(t.phase), start_ns / 1000, start_ns % 1000 / 100, dur_ns / 1000,
+            dur_ns % 1000 / 100, dur_ns, task_status_name(r.status), r.frames_delta, r.heap_delta,
+            deferred ? "  (deferred)" : "", deferred);
     }
+    // Phase totals follow the tasks: in JSON the object "phases" after the array.
+    if (ctx.json())
+        list.writer().end_array();
+    list.fields("{@phases}");
     for (uint8_t p = 0; p < kBootPhaseCount; ++p) {
-        print(ctx, "%-9s total ", boot_phase_name(static_cast<BootPhase>(p)));
-        print_us(ctx, ns_of(runner.phase_ticks(static_cast<BootPhase>(p))), 10);
-        print(ctx, " us\n");
+        const char* name = boot_phase_name(static_cast<BootPhase>(p));
+        uint64_t ns = ns_of(runner.phase_ticks(static_cast<BootPhase>(p)));
+        char tmpl[64];
+        format_to(tmpl, sizeof tmpl, "%-9s total {%s_us:8u}.{:u} us\n", name, name);
+        list.fields(tmpl, ns / 1000, ns % 1000 / 100);
     }
-    print(ctx, "boot work, first instruction to prompt: ");
-    print_us(ctx, since_entry_ns(boot_sequence::tsc_prompt()), 0);
-    print(ctx, " us%s\n", runner.degraded() ? " (DEGRADED: an essential task failed)" : "");
-    size_t pending = runner.count(TaskStatus::Pending);
-    if (pending) {
-        print(ctx, "deferred:");
+    list.fields("{@}");
+    list.text("boot work, first instruction to prompt: {:u}.{:u} us{:s}\n", prompt_ns / 1000, prompt_ns % 1000 / 100,
+        runner.degraded() ? " (DEGRADED: an essential task failed)" : "");
+    if (runner.count(TaskStatus::Pending)) {
+        list.text("deferred:");
         for (size_t i = 0; i < runner.size(); ++i) {
             if (runner.record(i).status == TaskStatus::Pending)
-                print(ctx, " %s", runner.task(i).name);
+                list.text(" {:s}", runner.task(i).name);
         }
-        print(ctx, " (run `init deferred`)\n");
+        list.text(" (run `init deferred`)\n");
     } else {
-        print(ctx, "deferred: nothing pending\n");
+        list.text("deferred: nothing pending\n");
     }
+    if (ctx.json())
+        return end_json(list.writer());
     return {};
 }
 
@@ -124,9 +95,9 @@ void report_run(CommandContext& ctx, size_t i)
 {
     const BootRunner& runner = boot_sequence::runner();
     const BootRecord& r = runner.record(i);
-    print(ctx, "init %-10s %-8s ", runner.task(i).name, task_status_name(r.status));
-    print_us(ctx, r.ran() ? ns_of(r.ticks()) : 0, 0);
-    print(ctx, " us, %d frames, %d heap bytes", r.frames_delta, r.heap_delta);
+    uint64_t ns = r.ran() ? ns_of(r.ticks()) : 0;
+    print(ctx, "init %-10s %-8s %u.%u us, %d frames, %d heap bytes", runner.task(i).name, task_status_name(r.status),
+        ns / 1000, ns % 1000 / 100, r.frames_delta, r.heap_delta);
     if (r.status == TaskStatus::Failed || r.status == TaskStatus::Absent)
         print(ctx, " (%s)", error_name(r.error));
     print(ctx, "\n");

@@ -29,11 +29,8 @@ Result<void> cmd_drivers(CommandContext& ctx, int, const char* const*)
     const BootRunner& runner = boot_sequence::runner();
     DriverList list = drivers();
     Listing listing(ctx, "drivers");
-    JsonWriter& json = listing.writer();
     listing.open_items();
-    if (!ctx.json()) {
-        print(ctx, "%-10s %-10s %-8s %9s  %s\n", "driver", "phase", "state", "init_us", "detail");
-    }
+    listing.text("driver     phase      state      init_us  detail\n");
     for (const DriverEntry* d = list.begin; d != list.end; ++d) {
         Result<size_t> index = runner.find(d->name);
         if (!index.ok())
@@ -41,19 +38,9 @@ Result<void> cmd_drivers(CommandContext& ctx, int, const char* const*)
         const BootRecord& r = runner.record(index.value());
         const BootTask& t = runner.task(index.value());
         uint64_t init_ns = r.ran() ? ns_of(r.ticks()) : 0;
-        if (ctx.json()) {
-            json.begin_object();
-            json.field_str("name", d->name);
-            json.field_str("phase", boot_phase_name(t.phase));
-            json.field_str("state", driver_state(r));
-            json.field_u64("init_us", init_ns / 1000);
-            json.field_str("detail", d->detail);
-            json.end_object();
-        } else {
-            print(ctx, "%-10s %-10s %-8s ", d->name, boot_phase_name(t.phase), driver_state(r));
-            print_us(ctx, init_ns, 9);
-            print(ctx, "  %s\n", d->detail);
-        }
+        // init_us in text with one decimal: the integer part, then the tenths (text only).
+        listing.row("{name:-10s} {phase:-10s} {state:-8s} {init_us:7u}.{:u}  {detail}\n", d->name,
+            boot_phase_name(t.phase), driver_state(r), init_ns / 1000, init_ns % 1000 / 100, d->detail);
     }
     return listing.finish();
 }

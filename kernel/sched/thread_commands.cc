@@ -13,14 +13,9 @@ Result<void> cmd_threads(CommandContext& ctx, int, const char* const*)
     Scheduler& s = threads::scheduler();
     uint64_t hz = timer::tsc_hz();
     Listing list(ctx, "threads");
-    JsonWriter& json = list.writer();
-    if (ctx.json())
-        json.field_u64("switches", s.switches());
+    list.fields("{!switches}", s.switches());
     list.open_items();
-    if (!ctx.json()) {
-        print(ctx, "%4s %-16s %-9s %4s %4s %12s %9s %8s\n", "id", "name", "state", "ring", "prio", "cpu_us",
-            "switches", "stack_B");
-    }
+    list.text("  id name             state     ring prio       cpu_us  switches  stack_B\n");
     cpu::InterruptGuard guard;  // the list is changed by spawn/exit
     for (Thread* t = s.first_thread(); t; t = Scheduler::next_thread(*t)) {
         auto* arch = static_cast<threads::ThreadArch*>(t->arch);
@@ -28,25 +23,12 @@ Result<void> cmd_threads(CommandContext& ctx, int, const char* const*)
         if (t == s.current() && arch)
             cpu_ticks += cpu::rdtsc() - arch->tsc_switched_in;
         size_t stack_used = arch && t != &s.idle() ? kernel_stack_used(arch->stack) : 0;
-        uint32_t ring = static_cast<uint32_t>(t->ring);
-        if (ctx.json()) {
-            json.begin_object();
-            json.field_u64("id", t->id);
-            json.field_str("name", t->name);
-            json.field_str("state", thread_state_name(t->state));
-            json.field_u64("ring", ring);
-            json.field_u64("priority", t->priority);
-            json.field_u64("cpu_us", ticks_to_us(cpu_ticks, hz));
-            json.field_u64("switches", t->switches);
-            json.field_u64("stack_used_bytes", stack_used);
-            json.end_object();
-        } else {
-            print(ctx, "%4u %-16s %-9s %4u %4u %12u %9u %8u\n", t->id, t->name, thread_state_name(t->state), ring,
-                t->priority, ticks_to_us(cpu_ticks, hz), t->switches, stack_used);
-        }
+        list.row("{id:4u} {name:-16s} {state:-9s} {ring:4u} {priority:4u} {cpu_us:12u} {switches:9u} "
+                 "{stack_used_bytes:8u}\n",
+            t->id, t->name, thread_state_name(t->state), static_cast<uint32_t>(t->ring), t->priority,
+            ticks_to_us(cpu_ticks, hz), t->switches, stack_used);
     }
-    if (!ctx.json())
-        print(ctx, "%u context switches, time slice %u ticks\n", s.switches(), s.slice_ticks());
+    list.text("{:u} context switches, time slice {:u} ticks\n", s.switches(), s.slice_ticks());
     return list.finish();
 }
 
