@@ -17,14 +17,4 @@ namespace exo {
     [[gnu::used, gnu::aligned(8), gnu::section(".shell_commands." cmd_name)]] constinit const        \
         ::exo::Command ident { cmd_name, usage, summary, __VA_ARGS__ }
 
-// Microseconds with one decimal, right-aligned in `width`.
-inline void print_us(CommandContext& ctx, uint64_t ns, int width)
-{
-    char text[32];
-    size_t n = format_to(text, sizeof text, "%u.%u", ns / 1000, (ns % 1000) / 100);
-    for (int pad = width - static_cast<int>(n); pad > 0; --pad)
-        ctx.out().put(' ');
-    ctx.out().puts(text);
-}
-
 }  // namespace exo
