@@ -97,26 +97,11 @@ Result<void> cmd_bench(CommandContext& ctx, int, const char* const*)
         b.valid ? ticks_to_ns(b.min_ticks, timer::tsc_hz()) : 0 };
 
     Listing list(ctx, "results");
-    JsonWriter& json = list.writer();
-    if (ctx.json()) {
-        json.field_u64("samples", kSamples);
-        json.field_u64("tsc_hz", timer::tsc_hz());
-    }
+    list.fields("benchmark                 median_ns       min_ns   (TSC, {samples} samples; TCG figures)\n{!tsc_hz}",
+        kSamples, timer::tsc_hz());
     list.open_items();
-    if (!ctx.json()) {
-        print(ctx, "%-22s %12s %12s   (TSC, %u samples; TCG figures)\n", "benchmark", "median_ns", "min_ns", kSamples);
-    }
-    for (const Figure& f : figs) {
-        if (ctx.json()) {
-            json.begin_object();
-            json.field_str("name", f.name);
-            json.field_u64("median_ns", f.median_ns);
-            json.field_u64("min_ns", f.min_ns);
-            json.end_object();
-        } else {
-            print(ctx, "%-22s %12u %12u\n", f.name, f.median_ns, f.min_ns);
-        }
-    }
+    for (const Figure& f : figs)
+        list.row("{name:-22s} {median_ns:12u} {min_ns:12u}\n", f.name, f.median_ns, f.min_ns);
     return list.finish();
 }
 

@@ -14,24 +14,12 @@ Result<void> cmd_log(CommandContext& ctx, int, const char* const*)
     uint64_t hz = timer::tsc_hz();
     uint64_t entry = boot_sequence::tsc_entry();
     Listing list(ctx, "records");
-    JsonWriter& json = list.writer();
-    if (ctx.json())
-        json.field_u64("dropped", ring.dropped());
+    list.fields("{!dropped}", ring.dropped());
     list.open_items();
     ring.read_from(ring.first_seq(), [&](const LogRecord& r) {
         uint64_t us = r.timestamp > entry ? ticks_to_us(r.timestamp - entry, hz) : 0;
-        if (ctx.json()) {
-            json.begin_object();
-            json.field_u64("seq", r.seq);
-            json.field_u64("time_us", us);
-            json.field_str("level", log_level_name(r.level));
-            json.key("text");
-            json.str(r.text, r.length);
-            json.end_object();
-        } else {
-            print(ctx, "[%6u.%06u] %-5s %s\n", us / 1000000, us % 1000000, log_level_name(r.level),
-                FormatStr { r.text, r.length });
-        }
+        list.row("[{:6u}.{:06u}{!seq}{!time_us}] {level:-5s} {text}\n", us / 1000000, us % 1000000, r.seq, us,
+            log_level_name(r.level), FormatStr { r.text, r.length });
     });
     return list.finish();
 }

@@ -56,54 +56,32 @@ Result<void> walk_one(CommandContext& ctx, const char* arg)
     return {};
 }
 
-struct RangePrinter {
-    CommandContext* ctx;
-    JsonWriter* json;
-};
-
 Result<void> cmd_pages(CommandContext& ctx, int argc, const char* const* argv)
 {
     if (argc == 2)
         return walk_one(ctx, argv[1]);
     const PageTable& pt = memory::kernel_page_table();
     Listing list(ctx, "mappings");
-    JsonWriter& json = list.writer();
     list.open_items();
-    if (!ctx.json()) {
-        print(ctx, "%-18s %-18s %-18s %5s %6s  %s\n", "virt", "end", "phys", "size", "count", "flags");
-    }
-    RangePrinter rp { &ctx, &json };
-    auto each = [&rp](const MappedRange& r) {
-        if (rp.ctx->json()) {
-            rp.json->begin_object();
-            rp.json->field_hex("virt", r.virt);
-            rp.json->field_hex("phys", r.phys);
-            rp.json->field_u64("page_size", page_size_bytes(r.page_size));
-            rp.json->field_u64("count", r.count);
-            rp.json->field_str("flags", flags_text(r.flags).text);
-            rp.json->end_object();
-        } else {
-            uint64_t size = page_size_bytes(r.page_size);
-            print(*rp.ctx, "%p %p %p %4uK %6u  %s\n", r.virt, r.virt + r.bytes(), r.phys, size / 1024, r.count,
-                flags_text(r.flags).text);
-        }
+    list.text("virt               end                phys                size  count  flags\n");
+    auto each = [&list](const MappedRange& r) {
+        uint64_t size = page_size_bytes(r.page_size);
+        list.row("{virt:p} {:p} {phys:p} {:4u}K{!page_size} {count:6u}  {flags}\n", r.virt, r.virt + r.bytes(),
+            r.phys, size / 1024, size, r.count, flags_text(r.flags).text);
         return true;
     };
     Result<void> listed = pt.for_each_range(each);
-    Result<WxAudit> audit = pt.audit_wx();
-    if (ctx.json()) {
-        json.end_array();
-        json.field_u64("wx_ranges", audit.ok() ? audit.value().ranges : 0);
-        return end_json(json);
-    }
-    if (!listed.ok())
+    if (!list.json() && !listed.ok())
         return ctx.fail(listed.error(), "page tables unreadable");
-    if (audit.ok() && audit.value().ranges)
-        print(ctx, "W+X audit: %u ranges (%u bytes) writable and executable!\n", audit.value().ranges,
-            audit.value().bytes);
-    else
-        print(ctx, "W+X audit: no writable+executable mappings\n");
-    return {};
+    Result<WxAudit> audit = pt.audit_wx();
+    WxAudit wx = audit.ok() ? audit.value() : WxAudit { 0, 0 };
+    // JSON: "wx_ranges" after the array, in the top-level object.
+    if (list.json())
+        list.writer().end_array();
+    list.fields(wx.ranges ? "W+X audit: {wx_ranges} ranges ({:u} bytes) writable and executable!\n"
+                          : "W+X audit: no writable+executable mappings\n{!wx_ranges}",
+        wx.ranges, wx.bytes);
+    return list.json() ? end_json(list.writer()) : Result<void>();
 }
 
 // Hex dump that checks the mapping first: an unmapped address is an error

@@ -11,44 +11,28 @@ Result<void> cmd_pci(CommandContext& ctx, int, const char* const*)
     Listing list(ctx, "devices");
     JsonWriter& json = list.writer();
     list.open_items();
-    if (!ctx.json() && pci_bus::device_count() == 0) {
-        print(ctx, "no PCI devices (pci is not active: see `drivers`, run `init pci`)\n");
-    }
+    if (pci_bus::device_count() == 0)
+        list.text("no PCI devices (pci is not active: see `drivers`, run `init pci`)\n");
     for (size_t i = 0; i < pci_bus::device_count(); ++i) {
         const PciDevice& d = pci_bus::device(i);
-        char where[16];
+        char where[16], id[16];
         format_to(where, sizeof where, "%02x:%02x.%u", d.addr.bus, d.addr.dev, d.addr.fn);
-        if (ctx.json()) {
-            char id[16];
-            format_to(id, sizeof id, "%04x:%04x", d.vendor, d.device);
+        format_to(id, sizeof id, "%04x:%04x", d.vendor, d.device);
+        // Text shows class and subclass in hex, JSON as numbers.
+        if (list.json())
             json.begin_object();
-            json.field_str("address", where);
-            json.field_str("id", id);
-            json.field_u64("class", d.class_code);
-            json.field_u64("subclass", d.subclass);
-            json.field_str("kind", pci_class_name(d.class_code, d.subclass));
-            json.field_u64("irq", d.irq_line);
+        list.fields("{address} {id} class {:02x}{!class}.{:02x}{!subclass} {kind:-22s} irq {irq}\n", where, id,
+            d.class_code, d.class_code, d.subclass, d.subclass, pci_class_name(d.class_code, d.subclass), d.irq_line);
+        if (list.json())
             json.begin_array("bars");
-            for (const PciBar& b : d.bars) {
-                if (!b.present())
-                    continue;
-                json.begin_object();
-                json.field_hex("base", b.base);
-                json.field_u64("size", b.size);
-                json.field_bool("io", b.is_io);
-                json.field_bool("prefetchable", b.prefetchable);
-                json.end_object();
-            }
-            json.end_array();
-            json.end_object();
-            continue;
-        }
-        print(ctx, "%s %04x:%04x class %02x.%02x %-22s irq %u\n", where, d.vendor, d.device, d.class_code,
-            d.subclass, pci_class_name(d.class_code, d.subclass), d.irq_line);
         for (const PciBar& b : d.bars) {
             if (b.present())
-                print(ctx, "    %s %p size 0x%x%s\n", b.is_io ? "io " : "mem", b.base, b.size,
-                    b.prefetchable ? " prefetchable" : "");
+                list.row("    {:s} {base:p} size 0x{:x}{!size}{!io}{:s}{!prefetchable}\n", b.is_io ? "io " : "mem",
+                    b.base, b.size, b.size, b.is_io, b.prefetchable ? " prefetchable" : "", b.prefetchable);
+        }
+        if (list.json()) {
+            json.end_array();
+            json.end_object();
         }
     }
     return list.finish();
