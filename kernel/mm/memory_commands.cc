@@ -1,4 +1,6 @@
-// Shell commands over memory: `mem`, `pages [VADDR]`, `x ADDR [LEN]`.
+// Shell commands over memory: `mem`, `pages [VADDR]`, `x ADDR [LEN]` (kernel
+// text addresses symbolized).
+#include "kernel/debug/symbols_hw.h"
 #include "kernel/mm/memory_hw.h"
 #include "kernel/mm/safe_memory_hw.h"
 #include "shell/kernel_commands.h"
@@ -110,7 +112,12 @@ Result<void> cmd_x(CommandContext& ctx, int argc, const char* const* argv)
     len = got.value();
     const uint8_t* p = bytes;
     for (uint64_t off = 0; off < len; off += 16) {
-        print(ctx, "%p:", addr.value() + off);
+        uint64_t at = addr.value() + off;
+        SymbolHit hit;
+        if (symbolize(at, hit))
+            print(ctx, "%p <%s+0x%x>:", at, hit.name, at - hit.address);  // as gdb's x shows code
+        else
+            print(ctx, "%p:", at);
         for (uint64_t i = off; i < off + 16 && i < len; ++i)
             print(ctx, " %02x", p[i]);
         print(ctx, "\n");
