@@ -126,19 +126,25 @@ Result<void> init_frames()
     return {};
 }
 
+// The image's pages, one PageTable::map_range per run between guard pages
+// (left unmapped so a stack overflow faults).
 Result<void> map_range(uint64_t virt_start, uint64_t virt_end, PageFlags flags)
 {
-    for (uint64_t v = align_down(virt_start, kPage); v < virt_end; v += kPage) {
-        if (v == reinterpret_cast<uint64_t>(boot_stack_guard))
-            continue;
-        const gdt::GuardedStackInfo* stacks;
-        int n = gdt::guarded_stacks(&stacks);
-        bool guard = false;
+    const gdt::GuardedStackInfo* stacks;
+    int n = gdt::guarded_stacks(&stacks);
+    uint64_t end = align_up(virt_end, kPage);
+    for (uint64_t v = align_down(virt_start, kPage); v < end;) {
+        uint64_t stop = end;
+        auto clip = [&](uint64_t guard) {
+            if (guard >= v && guard < stop)
+                stop = guard;
+        };
+        clip(reinterpret_cast<uint64_t>(boot_stack_guard));
         for (int i = 0; i < n; ++i)
-            guard |= stacks[i].guard == v;
-        if (guard)
-            continue;
-        TRY_VOID(g_kernel_pt.map(v, v - kKernelVma, PageSize::Size4K, flags));
+            clip(stacks[i].guard);
+        if (stop > v)
+            TRY_VOID(g_kernel_pt.map_range(v, v - kKernelVma, (stop - v) / kPage, flags));
+        v = stop + kPage;  // past the guard page (or the end)
     }
     return {};
 }
