@@ -67,6 +67,7 @@ void shell_main(void*)
     klog_set_echo(echo_log_line);
     g_editor.start_prompt();
     boot_sequence::mark_prompt();
+    boot_sequence::after_prompt();
     for (;;)
         handle(g_editor.feed(serial_input::read_blocking()));
 }

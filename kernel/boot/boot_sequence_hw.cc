@@ -5,8 +5,11 @@
 #include "kernel/arch/x86_64/cpu.h"
 #include "gdbstub/gdb_server_hw.h"
 #include "kernel/debug/klog_hw.h"
-#include "kernel/mm/memory_hw.h"
 #include "kernel/debug/panic_hw.h"
+#include "kernel/ipc/ipc_hw.h"
+#include "kernel/mm/memory_hw.h"
+#include "kernel/sched/threads_hw.h"
+#include "kernel/user/syscalls_hw.h"
 
 extern "C" const exo::BootTask __boot_tasks_start[];
 extern "C" const exo::BootTask __boot_tasks_end[];
@@ -96,6 +99,15 @@ void mark_prompt()
 {
     if (!g_tsc_prompt)
         g_tsc_prompt = cpu::rdtsc();
+}
+
+void after_prompt()
+{
+    if (!ipc::start_echo_server().ok() || !syscalls::start_sampler_sink().ok())
+        log_error("boot: cannot start the IPC service threads");
+    // The echo server shares the shell's priority: let it reach its receive
+    // (blocked, as `threads` shows it) before the shell takes a command.
+    threads::yield();
 }
 
 }  // namespace exo::boot_sequence

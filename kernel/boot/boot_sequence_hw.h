@@ -28,6 +28,10 @@ const KernelOptions& options();
 uint64_t tsc_entry();
 uint64_t tsc_prompt();
 void mark_prompt();
+// Called by the shell once the prompt is out, before it reads a byte: starts
+// the service threads no boot task needs (the IPC echo server, the user
+// sampler's sink), so the prompt does not wait for them.
+void after_prompt();
 // deferred=auto: runs the pending Optional tasks (after the prompt is up).
 void run_deferred_now();
 

@@ -35,10 +35,8 @@ void echo_server(void*)
 
 Result<void> start_ipc()
 {
-    TRY_VOID(register_endpoint(g_echo));
-    // Same priority as the shell: a call hands the CPU straight over.
-    TRY_VOID(threads::spawn("ipc-echo", echo_server, nullptr, 1));
-    return {};
+    // The server thread starts right after the prompt (start_echo_server).
+    return register_endpoint(g_echo);
 }
 
 }  // namespace
@@ -91,5 +89,12 @@ Endpoint& echo_endpoint() { return g_echo; }
 
 // Slots are only ever filled, never emptied: reading one needs no lock.
 Endpoint* endpoint_at(size_t index) { return index < kMaxEndpoints ? g_endpoints[index] : nullptr; }
+
+Result<void> start_echo_server()
+{
+    // Same priority as the shell: a call hands the CPU straight over.
+    TRY_VOID(threads::spawn("ipc-echo", echo_server, nullptr, 1));
+    return {};
+}
 
 }  // namespace exo::ipc

@@ -21,6 +21,9 @@ Result<void> reply(Endpoint& ep, uint32_t client, const Message& msg);
 // The kernel's demo service: replies to every call with label + 1 and the
 // words echoed (the IPC round trip of `bench`).
 Endpoint& echo_endpoint();
+// Its server thread; started by the shell right after the prompt (nothing
+// calls the endpoint before a command does), not on the boot path.
+Result<void> start_echo_server();
 
 // The registered endpoint in slot `index`, or null (free slot or past the end).
 Endpoint* endpoint_at(size_t index);

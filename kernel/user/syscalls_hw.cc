@@ -48,9 +48,8 @@ Result<void> start_syscalls()
     cpu::wrmsr(kMsrStar, (static_cast<uint64_t>(gdt::kUserBase) << 48) | (static_cast<uint64_t>(gdt::kKernelCode) << 32));
     cpu::wrmsr(kMsrLstar, reinterpret_cast<uint64_t>(&syscall_entry));
     cpu::wrmsr(kMsrFmask, kFmask);
-    TRY_VOID(ipc::register_endpoint(g_sampler));
-    TRY_VOID(threads::spawn("sampler-sink", sampler_sink, nullptr, 2));
-    return {};
+    // The sink thread starts right after the prompt (start_sampler_sink).
+    return ipc::register_endpoint(g_sampler);
 }
 
 int64_t sys_counters(uint64_t user_ptr)
@@ -85,6 +84,12 @@ int64_t sys_sleep(uint64_t ms)
 EXO_BOOT_TASK(kSyscallsTask, "syscalls", BootPhase::Essential, start_syscalls, "scheduler", "ipc", "gdt");
 
 void set_kernel_stack(uint64_t rsp) { syscall_kernel_rsp = rsp; }
+
+Result<void> start_sampler_sink()
+{
+    TRY_VOID(threads::spawn("sampler-sink", sampler_sink, nullptr, 2));
+    return {};
+}
 BenchResult last_bench() { return g_bench; }
 void clear_bench() { g_bench = {}; }
 

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "kernel/lib/result.h"
+
 namespace exo::syscalls {
 
 enum Number : uint64_t {
@@ -31,6 +33,9 @@ static_assert(sizeof(Counters) == 32);  // programs.S reserves 32 bytes
 
 // MSRs for SYSCALL/SYSRET (boot task "syscalls").
 void set_kernel_stack(uint64_t rsp);
+// The kernel thread that keeps the user sampler's last message; started by
+// the shell right after the prompt (no user program runs before a command).
+Result<void> start_sampler_sink();
 
 struct BenchResult {
     uint64_t min_ticks = 0;
