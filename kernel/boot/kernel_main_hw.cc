@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/cpu_setup.h"
 #include "kernel/boot/boot_info.h"
 #include "kernel/boot/multiboot2.h"
 #include "kernel/boot/pvh.h"
@@ -71,6 +72,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys, uin
 {
     using namespace exo;
     g_tsc_entry = tsc_entry;
+    cpu::enable_features();
     (void)console::init();
     log_info("Exo-OS 0.1 x86_64");
     record_boot_info(magic, info_phys);

@@ -34,7 +34,9 @@ Result<void> setup_idt()
     return {};
 }
 
-Result<void> setup_features()
+}  // namespace
+
+void enable_features()
 {
     CpuidResult max = cpuid(0);
     CpuidResult ext = cpuid(0x80000000);
@@ -72,6 +74,14 @@ Result<void> setup_features()
     if (g_features.smap)
         cr4 |= cr4::kSmap;
     write_cr4(cr4);
+}
+
+namespace {
+
+// The features were turned on by kernel_main's first call (enable_features);
+// the task reports them.
+Result<void> setup_features()
+{
     log_debug("cpu: %s, NX %s, SMEP %s, SMAP %s, WP on", g_features.vendor, g_features.nx ? "on" : "absent",
         g_features.smep ? "on" : "absent", g_features.smap ? "on" : "absent");
     return {};
