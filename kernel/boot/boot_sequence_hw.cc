@@ -30,7 +30,7 @@ constinit uint64_t g_tsc_prompt = 0;
 
 uint64_t read_tsc() { return cpu::rdtsc(); }
 uint64_t frames_used() { return memory::frames_used(); }
-uint64_t heap_used() { return memory::heap_stats().used_bytes; }
+uint64_t heap_used() { return memory::heap_used(); }
 
 void on_critical_failure(const BootTask& task, Error error)
 {

@@ -115,6 +115,8 @@ public:
     // Return the spare page to the source.
     void trim();
     HeapStats stats() const;
+    // stats().used_bytes alone, without computing the rest (read per boot task).
+    size_t used_bytes() const { return m_used; }
 
 private:
     struct Slab;

@@ -269,6 +269,7 @@ void free_frame(uint64_t phys)
 }
 FrameStats frame_stats() { return g_frames.stats(); }
 HeapStats heap_stats() { return g_heap ? g_heap->stats() : HeapStats {}; }
+size_t heap_used() { return g_heap ? g_heap->used_bytes() : 0; }
 Heap& heap() { return *g_heap; }
 PageTable& kernel_page_table() { return g_kernel_pt; }
 

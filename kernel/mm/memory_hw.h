@@ -27,6 +27,8 @@ Result<uint64_t> alloc_frame();
 void free_frame(uint64_t phys);
 FrameStats frame_stats();
 HeapStats heap_stats();
+// heap_stats().used_bytes, cheaply (the boot runner reads it around every task).
+size_t heap_used();
 Heap& heap();
 PageTable& kernel_page_table();
 // A new address space: its own PML4 sharing the kernel half (entries

@@ -128,6 +128,7 @@ protected:
         EXPECT_LE(s.used_bytes, s.mapped_bytes);
         EXPECT_EQ(s.free_bytes, s.mapped_bytes - s.used_bytes);
         EXPECT_GE(s.peak_bytes, s.used_bytes);
+        EXPECT_EQ(heap.used_bytes(), s.used_bytes);
     }
 
     void free_all_and_trim()
