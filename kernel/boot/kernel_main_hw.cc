@@ -3,6 +3,8 @@
 // command line, then hands over to the boot task runner and the shell.
 #include <stdint.h>
 
+#include <new>
+
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/cpu_setup.h"
 #include "kernel/boot/boot_info.h"
@@ -25,6 +27,12 @@ constexpr uint32_t kPvhBootMarker = 0x336EC578;  // set by _start_pvh in boot.S
 constinit BootInfo g_boot_info {};
 constinit KernelOptions g_options {};
 constinit uint64_t g_tsc_entry = 0;
+// The shell's thread lives as long as the kernel: static, so starting it
+// costs no heap set-up before the prompt (the heap's first use comes after).
+// Raw .bss storage, constructed in kernel_main: a constinit Thread would
+// cost its size in file bytes (.data).
+alignas(Thread) constinit char g_shell_thread[sizeof(Thread)] {};
+alignas(threads::ThreadArch) constinit char g_shell_arch[sizeof(threads::ThreadArch)] {};
 
 const uint8_t* read_low_phys(void*, uint64_t phys, size_t len)
 {
@@ -92,7 +100,9 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys, uin
     }
     // The shell is a thread; deferred=auto runs the Optional tasks in a
     // background thread after the prompt is up (lower priority than the shell).
-    if (!threads::spawn("shell", shell_main, nullptr, 1).ok())
+    auto* shell = new (g_shell_thread) Thread(0, "shell", 1);
+    auto* shell_arch = new (g_shell_arch) threads::ThreadArch {};
+    if (!threads::start(*shell, *shell_arch, shell_main, nullptr).ok())
         panic("cannot start the shell thread");
     if (g_options.deferred == DeferredMode::Auto)
         (void)threads::spawn("deferred-init", [](void*) { boot_sequence::run_deferred_now(); }, nullptr, 2);

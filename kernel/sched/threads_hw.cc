@@ -38,8 +38,10 @@ void reap()
     auto* arch = static_cast<ThreadArch*>(dead->arch);
     (void)g_scheduler.release(*dead);
     free_kernel_stack(arch->stack);
-    delete arch;
-    delete dead;
+    if (arch->heap_owned) {
+        delete arch;
+        delete dead;
+    }
 }
 
 void do_switch(Switch s)
@@ -96,14 +98,26 @@ extern "C" void thread_exit_current() { exit_current(); }
 
 Result<Thread*> spawn(const char* name, Entry entry, void* arg, uint8_t priority)
 {
-    KernelStack stack = TRY(alloc_kernel_stack());
     auto* arch = new ThreadArch {};
     auto* t = arch ? new Thread(0, name, priority) : nullptr;
     if (!t) {
         delete arch;
-        free_kernel_stack(stack);
         return Error::NoMemory;
     }
+    arch->heap_owned = true;
+    Result<Thread*> started = start(*t, *arch, entry, arg);
+    if (!started.ok()) {
+        delete t;
+        delete arch;
+    }
+    return started;
+}
+
+Result<Thread*> start(Thread& thread, ThreadArch& thread_arch, Entry entry, void* arg)
+{
+    Thread* t = &thread;
+    ThreadArch* arch = &thread_arch;
+    KernelStack stack = TRY(alloc_kernel_stack());
     arch->stack = stack;
     arch->entry = entry;
     arch->arg = arg;
@@ -123,8 +137,6 @@ Result<Thread*> spawn(const char* name, Entry entry, void* arg, uint8_t priority
     cpu::InterruptGuard guard;
     t->id = g_next_id++;
     if (Result<void> added = g_scheduler.add(*t); !added.ok()) {
-        delete t;
-        delete arch;
         free_kernel_stack(stack);
         return added.error();
     }

@@ -28,9 +28,13 @@ struct ThreadArch {
     UserSpace* user = nullptr;  // ring-3 threads: their address space (user_mode.cc)
     Entry entry = nullptr;
     void* arg = nullptr;
+    bool heap_owned = false;  // spawn() allocated it and the Thread: freed when it dies
 };
 
 Result<Thread*> spawn(const char* name, Entry entry, void* arg, uint8_t priority = kDefaultPriority);
+// The same with Thread and ThreadArch the caller owns (static storage: the
+// shell's thread starts without touching the heap on the boot path).
+Result<Thread*> start(Thread& thread, ThreadArch& arch, Entry entry, void* arg);
 Scheduler& scheduler();
 Thread& current();
 bool started();
