@@ -300,12 +300,14 @@ Result<void> PageTable::map_one(uint64_t virt, uint64_t phys, PageSize size, Pag
         return Error::InvalidArgument;
     TRY_VOID(check_rights(flags));
 
-    // Tables created by this call, undone if a later step fails.
-    uint64_t created[kPagingLevels] {};
-    uint64_t* created_slot[kPagingLevels] {};
+    // Tables created by this call, undone if a later step fails. Only the
+    // first n_created / n_existing entries are read, so no zeroing (three
+    // rep stos per call, each iteration a TCG block).
+    uint64_t created[kPagingLevels];
+    uint64_t* created_slot[kPagingLevels];
     int n_created = 0;
     // Existing upper entries, widened only once the map is sure to succeed.
-    uint64_t* existing[kPagingLevels] {};
+    uint64_t* existing[kPagingLevels];
     int n_existing = 0;
     Error failure = Error::Corrupt;
 
