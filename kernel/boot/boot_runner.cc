@@ -61,6 +61,23 @@ Result<void> BootRunner::validate()
     return {};
 }
 
+Result<void> BootRunner::adopt(const uint32_t* masks, size_t count)
+{
+    if (m_stage != Stage::Critical || m_busy)
+        return Error::Busy;
+    if (count != m_count || count > 32)
+        return Error::InvalidArgument;
+    for (size_t i = 0; i < count; ++i) {
+        if ((uint64_t { masks[i] } >> count) != 0 || (masks[i] >> i & 1) != 0)
+            return Error::InvalidArgument;
+    }
+    for (size_t i = 0; i < count; ++i)
+        m_records[i].needs = TaskSet::from_mask(masks[i]);
+    m_issue = BootIssue {};
+    m_validation = Validation::Valid;
+    return {};
+}
+
 Result<void> BootRunner::resolve_requirements(size_t i)
 {
     const BootTask& t = m_tasks[i];

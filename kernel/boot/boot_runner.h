@@ -79,6 +79,14 @@ public:
 
     constexpr size_t first() const { return next(0); }
 
+    // The set of tasks 0..63 whose bits are set in `mask`.
+    static constexpr TaskSet from_mask(uint64_t mask)
+    {
+        TaskSet s;
+        s.m_words[0] = mask;
+        return s;
+    }
+
     constexpr size_t size() const
     {
         size_t n = 0;
@@ -184,6 +192,14 @@ public:
     // (unknown requirement), Corrupt (cycle). issue() says which task.
     Result<void> validate();
     const BootIssue& issue() const { return m_issue; }
+
+    // Instead of validate(): requirements resolved ahead of time from a
+    // table that was checked the same way (the kernel's is checked at build
+    // time by cmake/gen_boot_graph.py): bit d of masks[i] says task i
+    // requires task d. Skips the name lookups. InvalidArgument if count is
+    // not size(), above 32, or a mask names itself or a task not below
+    // count; Busy once a phase has run.
+    Result<void> adopt(const uint32_t* masks, size_t count);
 
     // After a Cycle: writes the cycle's task indices, issue().task first,
     // into out (at most max) and returns the cycle's length.

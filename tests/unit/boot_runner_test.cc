@@ -144,6 +144,64 @@ TEST_F(BootRunnerTest, DiamondRunsInDependencyOrder)
     EXPECT_TRUE(g_critical.empty());
 }
 
+// adopt(): requirements resolved ahead of time (the kernel's come from
+// cmake/gen_boot_graph.py) run the same order as validate() by name.
+TEST_F(BootRunnerTest, AdoptedMasksRunLikeValidatedNames)
+{
+    const BootTask tasks[] = {
+        {"d", BootPhase::Critical, kNeedsBC, &body<0>},
+        {"b", BootPhase::Critical, kNeedsA, &body<1>},
+        {"c", BootPhase::Critical, kNeedsA, &body<2>},
+        {"a", BootPhase::Critical, nullptr, &body<3>},
+        {"e", BootPhase::Essential, kNeedsC, &body<4>},
+    };
+    BootRecord by_name[5];
+    BootRunner validated(tasks, 5, by_name, kProbes);
+    ASSERT_TRUE(validated.validate().ok());
+    run_boot(validated);
+    std::string expected = order(tasks, 5);
+    uint32_t masks[5] {};
+    for (size_t i = 0; i < 5; ++i) {
+        for (size_t d = 0; d < 5; ++d) {
+            if (by_name[i].needs.contains(d))
+                masks[i] |= 1u << d;
+        }
+    }
+    EXPECT_EQ(masks[0], 0b0110u);  // d needs b and c
+    EXPECT_EQ(masks[4], 0b0100u);  // e needs c
+
+    g_ran.clear();
+    BootRecord records[5];
+    BootRunner adopted(tasks, 5, records, kProbes);
+    ASSERT_TRUE(adopted.adopt(masks, 5).ok());
+    run_boot(adopted);
+    EXPECT_EQ(order(tasks, 5), expected);
+    EXPECT_EQ(expected, "a,b,c,d,e");
+    for (size_t i = 0; i < 5; ++i)
+        EXPECT_TRUE(records[i].needs.contains_all(by_name[i].needs) && by_name[i].needs.contains_all(records[i].needs));
+    EXPECT_EQ(adopted.issue().problem, BootProblem::None);
+}
+
+TEST_F(BootRunnerTest, AdoptRejectsMasksThatDoNotFitTheTable)
+{
+    const BootTask tasks[] = {
+        {"a", BootPhase::Critical, nullptr, &body<0>},
+        {"b", BootPhase::Critical, kNeedsA, &body<1>},
+    };
+    BootRecord records[2];
+    BootRunner runner(tasks, 2, records, kProbes);
+    const uint32_t good[] = {0, 0b01};
+    const uint32_t self[] = {0b01, 0};
+    const uint32_t beyond[] = {0, 0b101};
+    EXPECT_EQ(runner.adopt(good, 1).error(), Error::InvalidArgument);
+    EXPECT_EQ(runner.adopt(self, 2).error(), Error::InvalidArgument);
+    EXPECT_EQ(runner.adopt(beyond, 2).error(), Error::InvalidArgument);
+    ASSERT_TRUE(runner.adopt(good, 2).ok());
+    ASSERT_TRUE(runner.run_phase(BootPhase::Critical).ok());
+    EXPECT_EQ(order(tasks, 2), "a,b");
+    EXPECT_EQ(runner.adopt(good, 2).error(), Error::Busy);
+}
+
 TEST_F(BootRunnerTest, IndependentTasksKeepDeclarationOrder)
 {
     // Same diamond, c declared before b: c runs first.
