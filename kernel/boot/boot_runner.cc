@@ -4,12 +4,9 @@ namespace exo {
 
 namespace {
 
-// Identical literals are usually merged by the linker, so pointer equality
-// decides most matches; the first byte rejects most mismatches without a
-// strcmp call (validate() compares every pair: block executions at boot).
 bool same_name(const char* a, const char* b)
 {
-    return a == b || (a[0] == b[0] && __builtin_strcmp(a, b) == 0);
+    return a == b || __builtin_strcmp(a, b) == 0;
 }
 
 }  // namespace
