@@ -37,7 +37,7 @@ from pathlib import Path
 REPO_DIR = Path(__file__).resolve().parent.parent
 US_PER_INSN = 1.24
 US_PER_BLOCK = 0.044
-TASK_BYTES = 32  # kernel/core/boot_task.h BootTask
+TASK_BYTES = 32  # kernel/boot/boot_task.h BootTask
 IRQ_PREFIXES = ("isr_", "trap_", "_ZN3exo5timer12_GLOBAL__N_17on_tick")
 
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Check the boot task graph at build time and resolve it for the kernel.
 
-Reads the .boot_tasks array (kernel/core/boot_task.h: name, phase,
+Reads the .boot_tasks array (kernel/boot/boot_task.h: name, phase,
 depends_on, run; 32 bytes each) from the first-stage kernel, applies the
 checks of BootRunner::validate() (names, phases, duplicates, unknown
 requirements, phase inversions, cycles) and fails the build on the first
 problem. Otherwise it writes the blob the final link embeds (.boot_graph,
-kernel/platform/boot_sequence.cc reads it), u32 words: the task count, the
+kernel/boot/boot_sequence_hw.cc reads it), u32 words: the task count, the
 sum of the run addresses' low 32 bits (so a blob that does not describe the
 linked table is ignored), then per task its requirement set as a bit mask
 (bit d: requires task d). The kernel then skips resolving names at boot
@@ -21,7 +21,7 @@ import subprocess
 import sys
 
 TASK_BYTES = 32
-MAX_TASKS = 128  # kernel/core/boot_runner.h kMaxBootTasks
+MAX_TASKS = 128  # kernel/boot/boot_runner.h kMaxBootTasks
 PHASES = ("critical", "essential", "optional")
 
 
