@@ -250,6 +250,22 @@ Result<void> FrameAllocator::free_contiguous(uint64_t phys, uint64_t count)
     return {};
 }
 
+Result<void> FrameAllocator::release_reserved(uint64_t phys, uint64_t count)
+{
+    if (count == 0 || phys % kFrameSize != 0 || count > m_reserved)
+        return Error::InvalidArgument;
+    uint64_t first = phys >> kFrameShift;
+    if (first >= m_frame_count || count > m_frame_count - first)
+        return Error::InvalidArgument;
+    if (find_first(m_owned, first, first + count, 0) != first + count)
+        return Error::InvalidArgument;  // some frame is managed already
+    set_bits(m_owned, first, first + count);
+    set_bits(m_free, first, first + count);
+    m_reserved -= count;
+    m_free_count += count;
+    return {};
+}
+
 bool FrameAllocator::is_free(uint64_t phys) const
 {
     uint64_t frame = phys >> kFrameShift;

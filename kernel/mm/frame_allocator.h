@@ -61,6 +61,13 @@ public:
     // All-or-nothing: every frame is checked before any is released.
     Result<void> free_contiguous(uint64_t phys, uint64_t count);
 
+    // Hands frames the caller reserved at init and no longer needs (boot page
+    // tables, guard pages) to the allocator, free. The caller vouches that
+    // they are usable RAM; a frame the allocator already manages, or more
+    // frames than are reserved, is refused (InvalidArgument) and nothing
+    // changes.
+    Result<void> release_reserved(uint64_t phys, uint64_t count);
+
     bool is_free(uint64_t phys) const;
     FrameStats stats() const;
     uint64_t managed_end() const { return m_frame_count << kFrameShift; }

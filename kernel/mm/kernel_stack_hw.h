@@ -16,7 +16,9 @@ struct KernelStack {
     uint32_t slot = 0;
 };
 
-constexpr size_t kKernelStackPages = 4;
+// 8 KiB: the deepest thread seen (the shell running `x ADDR 4096`, a 4 KiB
+// buffer) stays under 6 KiB; `threads` shows each stack's high-water mark.
+constexpr size_t kKernelStackPages = 2;
 constexpr uint8_t kStackFillByte = 0x57;  // untouched-stack marker for high-water marks
 
 Result<KernelStack> alloc_kernel_stack();

@@ -12,6 +12,7 @@ namespace {
 constexpr uint64_t kKiB = 1024;
 constexpr uint64_t kFrame = 4096;
 constexpr uint64_t kMaxDump = 4096;
+constexpr size_t kRow = 16;
 
 Result<void> cmd_mem(CommandContext& ctx, int, const char* const*)
 {
@@ -102,28 +103,34 @@ Result<void> cmd_x(CommandContext& ctx, int argc, const char* const* argv)
             return ctx.fail(Error::InvalidArgument, "length must be 1..4096", argv[2]);
         len = l.value();
     }
-    uint8_t bytes[kMaxDump];
-    Result<size_t> got = safe_memory::read(addr.value(), bytes, len);
-    if (!got.ok())
-        return ctx.fail(got.error(), got.error() == Error::NotMapped ? "address not mapped" : "non-canonical address",
-            argv[1]);
-    // A range running into unmapped memory shows what was readable, then says where it stopped.
-    bool partial = got.value() < len;
-    len = got.value();
-    const uint8_t* p = bytes;
-    for (uint64_t off = 0; off < len; off += 16) {
+    // One row at a time, so the shell's stack never holds the whole dump.
+    uint64_t off = 0;
+    for (; off < len; off += kRow) {
         uint64_t at = addr.value() + off;
+        uint8_t row[kRow];
+        size_t want = len - off < kRow ? len - off : kRow;
+        Result<size_t> got = safe_memory::read(at, row, want);
+        if (!got.ok() && off == 0)
+            return ctx.fail(got.error(), got.error() == Error::NotMapped ? "address not mapped" : "non-canonical address",
+                argv[1]);
+        size_t n = got.ok() ? got.value() : 0;
+        if (n == 0)
+            break;
         SymbolHit hit;
         if (symbolize(at, hit))
             print(ctx, "%p <%s+0x%x>:", at, hit.name, at - hit.address);  // as gdb's x shows code
         else
             print(ctx, "%p:", at);
-        for (uint64_t i = off; i < off + 16 && i < len; ++i)
-            print(ctx, " %02x", p[i]);
+        for (size_t i = 0; i < n; ++i)
+            print(ctx, " %02x", row[i]);
         print(ctx, "\n");
+        if (n < want) {  // ran into unmapped memory: show where it stopped
+            off += n;
+            break;
+        }
     }
-    if (partial)
-        print(ctx, "x: stopped at %p: not mapped\n", addr.value() + len);
+    if (off < len)
+        print(ctx, "x: stopped at %p: not mapped\n", addr.value() + off);
     return {};
 }
 

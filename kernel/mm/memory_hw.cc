@@ -14,6 +14,7 @@ extern "C" const char __kernel_phys_start[], __kernel_phys_end[];
 extern "C" const char __text_start[], __text_end[], __rodata_start[], __ksyms_end[];
 extern "C" const char __data_start[], __kernel_end[];
 extern "C" const char boot_stack_guard[];
+extern "C" const char boot_pml4[], boot_tables_end[];  // boot.S, linked at their physical addresses
 
 namespace exo {
 const BootInfo& boot_info();
@@ -35,6 +36,7 @@ constinit PageTable g_kernel_pt {};
 constinit bool g_paging_ready = false;
 constinit uint64_t g_metadata_bytes = 0;
 constinit uint64_t g_table_frames = 0;
+constinit uint64_t g_released_bytes = 0;  // image frames given back (boot tables, guard pages)
 alignas(Heap) constinit char g_heap_storage[sizeof(Heap)] {};
 constinit Heap* g_heap = nullptr;
 
@@ -172,6 +174,24 @@ Result<void> map_direct()
     return {};
 }
 
+// Frames of the image nothing needs once the kernel's tables are live: the
+// early page tables and the guard pages (unmapped; only their virtual
+// addresses guard). Failures only cost memory, so they are not fatal.
+void release_boot_frames()
+{
+    auto release = [](uint64_t phys, uint64_t bytes) {
+        if (g_frames.release_reserved(phys, bytes / kPage).ok())
+            g_released_bytes += bytes;
+    };
+    uint64_t tables = reinterpret_cast<uint64_t>(boot_pml4);
+    release(tables, reinterpret_cast<uint64_t>(boot_tables_end) - tables);
+    release(reinterpret_cast<uint64_t>(boot_stack_guard) - kKernelVma, kPage);
+    const gdt::GuardedStackInfo* stacks;
+    int n = gdt::guarded_stacks(&stacks);
+    for (int i = 0; i < n; ++i)
+        release(stacks[i].guard - kKernelVma, kPage);
+}
+
 Result<void> init_paging()
 {
     // The "cpu" task turned EFER.NXE on if the CPU has it; without it XD is a reserved bit.
@@ -186,6 +206,7 @@ Result<void> init_paging()
     TRY_VOID(map_range(data, reinterpret_cast<uint64_t>(__kernel_end), PageFlags::Writable | PageFlags::Global));
     cpu::write_cr3(g_kernel_pt.root());
     g_paging_ready = true;
+    release_boot_frames();
     // The W+X audit walks every table: the shell's `pages` runs it on demand.
     log_debug("paging: kernel tables at %p, %u table frames", g_kernel_pt.root(), g_table_frames);
     return {};
@@ -276,7 +297,8 @@ PageTable& kernel_page_table() { return g_kernel_pt; }
 Footprint footprint()
 {
     return Footprint {
-        reinterpret_cast<uint64_t>(__kernel_phys_end) - reinterpret_cast<uint64_t>(__kernel_phys_start),
+        reinterpret_cast<uint64_t>(__kernel_phys_end) - reinterpret_cast<uint64_t>(__kernel_phys_start)
+            - g_released_bytes,
         g_metadata_bytes,
         g_table_frames * kPage,
         heap_stats().mapped_bytes,

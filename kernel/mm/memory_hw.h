@@ -38,7 +38,7 @@ Result<PageTable> create_address_space();
 void destroy_address_space(PageTable& space);
 
 struct Footprint {
-    uint64_t image_bytes;        // kernel image as loaded (text..bss)
+    uint64_t image_bytes;        // kernel image as loaded (text..bss), less the frames given back after boot
     uint64_t metadata_bytes;     // frame bitmap
     uint64_t page_table_bytes;   // frames holding page tables
     uint64_t heap_mapped_bytes;  // frames the heap holds

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <set>
@@ -386,6 +387,48 @@ TEST(FrameAllocator, RandomizedAgainstModel)
         ASSERT_EQ(s.free_frames, avail - held.size());
         ASSERT_EQ(s.peak_used_frames, peak);
     }
+}
+
+// The kernel gives back its boot page tables and guard pages once paging is up.
+TEST(FrameAllocator, ReleasedReservedFramesBecomeFreeAndAllocatable)
+{
+    Harness h;
+    ASSERT_TRUE(h.init({ { 0, 1 * kMiB } }, { { 64 * kFrameSize, 8 * kFrameSize } }).ok());
+    FrameStats before = h.fa.stats();
+    ASSERT_EQ(before.reserved_frames, 8u);
+    ASSERT_TRUE(h.fa.release_reserved(66 * kFrameSize, 2).ok());
+    FrameStats after = h.fa.stats();
+    EXPECT_EQ(after.reserved_frames, 6u);
+    EXPECT_EQ(after.free_frames, before.free_frames + 2);
+    EXPECT_EQ(after.used_frames, before.used_frames);
+    EXPECT_TRUE(h.fa.is_free(66 * kFrameSize));
+    EXPECT_TRUE(h.fa.is_free(67 * kFrameSize));
+    EXPECT_FALSE(h.fa.is_free(68 * kFrameSize));
+    std::vector<uint64_t> all = drain(h.fa);
+    EXPECT_NE(std::find(all.begin(), all.end(), 66 * kFrameSize), all.end());
+    // Once handed out, the frame frees like any other.
+    EXPECT_TRUE(h.fa.free(66 * kFrameSize).ok());
+}
+
+TEST(FrameAllocator, ReleaseRefusesManagedFramesAndLeavesStateAlone)
+{
+    Harness h;
+    ASSERT_TRUE(h.init({ { 0, 1 * kMiB } }, { { 64 * kFrameSize, 2 * kFrameSize } }).ok());
+    FrameStats before = h.fa.stats();
+    // One reserved frame and one managed frame: all or nothing.
+    EXPECT_EQ(h.fa.release_reserved(65 * kFrameSize, 2).error(), Error::InvalidArgument);
+    EXPECT_EQ(h.fa.release_reserved(10 * kFrameSize, 1).error(), Error::InvalidArgument);
+    EXPECT_EQ(h.fa.release_reserved(64 * kFrameSize + 1, 1).error(), Error::InvalidArgument);
+    EXPECT_EQ(h.fa.release_reserved(64 * kFrameSize, 0).error(), Error::InvalidArgument);
+    EXPECT_EQ(h.fa.release_reserved(64 * kFrameSize, 3).error(), Error::InvalidArgument);  // more than reserved
+    EXPECT_EQ(h.fa.release_reserved(1 * kMiB, 1).error(), Error::InvalidArgument);        // beyond RAM
+    FrameStats after = h.fa.stats();
+    EXPECT_EQ(after.reserved_frames, before.reserved_frames);
+    EXPECT_EQ(after.free_frames, before.free_frames);
+    EXPECT_FALSE(h.fa.is_free(64 * kFrameSize));
+    // Releasing the same frames twice: the second is refused.
+    EXPECT_TRUE(h.fa.release_reserved(64 * kFrameSize, 2).ok());
+    EXPECT_EQ(h.fa.release_reserved(64 * kFrameSize, 2).error(), Error::InvalidArgument);
 }
 
 }  // namespace

@@ -178,11 +178,14 @@ boot_info_phys: .long 0
 
     .section .boot.bss, "aw", @nobits
     .balign 4096
-    .global boot_pml4
+    .global boot_pml4, boot_tables_end
 boot_pml4:      .skip 4096
 boot_pdpt_low:  .skip 4096
 boot_pdpt_high: .skip 4096
 boot_pd:        .skip 4096
+/* Dead once the kernel's own tables are live: kernel/mm/memory_hw.cc hands
+ * boot_pml4..boot_tables_end back to the frame allocator. */
+boot_tables_end:
 boot32_stack:   .skip 256
 boot32_stack_top:
 
