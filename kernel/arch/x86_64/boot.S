@@ -215,5 +215,5 @@ long_mode_high:
 boot_stack_guard:
     .skip 4096
 boot_stack_bottom:
-    .skip 16384
+    .skip 8192      /* boot tasks, then the idle thread: 3.8 KiB used */
 boot_stack_top:

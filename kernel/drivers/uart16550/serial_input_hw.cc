@@ -15,7 +15,7 @@ constexpr uint8_t kIrqCom1 = 4;
 
 // Producer: the IRQ 4 handler. Consumer: the shell, with interrupts off
 // around each pop (one CPU, so that is the lock).
-constinit ByteRing<4096> g_ring {};
+constinit ByteRing<1024> g_ring {};  // full: bytes wait in the UART and QEMU, none lost
 constinit uint64_t g_received = 0;
 // The shell thread waits here for input; the IRQ wakes it.
 constinit WaitQueue g_readers {};
