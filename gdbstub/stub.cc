@@ -503,23 +503,23 @@ void GdbStub::remove_all_breakpoints()
 
 const char* GdbStub::query(Cursor& c)
 {
-    if (c.eat("Supported"))
+    int which = c.match("Supported\0Xfer:features:read:\0fThreadInfo\0sThreadInfo\0ThreadExtraInfo,\0Rcmd,\0"
+                        "Attached\0Offsets\0Symbol:\0");
+    if (which == 0)
         return kSupported;  // whatever gdb offers, this is what we do
-    if (c.eat("Xfer:features:read:"))
+    if (which == 1)
         return read_features(c);
-    if (c.eat("fThreadInfo"))
-        return thread_list(true);
-    if (c.eat("sThreadInfo"))
-        return thread_list(false);
-    if (c.eat("ThreadExtraInfo,"))
+    if (which == 2 || which == 3)
+        return thread_list(which == 2);
+    if (which == 4)
         return thread_description(c);
-    if (c.eat("Rcmd,"))
+    if (which == 5)
         return monitor(c);
-    if (c.eat("Attached"))
+    if (which == 6)
         return "1";  // the kernel was there before gdb
-    if (c.eat("Offsets"))
+    if (which == 7)
         return "Text=0;Data=0;Bss=0";
-    if (c.eat("Symbol:"))
+    if (which == 8)
         return kOk;
     if (c.eat('C') && c.at_end()) {
         m_codec.begin_reply();

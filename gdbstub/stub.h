@@ -122,6 +122,17 @@ private:
             return true;
         }
 
+        // Which of the NUL-separated `prefixes` the input starts with (and
+        // consumes): its index, or -1. One loop instead of an eat() per name.
+        int match(const char* prefixes)
+        {
+            for (int i = 0; *prefixes != '\0'; ++i, prefixes += __builtin_strlen(prefixes) + 1) {
+                if (eat(prefixes))
+                    return i;
+            }
+            return -1;
+        }
+
         // 1 to 16 hex digits.
         bool number(uint64_t& out)
         {
