@@ -87,31 +87,23 @@ uint64_t segment(GdbRegister r)
     return v;
 }
 
+// Where each of GdbRegister Rax..Ss sits in a TrapFrame: a byte table, not
+// a compare chain (no switch tables in this kernel).
+constexpr uint8_t kFrameOffset[] = {
+    offsetof(TrapFrame, rax), offsetof(TrapFrame, rbx), offsetof(TrapFrame, rcx), offsetof(TrapFrame, rdx),
+    offsetof(TrapFrame, rsi), offsetof(TrapFrame, rdi), offsetof(TrapFrame, rbp), offsetof(TrapFrame, rsp),
+    offsetof(TrapFrame, r8), offsetof(TrapFrame, r9), offsetof(TrapFrame, r10), offsetof(TrapFrame, r11),
+    offsetof(TrapFrame, r12), offsetof(TrapFrame, r13), offsetof(TrapFrame, r14), offsetof(TrapFrame, r15),
+    offsetof(TrapFrame, rip), offsetof(TrapFrame, rflags), offsetof(TrapFrame, cs), offsetof(TrapFrame, ss),
+};
+static_assert(sizeof kFrameOffset == static_cast<size_t>(GdbRegister::Ss) + 1);
+
 uint64_t* frame_slot(TrapFrame& f, GdbRegister r)
 {
-    switch (r) {
-    case GdbRegister::Rax: return &f.rax;
-    case GdbRegister::Rbx: return &f.rbx;
-    case GdbRegister::Rcx: return &f.rcx;
-    case GdbRegister::Rdx: return &f.rdx;
-    case GdbRegister::Rsi: return &f.rsi;
-    case GdbRegister::Rdi: return &f.rdi;
-    case GdbRegister::Rbp: return &f.rbp;
-    case GdbRegister::Rsp: return &f.rsp;
-    case GdbRegister::R8: return &f.r8;
-    case GdbRegister::R9: return &f.r9;
-    case GdbRegister::R10: return &f.r10;
-    case GdbRegister::R11: return &f.r11;
-    case GdbRegister::R12: return &f.r12;
-    case GdbRegister::R13: return &f.r13;
-    case GdbRegister::R14: return &f.r14;
-    case GdbRegister::R15: return &f.r15;
-    case GdbRegister::Rip: return &f.rip;
-    case GdbRegister::Eflags: return &f.rflags;
-    case GdbRegister::Cs: return &f.cs;
-    case GdbRegister::Ss: return &f.ss;
-    default: return nullptr;
-    }
+    size_t i = static_cast<size_t>(r);
+    if (i >= sizeof kFrameOffset)
+        return nullptr;
+    return reinterpret_cast<uint64_t*>(reinterpret_cast<char*>(&f) + kFrameOffset[i]);
 }
 
 Result<uint64_t> system_register(GdbRegister r)
