@@ -124,6 +124,15 @@ Result<uint64_t> system_register(GdbRegister r)
     }
 }
 
+// The saved word holding each of GdbRegister Rax..Rip (kNotSaved: none).
+constexpr uint8_t kNotSaved = 0xFF;
+constexpr uint8_t kSavedWord[] = {
+    kNotSaved, kSavedRbx, kNotSaved, kNotSaved, kNotSaved, kNotSaved, kSavedRbp, kNotSaved,  // rax..rsp
+    kNotSaved, kNotSaved, kNotSaved, kNotSaved, kSavedR12, kSavedR13, kSavedR14, kSavedR15,  // r8..r15
+    kSavedRip,
+};
+static_assert(sizeof kSavedWord == static_cast<size_t>(GdbRegister::Rip) + 1);
+
 // A thread that is not on the CPU: only what context_switch saved.
 Result<uint64_t> saved_register(const Thread& t, GdbRegister r)
 {
@@ -135,18 +144,15 @@ Result<uint64_t> saved_register(const Thread& t, GdbRegister r)
     if (!got.ok() || got.value() != sizeof words)
         return Error::NotMapped;
     switch (r) {
-    case GdbRegister::R15: return words[kSavedR15];
-    case GdbRegister::R14: return words[kSavedR14];
-    case GdbRegister::R13: return words[kSavedR13];
-    case GdbRegister::R12: return words[kSavedR12];
-    case GdbRegister::Rbx: return words[kSavedRbx];
-    case GdbRegister::Rbp: return words[kSavedRbp];
-    case GdbRegister::Rip: return words[kSavedRip];
     case GdbRegister::Rsp: return arch->saved_rsp + kSavedWords * 8;
     case GdbRegister::Cs: return gdt::kKernelCode;
     case GdbRegister::Ss: return gdt::kKernelData;
-    default: return system_register(r);
+    default: break;
     }
+    size_t i = static_cast<size_t>(r);
+    if (i < sizeof kSavedWord && kSavedWord[i] != kNotSaved)
+        return words[kSavedWord[i]];
+    return system_register(r);
 }
 
 class KernelTarget final : public GdbTarget {
