@@ -40,6 +40,9 @@ constexpr uint64_t kDr7LenShift = 2;
 constexpr uint64_t kDr7Len2 = 0b01;
 constexpr uint64_t kDr7Len8 = 0b10;
 constexpr uint64_t kDr7Len4 = 0b11;
+// R/W by HwKind (Free, Exec, Write, Access) and LEN by length in bytes.
+constexpr uint8_t kDr7ReadWrite[] = { 0, 0, kDr7Write, kDr7Access };
+constexpr uint8_t kDr7Length[] = { 0, 0, kDr7Len2, 0, kDr7Len4, 0, 0, 0, kDr7Len8 };
 
 // Error replies, errno-numbered like other stubs.
 constexpr const char* kErrMalformed = "E01";
@@ -452,7 +455,8 @@ const char* GdbStub::remove_software(uint64_t address)
 const char* GdbStub::change_hardware(HwKind kind, uint64_t address, uint64_t length, char command)
 {
     // DR7 lengths are 1, 2, 4 or 8 bytes, naturally aligned (SDM 18.2.5).
-    if ((length != 1 && length != 2 && length != 4 && length != 8) || (address & (length - 1)) != 0)
+    // One test for both: a power of two up to 8 (0 wraps past 7), and aligned.
+    if (length - 1 > 7 || ((length | address) & (length - 1)) != 0)
         return kErrInvalid;
     HwSlot* free_slot = nullptr;
     for (HwSlot& slot : m_hardware) {
@@ -481,8 +485,8 @@ void GdbStub::load_debug_registers()
         const HwSlot& slot = m_hardware[i];
         if (slot.kind == HwKind::Free)
             continue;
-        uint64_t rw = slot.kind == HwKind::Exec ? 0 : slot.kind == HwKind::Write ? kDr7Write : kDr7Access;
-        uint64_t len = slot.length == 2 ? kDr7Len2 : slot.length == 4 ? kDr7Len4 : slot.length == 8 ? kDr7Len8 : 0;
+        uint64_t rw = kDr7ReadWrite[static_cast<size_t>(slot.kind)];
+        uint64_t len = kDr7Length[slot.length];
         regs.address[i] = slot.address;
         regs.dr7 |= kDr7Global0 << (2 * i) | kDr7GlobalExact;
         regs.dr7 |= (rw | len << kDr7LenShift) << (kDr7ControlShift + 4 * i);
