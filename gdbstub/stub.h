@@ -100,7 +100,7 @@ private:
     public:
         constexpr Cursor(char* begin, char* end) : m_p(begin), m_end(end) {}
 
-        bool at_end() const { return m_p == m_end; }
+        __attribute__((noinline)) bool at_end() const { return m_p == m_end; }
         char* pos() const { return m_p; }
         size_t left() const { return static_cast<size_t>(m_end - m_p); }
         char next() { return at_end() ? '\0' : *m_p++; }
