@@ -87,31 +87,23 @@ uint64_t segment(GdbRegister r)
     return v;
 }
 
+// Where each of GdbRegister Rax..Ss sits in a TrapFrame: a byte table, not
+// a compare chain (no switch tables in this kernel).
+constexpr uint8_t kFrameOffset[] = {
+    offsetof(TrapFrame, rax), offsetof(TrapFrame, rbx), offsetof(TrapFrame, rcx), offsetof(TrapFrame, rdx),
+    offsetof(TrapFrame, rsi), offsetof(TrapFrame, rdi), offsetof(TrapFrame, rbp), offsetof(TrapFrame, rsp),
+    offsetof(TrapFrame, r8), offsetof(TrapFrame, r9), offsetof(TrapFrame, r10), offsetof(TrapFrame, r11),
+    offsetof(TrapFrame, r12), offsetof(TrapFrame, r13), offsetof(TrapFrame, r14), offsetof(TrapFrame, r15),
+    offsetof(TrapFrame, rip), offsetof(TrapFrame, rflags), offsetof(TrapFrame, cs), offsetof(TrapFrame, ss),
+};
+static_assert(sizeof kFrameOffset == static_cast<size_t>(GdbRegister::Ss) + 1);
+
 uint64_t* frame_slot(TrapFrame& f, GdbRegister r)
 {
-    switch (r) {
-    case GdbRegister::Rax: return &f.rax;
-    case GdbRegister::Rbx: return &f.rbx;
-    case GdbRegister::Rcx: return &f.rcx;
-    case GdbRegister::Rdx: return &f.rdx;
-    case GdbRegister::Rsi: return &f.rsi;
-    case GdbRegister::Rdi: return &f.rdi;
-    case GdbRegister::Rbp: return &f.rbp;
-    case GdbRegister::Rsp: return &f.rsp;
-    case GdbRegister::R8: return &f.r8;
-    case GdbRegister::R9: return &f.r9;
-    case GdbRegister::R10: return &f.r10;
-    case GdbRegister::R11: return &f.r11;
-    case GdbRegister::R12: return &f.r12;
-    case GdbRegister::R13: return &f.r13;
-    case GdbRegister::R14: return &f.r14;
-    case GdbRegister::R15: return &f.r15;
-    case GdbRegister::Rip: return &f.rip;
-    case GdbRegister::Eflags: return &f.rflags;
-    case GdbRegister::Cs: return &f.cs;
-    case GdbRegister::Ss: return &f.ss;
-    default: return nullptr;
-    }
+    size_t i = static_cast<size_t>(r);
+    if (i >= sizeof kFrameOffset)
+        return nullptr;
+    return reinterpret_cast<uint64_t*>(reinterpret_cast<char*>(&f) + kFrameOffset[i]);
 }
 
 Result<uint64_t> system_register(GdbRegister r)
@@ -132,6 +124,15 @@ Result<uint64_t> system_register(GdbRegister r)
     }
 }
 
+// The saved word holding each of GdbRegister Rax..Rip (kNotSaved: none).
+constexpr uint8_t kNotSaved = 0xFF;
+constexpr uint8_t kSavedWord[] = {
+    kNotSaved, kSavedRbx, kNotSaved, kNotSaved, kNotSaved, kNotSaved, kSavedRbp, kNotSaved,  // rax..rsp
+    kNotSaved, kNotSaved, kNotSaved, kNotSaved, kSavedR12, kSavedR13, kSavedR14, kSavedR15,  // r8..r15
+    kSavedRip,
+};
+static_assert(sizeof kSavedWord == static_cast<size_t>(GdbRegister::Rip) + 1);
+
 // A thread that is not on the CPU: only what context_switch saved.
 Result<uint64_t> saved_register(const Thread& t, GdbRegister r)
 {
@@ -143,18 +144,15 @@ Result<uint64_t> saved_register(const Thread& t, GdbRegister r)
     if (!got.ok() || got.value() != sizeof words)
         return Error::NotMapped;
     switch (r) {
-    case GdbRegister::R15: return words[kSavedR15];
-    case GdbRegister::R14: return words[kSavedR14];
-    case GdbRegister::R13: return words[kSavedR13];
-    case GdbRegister::R12: return words[kSavedR12];
-    case GdbRegister::Rbx: return words[kSavedRbx];
-    case GdbRegister::Rbp: return words[kSavedRbp];
-    case GdbRegister::Rip: return words[kSavedRip];
     case GdbRegister::Rsp: return arch->saved_rsp + kSavedWords * 8;
     case GdbRegister::Cs: return gdt::kKernelCode;
     case GdbRegister::Ss: return gdt::kKernelData;
-    default: return system_register(r);
+    default: break;
     }
+    size_t i = static_cast<size_t>(r);
+    if (i < sizeof kSavedWord && kSavedWord[i] != kNotSaved)
+        return words[kSavedWord[i]];
+    return system_register(r);
 }
 
 class KernelTarget final : public GdbTarget {

@@ -135,6 +135,14 @@ void RspCodec::request_no_ack()
         m_no_ack_pending = true;
 }
 
+// Out of line: inlined, its two stores cost more than a call at each of the
+// stub's replies.
+__attribute__((noinline)) void RspCodec::begin_reply()
+{
+    m_tx_length = 0;
+    m_tx_truncated = false;
+}
+
 void RspCodec::put(char c)
 {
     if (m_tx_length < kRspPacketSize)

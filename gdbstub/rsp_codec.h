@@ -71,11 +71,7 @@ public:
 
     // Build a reply in place, then send it. Appends past the capacity are
     // dropped and flagged; callers size their replies to fit.
-    void begin_reply()
-    {
-        m_tx_length = 0;
-        m_tx_truncated = false;
-    }
+    void begin_reply();
     void put(char c);
     void put(const char* text);
     void put_hex_byte(uint8_t byte);

@@ -40,6 +40,9 @@ constexpr uint64_t kDr7LenShift = 2;
 constexpr uint64_t kDr7Len2 = 0b01;
 constexpr uint64_t kDr7Len8 = 0b10;
 constexpr uint64_t kDr7Len4 = 0b11;
+// R/W by HwKind (Free, Exec, Write, Access) and LEN by length in bytes.
+constexpr uint8_t kDr7ReadWrite[] = { 0, 0, kDr7Write, kDr7Access };
+constexpr uint8_t kDr7Length[] = { 0, 0, kDr7Len2, 0, kDr7Len4, 0, 0, 0, kDr7Len8 };
 
 // Error replies, errno-numbered like other stubs.
 constexpr const char* kErrMalformed = "E01";
@@ -72,99 +75,6 @@ uint8_t signal_for_vector(uint8_t vector)
 
 }  // namespace
 
-// Reads the arguments of one packet, left to right.
-class GdbStub::Cursor {
-public:
-    Cursor(char* begin, char* end) : m_p(begin), m_end(end) {}
-
-    bool at_end() const { return m_p == m_end; }
-    char* pos() const { return m_p; }
-    size_t left() const { return static_cast<size_t>(m_end - m_p); }
-    char next() { return at_end() ? '\0' : *m_p++; }
-
-    bool eat(char c)
-    {
-        if (at_end() || *m_p != c)
-            return false;
-        ++m_p;
-        return true;
-    }
-
-    bool eat(const char* prefix)
-    {
-        size_t n = __builtin_strlen(prefix);
-        if (left() < n || __builtin_memcmp(m_p, prefix, n) != 0)
-            return false;
-        m_p += n;
-        return true;
-    }
-
-    // 1 to 16 hex digits.
-    bool number(uint64_t& out)
-    {
-        out = 0;
-        size_t digits = 0;
-        for (int v; !at_end() && (v = hex_value(*m_p)) != kNotHex; ++m_p, ++digits)
-            out = out << 4 | static_cast<uint64_t>(v);
-        return digits != 0 && digits <= kMaxNumberDigits;
-    }
-
-    // "<number>,<number>", as in addr,length.
-    bool pair(uint64_t& first, uint64_t& second) { return number(first) && eat(',') && number(second); }
-
-    // A thread id; "-1" (all) and "0" (any) both come back as 0.
-    bool thread(ThreadId& out)
-    {
-        if (eat("-1")) {
-            out = 0;
-            return true;
-        }
-        return number(out);
-    }
-
-    // Two hex digits.
-    bool byte(uint8_t& out)
-    {
-        int hi = hex_value(next());
-        int lo = hex_value(next());
-        out = static_cast<uint8_t>(hi << 4 | lo);
-        return hi != kNotHex && lo != kNotHex;
-    }
-
-    // `bytes` bytes of a little-endian image, two digits each.
-    bool little_endian(size_t bytes, uint64_t& out)
-    {
-        out = 0;
-        for (size_t i = 0; i < bytes; ++i) {
-            uint8_t b = 0;
-            if (!byte(b))
-                return false;
-            out |= static_cast<uint64_t>(b) << (8 * i);
-        }
-        return true;
-    }
-
-    // Hex pairs to bytes in place, their number in `count`; false unless
-    // everything left is hex pairs.
-    bool decode_hex(size_t& count)
-    {
-        char* out = m_p;
-        count = 0;
-        if (left() % 2 != 0)
-            return false;
-        while (!at_end()) {
-            uint8_t b = 0;
-            if (!byte(b))
-                return false;
-            out[count++] = static_cast<char>(b);
-        }
-        return true;
-    }
-
-private:
-    char* m_p;
-    char* m_end;
-};
 
 GdbAction GdbStub::feed(uint8_t byte)
 {
@@ -246,8 +156,8 @@ GdbAction GdbStub::handle(RspEvent event)
     // The body is NUL-terminated, so an empty packet dispatches as '\0'.
     char* packet = m_codec.packet();
     char* end = packet + m_codec.packet_length();
-    Cursor c(packet == end ? end : packet + 1, end);
-    return dispatch(c, packet[0]);
+    m_cursor = Cursor(packet == end ? end : packet + 1, end);
+    return dispatch(m_cursor, packet[0]);
 }
 
 // Handlers return the reply text, or nullptr once they sent their own. An
@@ -545,7 +455,8 @@ const char* GdbStub::remove_software(uint64_t address)
 const char* GdbStub::change_hardware(HwKind kind, uint64_t address, uint64_t length, char command)
 {
     // DR7 lengths are 1, 2, 4 or 8 bytes, naturally aligned (SDM 18.2.5).
-    if ((length != 1 && length != 2 && length != 4 && length != 8) || (address & (length - 1)) != 0)
+    // One test for both: a power of two up to 8 (0 wraps past 7), and aligned.
+    if (length - 1 > 7 || ((length | address) & (length - 1)) != 0)
         return kErrInvalid;
     HwSlot* free_slot = nullptr;
     for (HwSlot& slot : m_hardware) {
@@ -574,8 +485,8 @@ void GdbStub::load_debug_registers()
         const HwSlot& slot = m_hardware[i];
         if (slot.kind == HwKind::Free)
             continue;
-        uint64_t rw = slot.kind == HwKind::Exec ? 0 : slot.kind == HwKind::Write ? kDr7Write : kDr7Access;
-        uint64_t len = slot.length == 2 ? kDr7Len2 : slot.length == 4 ? kDr7Len4 : slot.length == 8 ? kDr7Len8 : 0;
+        uint64_t rw = kDr7ReadWrite[static_cast<size_t>(slot.kind)];
+        uint64_t len = kDr7Length[slot.length];
         regs.address[i] = slot.address;
         regs.dr7 |= kDr7Global0 << (2 * i) | kDr7GlobalExact;
         regs.dr7 |= (rw | len << kDr7LenShift) << (kDr7ControlShift + 4 * i);
@@ -596,23 +507,23 @@ void GdbStub::remove_all_breakpoints()
 
 const char* GdbStub::query(Cursor& c)
 {
-    if (c.eat("Supported"))
+    int which = c.match("Supported\0Xfer:features:read:\0fThreadInfo\0sThreadInfo\0ThreadExtraInfo,\0Rcmd,\0"
+                        "Attached\0Offsets\0Symbol:\0");
+    if (which == 0)
         return kSupported;  // whatever gdb offers, this is what we do
-    if (c.eat("Xfer:features:read:"))
+    if (which == 1)
         return read_features(c);
-    if (c.eat("fThreadInfo"))
-        return thread_list(true);
-    if (c.eat("sThreadInfo"))
-        return thread_list(false);
-    if (c.eat("ThreadExtraInfo,"))
+    if (which == 2 || which == 3)
+        return thread_list(which == 2);
+    if (which == 4)
         return thread_description(c);
-    if (c.eat("Rcmd,"))
+    if (which == 5)
         return monitor(c);
-    if (c.eat("Attached"))
+    if (which == 6)
         return "1";  // the kernel was there before gdb
-    if (c.eat("Offsets"))
+    if (which == 7)
         return "Text=0;Data=0;Bss=0";
-    if (c.eat("Symbol:"))
+    if (which == 8)
         return kOk;
     if (c.eat('C') && c.at_end()) {
         m_codec.begin_reply();

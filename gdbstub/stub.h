@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gdbstub/hex.h"
 #include "gdbstub/rsp_codec.h"
 #include "gdbstub/target.h"
 
@@ -94,7 +95,110 @@ private:
         uint8_t saved = 0;
         bool used = false;
     };
-    class Cursor;
+    // Reads the arguments of one packet, left to right.
+    class Cursor {
+    public:
+        constexpr Cursor(char* begin, char* end) : m_p(begin), m_end(end) {}
+
+        __attribute__((noinline)) bool at_end() const { return m_p == m_end; }
+        char* pos() const { return m_p; }
+        size_t left() const { return static_cast<size_t>(m_end - m_p); }
+        char next() { return at_end() ? '\0' : *m_p++; }
+
+        bool eat(char c)
+        {
+            if (at_end() || *m_p != c)
+                return false;
+            ++m_p;
+            return true;
+        }
+
+        bool eat(const char* prefix)
+        {
+            size_t n = __builtin_strlen(prefix);
+            if (left() < n || __builtin_memcmp(m_p, prefix, n) != 0)
+                return false;
+            m_p += n;
+            return true;
+        }
+
+        // Which of the NUL-separated `prefixes` the input starts with (and
+        // consumes): its index, or -1. One loop instead of an eat() per name.
+        int match(const char* prefixes)
+        {
+            for (int i = 0; *prefixes != '\0'; ++i, prefixes += __builtin_strlen(prefixes) + 1) {
+                if (eat(prefixes))
+                    return i;
+            }
+            return -1;
+        }
+
+        // 1 to 16 hex digits.
+        bool number(uint64_t& out)
+        {
+            out = 0;
+            size_t digits = 0;
+            for (int v; !at_end() && (v = hex_value(*m_p)) != kNotHex; ++m_p, ++digits)
+                out = out << 4 | static_cast<uint64_t>(v);
+            return digits != 0 && digits <= 16;
+        }
+
+        // "<number>,<number>", as in addr,length.
+        bool pair(uint64_t& first, uint64_t& second) { return number(first) && eat(',') && number(second); }
+
+        // A thread id; "-1" (all) and "0" (any) both come back as 0.
+        bool thread(ThreadId& out)
+        {
+            if (eat("-1")) {
+                out = 0;
+                return true;
+            }
+            return number(out);
+        }
+
+        // Two hex digits.
+        bool byte(uint8_t& out)
+        {
+            int hi = hex_value(next());
+            int lo = hex_value(next());
+            out = static_cast<uint8_t>(hi << 4 | lo);
+            return hi != kNotHex && lo != kNotHex;
+        }
+
+        // `bytes` bytes of a little-endian image, two digits each.
+        bool little_endian(size_t bytes, uint64_t& out)
+        {
+            out = 0;
+            for (size_t i = 0; i < bytes; ++i) {
+                uint8_t b = 0;
+                if (!byte(b))
+                    return false;
+                out |= static_cast<uint64_t>(b) << (8 * i);
+            }
+            return true;
+        }
+
+        // Hex pairs to bytes in place, their number in `count`; false unless
+        // everything left is hex pairs.
+        bool decode_hex(size_t& count)
+        {
+            char* out = m_p;
+            count = 0;
+            if (left() % 2 != 0)
+                return false;
+            while (!at_end()) {
+                uint8_t b = 0;
+                if (!byte(b))
+                    return false;
+                out[count++] = static_cast<char>(b);
+            }
+            return true;
+        }
+
+    private:
+        char* m_p;
+        char* m_end;
+    };
 
     GdbAction handle(RspEvent event);
     GdbAction dispatch(Cursor& c, char command);
@@ -127,6 +231,7 @@ private:
 
     GdbTarget* m_target = nullptr;
     RspCodec m_codec;
+    Cursor m_cursor { nullptr, nullptr };
     SwBreakpoint m_software[kGdbMaxSwBreakpoints] {};
     HwSlot m_hardware[kDebugSlots] {};
     ThreadId m_stop_thread = 0;

@@ -55,21 +55,24 @@ struct Window {
         }
     }
 
-    void number(unsigned v)
+    // Bit sizes here are 32, 64 or 80: always two digits.
+    void bits(unsigned v)
     {
-        char digits[4];
-        int n = 0;
-        do {
-            digits[n++] = static_cast<char>('0' + v % 10);
-            v /= 10;
-        } while (v);
-        char s[2] = {};
-        while (n) {
-            s[0] = digits[--n];
-            text(s);
-        }
+        char s[3] = { static_cast<char>('0' + v / 10), static_cast<char>('0' + v % 10), '\0' };
+        text(s);
     }
 };
+
+constexpr bool bit_sizes_have_two_digits()
+{
+    for (size_t i = 0; i < kGdbRegisterCount; ++i) {
+        size_t bits = register_size(static_cast<GdbRegister>(i)) * 8;
+        if (bits < 10 || bits > 99)
+            return false;
+    }
+    return true;
+}
+static_assert(bit_sizes_have_two_digits(), "Window::bits writes two digits");
 
 }  // namespace
 
@@ -90,7 +93,7 @@ size_t emit_target_xml(size_t offset, size_t count, XmlPutFn put, void* ctx)
         w.text("<reg name=\"");
         w.text(name);
         w.text("\" bitsize=\"");
-        w.number(static_cast<unsigned>(register_size(reg) * 8));
+        w.bits(static_cast<unsigned>(register_size(reg) * 8));
         if (const char* type = type_of(reg)) {
             w.text("\" type=\"");
             w.text(type);
