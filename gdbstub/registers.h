@@ -49,6 +49,6 @@ constexpr size_t register_offset(GdbRegister r)
 // Size of the `g` image in bytes.
 constexpr size_t kGdbRegisterBytes = register_offset(GdbRegister::Count);
 static_assert(kGdbRegisterBytes == 17 * 8 + 7 * 4 + 8 * 10 + 8 * 4 + 2 * 8 + 5 * 8);
-static_assert(kGdbRegisterBytes * 2 < 0x1000, "g reply must fit one packet");
+static_assert(kGdbRegisterBytes * 2 < 0x800, "g reply must fit one packet");
 
 }  // namespace exo

@@ -22,7 +22,7 @@ constexpr char kRspNak = '-';
 constexpr uint8_t kRspInterrupt = 0x03;  // Ctrl-C outside a packet ("Interrupts")
 
 // Largest body either side handles; advertised as PacketSize in qSupported.
-constexpr size_t kRspPacketSize = 0x1000;
+constexpr size_t kRspPacketSize = 0x800;  // the g reply (664 hex digits) fits with room
 // Retransmissions of one reply after `-` before giving up on it.
 constexpr uint8_t kRspMaxRetransmits = 3;
 

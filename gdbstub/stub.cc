@@ -51,9 +51,9 @@ constexpr const char* kErrInvalid = "E22";  // EINVAL: a watch gdb cannot have h
 constexpr const char* kErrNoSpace = "E28";  // ENOSPC: breakpoint table or DR slots full
 constexpr const char* kOk = "OK";
 
-static_assert(kRspPacketSize == 0x1000, "PacketSize below must match");
+static_assert(kRspPacketSize == 0x800, "PacketSize below must match");
 constexpr const char* kSupported =
-    "PacketSize=1000;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+";
+    "PacketSize=800;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+";
 
 constexpr size_t kMaxNumberDigits = 16;       // a 64-bit number in hex
 constexpr size_t kThreadDescription = 64;     // chars of qThreadExtraInfo

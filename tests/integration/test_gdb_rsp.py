@@ -31,7 +31,7 @@ from exo_qemu import BootMode, Qemu
 
 REPLY_TIMEOUT_S = 20.0   # upper bound for one reply (TCG on a loaded machine)
 CMD_TIMEOUT_S = 20.0
-PACKET_SIZE = 0x1000     # what the stub advertises; bodies up to this size
+PACKET_SIZE = 0x800      # what the stub advertises; bodies up to this size
 STEPS = 1000
 HIGHER_HALF = 0xFFFF800000000000
 PAGE = 4096

@@ -521,7 +521,7 @@ TEST_F(StubTest, GdbAttachingToARunningKernelStopsItAndGetsItsAnswer)
     EXPECT_EQ(stub.notify_stop({ GdbStopCause::Requested, 0, 0, 3 }), GdbAction::None);
     std::vector<std::string> r = replies();
     ASSERT_EQ(r.size(), 1u);  // no stop reply nobody asked for
-    EXPECT_EQ(r[0].substr(0, 16), "PacketSize=1000;");
+    EXPECT_EQ(r[0].substr(0, 15), "PacketSize=800;");
     EXPECT_TRUE(stub.attached());
     EXPECT_EQ(ask("?"), stop_reply(5, 3));
 }
@@ -610,9 +610,9 @@ TEST_F(StubTest, HgSelectsRegisterThread)
 TEST_F(StubTest, SimpleQueries)
 {
     EXPECT_EQ(ask("qSupported"),
-              "PacketSize=1000;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+");
+              "PacketSize=800;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+");
     EXPECT_EQ(ask("qSupported:multiprocess+;xmlRegisters=i386;unknown-feature-from-the-future+"),
-              "PacketSize=1000;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+");
+              "PacketSize=800;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+");
     EXPECT_EQ(ask("qAttached"), "1");
     EXPECT_EQ(ask("qAttached:1"), "1");
     EXPECT_EQ(ask("qOffsets"), "Text=0;Data=0;Bss=0");
@@ -826,7 +826,7 @@ TEST_F(StubTest, RecordedGdbSession)
         std::string reply;  // "*" means checked separately
     };
     const std::vector<Exchange> session = {
-        { hello, "PacketSize=1000;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+" },
+        { hello, "PacketSize=800;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+" },
         { "vMustReplyEmpty", "" },
         { "QStartNoAckMode", "OK" },
         { "Hg0", "OK" },
@@ -887,7 +887,7 @@ TEST_F(StubTest, RecordedGdbSession)
     std::vector<std::string> r = replies();
     EXPECT_EQ(acks, std::vector<std::string> { "+" });
     ASSERT_EQ(r.size(), 1u);
-    EXPECT_EQ(r[0].substr(0, 15), "PacketSize=1000");
+    EXPECT_EQ(r[0].substr(0, 14), "PacketSize=800");
     EXPECT_EQ(ask("?"), stop_reply(5, 2));
     EXPECT_EQ(stub.counters().bad_checksums, 0u);
 }
