@@ -121,6 +121,7 @@ void mark_prompt()
 
 void after_prompt()
 {
+    memory::release_boot_frames();  // nothing needs them before the prompt
     if (!ipc::start_echo_server().ok() || !syscalls::start_sampler_sink().ok())
         log_error("boot: cannot start the IPC service threads");
     // The echo server shares the shell's priority: let it reach its receive

@@ -174,24 +174,6 @@ Result<void> map_direct()
     return {};
 }
 
-// Frames of the image nothing needs once the kernel's tables are live: the
-// early page tables and the guard pages (unmapped; only their virtual
-// addresses guard). Failures only cost memory, so they are not fatal.
-void release_boot_frames()
-{
-    auto release = [](uint64_t phys, uint64_t bytes) {
-        if (g_frames.release_reserved(phys, bytes / kPage).ok())
-            g_released_bytes += bytes;
-    };
-    uint64_t tables = reinterpret_cast<uint64_t>(boot_pml4);
-    release(tables, reinterpret_cast<uint64_t>(boot_tables_end) - tables);
-    release(reinterpret_cast<uint64_t>(boot_stack_guard) - kKernelVma, kPage);
-    const gdt::GuardedStackInfo* stacks;
-    int n = gdt::guarded_stacks(&stacks);
-    for (int i = 0; i < n; ++i)
-        release(stacks[i].guard - kKernelVma, kPage);
-}
-
 Result<void> init_paging()
 {
     // The "cpu" task turned EFER.NXE on if the CPU has it; without it XD is a reserved bit.
@@ -206,7 +188,6 @@ Result<void> init_paging()
     TRY_VOID(map_range(data, reinterpret_cast<uint64_t>(__kernel_end), PageFlags::Writable | PageFlags::Global));
     cpu::write_cr3(g_kernel_pt.root());
     g_paging_ready = true;
-    release_boot_frames();
     // The W+X audit walks every table: the shell's `pages` runs it on demand.
     log_debug("paging: kernel tables at %p, %u table frames", g_kernel_pt.root(), g_table_frames);
     return {};
@@ -293,6 +274,26 @@ HeapStats heap_stats() { return g_heap ? g_heap->stats() : HeapStats {}; }
 size_t heap_used() { return g_heap ? g_heap->used_bytes() : 0; }
 Heap& heap() { return *g_heap; }
 PageTable& kernel_page_table() { return g_kernel_pt; }
+
+// Frames of the image nothing needs once the kernel's tables are live: the
+// early page tables and the guard pages (unmapped; only their virtual
+// addresses guard). Failures only cost memory, so they are not fatal; a
+// second call finds the frames managed already and changes nothing.
+void release_boot_frames()
+{
+    cpu::InterruptGuard guard;  // the allocator's lock
+    auto release = [](uint64_t phys, uint64_t bytes) {
+        if (g_frames.release_reserved(phys, bytes / kPage).ok())
+            g_released_bytes += bytes;
+    };
+    uint64_t tables = reinterpret_cast<uint64_t>(boot_pml4);
+    release(tables, reinterpret_cast<uint64_t>(boot_tables_end) - tables);
+    release(reinterpret_cast<uint64_t>(boot_stack_guard) - kKernelVma, kPage);
+    const gdt::GuardedStackInfo* stacks;
+    int n = gdt::guarded_stacks(&stacks);
+    for (int i = 0; i < n; ++i)
+        release(stacks[i].guard - kKernelVma, kPage);
+}
 
 Footprint footprint()
 {

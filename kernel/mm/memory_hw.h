@@ -45,6 +45,11 @@ struct Footprint {
 };
 Footprint footprint();
 
+// Gives the image frames nothing needs once the kernel's own tables are
+// live (early page tables, guard pages) to the frame allocator. Run once,
+// right after the prompt.
+void release_boot_frames();
+
 // True when [virt, virt+len) is mapped with at least read permission:
 // the shell and the GDB stub check before touching memory.
 bool is_readable(uint64_t virt, size_t len);
