@@ -1,5 +1,7 @@
 #include "shell/shell_main_hw.h"
 
+#include <new>
+
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/boot/boot_sequence_hw.h"
 #include "kernel/drivers/uart16550/console_hw.h"
@@ -23,7 +25,10 @@ void write_console(void*, const char* s, size_t n) { console::write(s, n); }
 // same CPU with interrupts off inside klog_line).
 constinit Output g_out { write_console, nullptr };
 constinit LineHistory g_history {};
-constinit LineEditor g_editor { g_out, "exo> ", g_history, kLineLimit };
+// Built in shell_main(): its constructor arguments would put the whole
+// editor, line buffer included, in .data (file bytes) instead of .bss.
+alignas(LineEditor) constinit char g_editor_storage[sizeof(LineEditor)] {};
+LineEditor& g_editor = *reinterpret_cast<LineEditor*>(g_editor_storage);
 // Linker-section bounds are not constants: the table is built in shell_main().
 constinit const CommandTable* g_table = nullptr;
 
@@ -63,6 +68,7 @@ void shell_main(void*)
 {
     CommandTable table { __shell_commands_start, __shell_commands_end };
     g_table = &table;
+    new (g_editor_storage) LineEditor(g_out, "exo> ", g_history, kLineLimit);
     g_editor.set_completion(CommandTable::completion_callback, &table);
     klog_set_echo(echo_log_line);
     g_editor.start_prompt();
