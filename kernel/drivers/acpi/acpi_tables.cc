@@ -174,7 +174,7 @@ uint16_t pick_pm1_port(uint32_t fadt_length, size_t x_offset, const GenericAddre
 
 // Copies the FADT (at most sizeof(Fadt) bytes; missing tail fields read as 0)
 // and extracts everything but \_S5_.
-Result<void> parse_fadt(PhysReader read, void* ctx, uint64_t fadt_phys, AcpiPowerInfo& info)
+[[gnu::noinline]] Result<void> parse_fadt(PhysReader read, void* ctx, uint64_t fadt_phys, AcpiPowerInfo& info)
 {
     SdtHeader header = TRY(validate_table(read, ctx, fadt_phys));
     if (header.length < acpi::kFadtMinLength)
