@@ -148,9 +148,10 @@ public:
 private:
     enum class Input : uint8_t { Normal, Escape, Csi, Ss3 };
     enum class State : uint8_t { Idle, Editing };
+    // Up..End follow the order of their final bytes "ABCDHF" (cursor_key).
     enum class Action : uint8_t {
-        None, Insert, Enter, Cancel, Backspace, Delete, Left, Right, Home, End,
-        Up, Down, KillStart, KillEnd, KillWord, Redraw, Complete,
+        None, Insert, Enter, Cancel, Backspace, Delete, Up, Down, Right, Left, Home, End,
+        KillStart, KillEnd, KillWord, Redraw, Complete,
     };
 
     static Action cursor_key(uint8_t final_byte);
