@@ -270,6 +270,11 @@ LineEvent LineEditor::act(Action action, uint8_t byte)
     if (m_overflow)
         return LineEvent::None;
 
+    // Editing keys remove [from, to) around the cursor, moving keys move it
+    // to `target`; each leaves the other a no-op.
+    size_t from = m_cursor;
+    size_t to = m_cursor;
+    size_t target = m_cursor;
     switch (action) {
     case Action::Insert: {
         char c = static_cast<char>(byte);
@@ -280,46 +285,33 @@ LineEvent LineEditor::act(Action action, uint8_t byte)
         break;
     }
     case Action::Backspace:
-        if (m_cursor > 0)
-            erase(m_cursor - 1, m_cursor);
+        if (from > 0)
+            --from;
         break;
     case Action::Delete:
-        if (m_cursor < m_length)
-            erase(m_cursor, m_cursor + 1);
+        if (to < m_length)
+            ++to;
         break;
     case Action::Left:
-        if (m_cursor > 0) {
-            move_left(1);
-            --m_cursor;
-        }
+        if (target > 0)
+            --target;
         break;
     case Action::Right:
-        if (m_cursor < m_length) {
-            move_right(1);
-            ++m_cursor;
-        }
+        if (target < m_length)
+            ++target;
         break;
-    case Action::Home:
-        move_left(m_cursor);
-        m_cursor = 0;
+    case Action::Home: target = 0; break;
+    case Action::End: target = m_length; break;
+    case Action::Up:
+    case Action::Down: history_step(action == Action::Up ? +1 : -1); break;
+    case Action::KillStart: from = 0; break;
+    case Action::KillEnd: to = m_length; break;
+    case Action::KillWord:
+        while (from > 0 && is_blank(m_buffer[from - 1]))
+            --from;
+        while (from > 0 && !is_blank(m_buffer[from - 1]))
+            --from;
         break;
-    case Action::End:
-        move_right(m_length - m_cursor);
-        m_cursor = m_length;
-        break;
-    case Action::Up: history_step(+1); break;
-    case Action::Down: history_step(-1); break;
-    case Action::KillStart: erase(0, m_cursor); break;
-    case Action::KillEnd: erase(m_cursor, m_length); break;
-    case Action::KillWord: {
-        size_t start = m_cursor;
-        while (start > 0 && is_blank(m_buffer[start - 1]))
-            --start;
-        while (start > 0 && !is_blank(m_buffer[start - 1]))
-            --start;
-        erase(start, m_cursor);
-        break;
-    }
     case Action::Redraw:
         m_out.puts(kClearScreen);
         redraw_line();
@@ -329,6 +321,14 @@ LineEvent LineEditor::act(Action action, uint8_t byte)
     case Action::Enter:
     case Action::Cancel: break;
     }
+    if (action < Action::Right)
+        return LineEvent::None;
+    if (target < m_cursor)
+        move_left(m_cursor - target);
+    else
+        move_right(target - m_cursor);
+    m_cursor = target;
+    erase(from, to);
     return LineEvent::None;
 }
 

@@ -148,10 +148,11 @@ public:
 private:
     enum class Input : uint8_t { Normal, Escape, Csi, Ss3 };
     enum class State : uint8_t { Idle, Editing };
-    // Up..End follow the order of their final bytes "ABCDHF" (cursor_key).
+    // Up..End follow the order of their final bytes "ABCDHF" (cursor_key);
+    // from Right on, act() moves the cursor or erases around it.
     enum class Action : uint8_t {
-        None, Insert, Enter, Cancel, Backspace, Delete, Up, Down, Right, Left, Home, End,
-        KillStart, KillEnd, KillWord, Redraw, Complete,
+        None, Insert, Enter, Cancel, Redraw, Complete, Up, Down, Right, Left, Home, End,
+        Backspace, Delete, KillStart, KillEnd, KillWord,
     };
 
     static Action cursor_key(uint8_t final_byte);
