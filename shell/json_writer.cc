@@ -143,19 +143,20 @@ void JsonWriter::str(const char* text, size_t length)
     write_escaped(text != nullptr ? text : "", text != nullptr ? length : 0);
 }
 
-void JsonWriter::u64(uint64_t value)
+void JsonWriter::number(const char* fmt, FormatKind kind, uint64_t bits)
 {
     if (!before_value())
         return;
-    m_out.put_unsigned(value);
+    FormatArg arg {};
+    arg.kind = kind;
+    arg.u = bits;
+    char text[32];  // "0x" and 16 digits in quotes, or 20 digits and a sign
+    m_out.write(text, format_to_impl(text, sizeof text, fmt, &arg, 1));
 }
 
-void JsonWriter::i64(int64_t value)
-{
-    if (!before_value())
-        return;
-    m_out.put_signed(value);
-}
+void JsonWriter::u64(uint64_t value) { number("%u", FormatKind::Unsigned, value); }
+
+void JsonWriter::i64(int64_t value) { number("%d", FormatKind::Signed, static_cast<uint64_t>(value)); }
 
 void JsonWriter::boolean(bool value)
 {
@@ -171,14 +172,7 @@ void JsonWriter::null()
     m_out.puts("null");
 }
 
-void JsonWriter::hex(uint64_t value)
-{
-    if (!before_value())
-        return;
-    m_out.put('"');
-    m_out.put_hex(value);
-    m_out.put('"');
-}
+void JsonWriter::hex(uint64_t value) { number("\"0x%x\"", FormatKind::Unsigned, value); }
 
 bool JsonWriter::end_line()
 {
