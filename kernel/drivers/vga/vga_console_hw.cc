@@ -1,6 +1,8 @@
 // VGA text console: the banner and a mirror of COM1 for a person at the
 // QEMU window. Present only when PCI shows a VGA-class device (microvm has
 // none, and its 0xB8000 is plain RAM, so probing the buffer would lie).
+#include <new>
+
 #include "kernel/arch/x86_64/port_io.h"
 #include "kernel/drivers/vga/vga_text.h"
 #include "kernel/drivers/uart16550/console_hw.h"
@@ -12,8 +14,10 @@ namespace exo {
 namespace {
 
 // Set up by the "vga" task, then written only through the console mirror
-// (interrupts off inside console writers that race, single CPU).
-constinit VgaText g_vga { nullptr };
+// (interrupts off inside console writers that race, single CPU). Built there,
+// so it takes .bss rather than .data (its default attribute is not zero).
+alignas(VgaText) constinit char g_vga_storage[sizeof(VgaText)] {};
+VgaText& g_vga = *reinterpret_cast<VgaText*>(g_vga_storage);
 
 void mirror(const char* s, size_t n)
 {
@@ -27,7 +31,7 @@ Result<void> start_vga()
 {
     if (!pci_bus::has_class(pci_bus::kClassDisplay, pci_bus::kSubclassVga))
         return Error::Absent;
-    g_vga = VgaText(static_cast<uint16_t*>(memory::phys_to_virt(vga::kTextBufferPhys)));
+    new (g_vga_storage) VgaText(static_cast<uint16_t*>(memory::phys_to_virt(vga::kTextBufferPhys)));
     g_vga.clear();
     const char banner[] = "Exo-OS 0.1 x86_64 - the shell is mirrored here from COM1\r\n";
     mirror(banner, sizeof banner - 1);
