@@ -405,9 +405,8 @@ void LineEditor::replace_line(const char* text, size_t count)
 
 void LineEditor::csi(size_t number, char final_byte)
 {
-    m_out.write("\x1b[", 2);
-    m_out.put_unsigned(number);
-    m_out.put(final_byte);
+    char text[32];
+    m_out.write(text, format_to(text, sizeof text, "\x1b[%u%c", number, final_byte));
 }
 
 void LineEditor::move_left(size_t columns)
