@@ -27,8 +27,10 @@ constinit Output g_out { write_console, nullptr };
 constinit LineHistory g_history {};
 // Built in shell_main(): its constructor arguments would put the whole
 // editor, line buffer included, in .data (file bytes) instead of .bss.
+// Reached through a pointer the compiler cannot see through, so the editor's
+// code uses short register-relative field accesses, not RIP-relative ones.
 alignas(LineEditor) constinit char g_editor_storage[sizeof(LineEditor)] {};
-LineEditor& g_editor = *reinterpret_cast<LineEditor*>(g_editor_storage);
+constinit LineEditor* g_editor = nullptr;
 // Linker-section bounds are not constants: the table is built in shell_main().
 constinit const CommandTable* g_table = nullptr;
 
@@ -39,7 +41,7 @@ void echo_log_line(const char* text, size_t n)
     size_t len = n < sizeof line - 1 ? n : sizeof line - 1;
     __builtin_memcpy(line, text, len);
     line[len] = 0;
-    g_editor.print_above(line);
+    g_editor->print_above(line);
 }
 
 void handle(LineEvent event)
@@ -48,7 +50,7 @@ void handle(LineEvent event)
     case LineEvent::None:
         return;
     case LineEvent::Line:
-        (void)g_table->execute(g_out, g_editor.line(), g_editor.length());
+        (void)g_table->execute(g_out, g_editor->line(), g_editor->length());
         break;
     case LineEvent::TooLong:
         g_out.puts("error: line too long");
@@ -57,7 +59,7 @@ void handle(LineEvent event)
     case LineEvent::Cancelled:
         break;
     }
-    g_editor.start_prompt();
+    g_editor->start_prompt();
 }
 
 }  // namespace
@@ -68,13 +70,13 @@ void shell_main(void*)
 {
     CommandTable table { __shell_commands_start, __shell_commands_end };
     g_table = &table;
-    new (g_editor_storage) LineEditor(g_out, "exo> ", g_history, kLineLimit);
-    g_editor.set_completion(CommandTable::completion_callback, &table);
+    g_editor = new (g_editor_storage) LineEditor(g_out, "exo> ", g_history, kLineLimit);
+    g_editor->set_completion(CommandTable::completion_callback, &table);
     klog_set_echo(echo_log_line);
-    g_editor.start_prompt();
+    g_editor->start_prompt();
     boot_sequence::mark_prompt();
     for (;;)
-        handle(g_editor.feed(serial_input::read_blocking()));
+        handle(g_editor->feed(serial_input::read_blocking()));
 }
 
 }  // namespace exo
