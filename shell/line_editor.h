@@ -178,7 +178,6 @@ private:
     const char* m_prompt;
     size_t m_limit;
 
-    char m_buffer[kCapacity + 1] {};
     size_t m_length { 0 };
     size_t m_cursor { 0 };
     State m_state { State::Idle };
@@ -195,6 +194,9 @@ private:
 
     CompletionFn m_complete { nullptr };
     void* m_complete_ctx { nullptr };
+
+    // Last, so every other field is within a one-byte displacement of `this`.
+    char m_buffer[kCapacity + 1] {};
 };
 
 }  // namespace exo
