@@ -91,12 +91,13 @@ public:
 private:
     size_t slot(size_t index) const { return (m_next + kEntries - 1 - index) % kEntries; }
 
-    char m_lines[kEntries][kMaxLineLength + 1] {};
-    uint16_t m_lengths[kEntries] {};
+    // Small fields first: one-byte displacements from `this`.
     size_t m_next { 0 };
     size_t m_count { 0 };
-    char m_draft[kMaxLineLength + 1] {};
     size_t m_draft_length { 0 };
+    uint16_t m_lengths[kEntries] {};
+    char m_draft[kMaxLineLength + 1] {};
+    char m_lines[kEntries][kMaxLineLength + 1] {};
 };
 
 class LineEditor {
