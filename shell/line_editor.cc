@@ -425,14 +425,15 @@ void LineEditor::move_right(size_t columns)
 
 void LineEditor::print_above(const char* text)
 {
-    if (text == nullptr)
-        return;
-    size_t length = __builtin_strlen(text);
+    if (text != nullptr)
+        print_above(text, __builtin_strlen(text));
+}
+
+void LineEditor::print_above(const char* text, size_t length)
+{
     bool editing = m_state == State::Editing;
-    if (editing) {
-        m_out.put('\r');
-        m_out.puts(kEraseToEnd);
-    }
+    if (editing)
+        m_out.write("\r\x1b[K", 4);  // column 0, then EL 0 (kEraseToEnd)
     m_out.write(text, length);
     if (length == 0 || text[length - 1] != '\n')
         m_out.newline();

@@ -143,6 +143,8 @@ public:
     // then redraws prompt, line and cursor. While a command runs (after an
     // event, before start_prompt) the text is simply printed.
     void print_above(const char* text);
+    // The same for `length` bytes of `text` (no NUL needed).
+    void print_above(const char* text, size_t length);
 
     const LineHistory& history() const { return m_history; }
 

@@ -37,11 +37,8 @@ constinit const CommandTable* g_table = nullptr;
 // Log lines that arrive while someone types go above the edited line.
 void echo_log_line(const char* text, size_t n)
 {
-    char line[200];
-    size_t len = n < sizeof line - 1 ? n : sizeof line - 1;
-    __builtin_memcpy(line, text, len);
-    line[len] = 0;
-    g_editor->print_above(line);
+    constexpr size_t kMaxEcho = 199;  // longer lines are cut
+    g_editor->print_above(text, n < kMaxEcho ? n : kMaxEcho);
 }
 
 void handle(LineEvent event)
