@@ -56,25 +56,22 @@ public:
     // the table prints nothing more for an error the command reported.
     Result<void> fail(Error error, const char* detail = nullptr)
     {
-        m_out.puts("error: ");
-        m_out.puts(m_command.name);
-        m_out.puts(": ");
-        m_out.puts(detail != nullptr ? detail : error_name(error));
-        m_out.newline();
-        m_reported = true;
-        return error;
+        return fail(error, detail != nullptr ? detail : error_name(error), nullptr);
     }
 
-    // "error: <command>: <detail> '<argument>'", e.g. a bad address.
-    Result<void> fail(Error error, const char* detail, const char* argument)
+    // "error: <command>: <detail> '<argument>'", e.g. a bad address (a null
+    // argument leaves out the quoted part).
+    [[gnu::noinline]] Result<void> fail(Error error, const char* detail, const char* argument)
     {
         m_out.puts("error: ");
         m_out.puts(m_command.name);
         m_out.puts(": ");
         m_out.puts(detail);
-        m_out.puts(" '");
-        m_out.puts(argument);
-        m_out.put('\'');
+        if (argument != nullptr) {
+            m_out.puts(" '");
+            m_out.puts(argument);
+            m_out.put('\'');
+        }
         m_out.newline();
         m_reported = true;
         return error;

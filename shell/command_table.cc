@@ -28,6 +28,18 @@ bool equal(const char* text, size_t length, const char* name)
 
 bool is_json_flag(const char* arg) { return compare(arg, CommandTable::kJsonFlag) == 0; }
 
+// What help shows in the usage column.
+const char* usage_of(const Command& command) { return command.usage != nullptr ? command.usage : command.name; }
+
+void write_command(JsonWriter& json, const Command& command)
+{
+    json.begin_object();
+    json.field_str("name", command.name);
+    json.field_str("usage", command.usage);
+    json.field_str("summary", command.summary);
+    json.end_object();
+}
+
 Result<void> run_help(CommandContext& ctx, int argc, const char* const* argv)
 {
     const CommandTable* table = ctx.table();
@@ -77,15 +89,10 @@ Result<void> CommandTable::execute(Output& out, const char* line, size_t length)
     Tokens tokens;
     auto parsed = tokens.parse(line, length);
     if (!parsed.ok()) {
-        if (parsed.error() == Error::InvalidArgument) {
-            out.puts("error: unterminated quote");
-        } else if (length > Tokens::kMaxLineLength) {
-            out.puts("error: line too long");
-        } else {
-            out.puts("error: too many arguments (max ");
-            out.put_unsigned(Tokens::kMaxArgs);
-            out.put(')');
-        }
+        static_assert(Tokens::kMaxArgs == 16, "the message below names the limit");
+        out.puts(parsed.error() == Error::InvalidArgument ? "error: unterminated quote"
+                : length > Tokens::kMaxLineLength          ? "error: line too long"
+                                                           : "error: too many arguments (max 16)");
         out.newline();
         return parsed.error();
     }
@@ -208,32 +215,33 @@ const Command* CommandTable::next_sorted(const char* after) const
 
 void CommandTable::print_help(Output& out, OutputFormat format) const
 {
-    if (format == OutputFormat::Json) {
-        JsonWriter json(out);
+    JsonWriter json(out);
+    bool as_json = format == OutputFormat::Json;
+    if (as_json) {
         json.begin_object();
         json.begin_array("commands");
+    }
+    // Text takes two passes: the widest usage, then the aligned lines.
+    size_t width = 0;
+    for (int pass = as_json ? 1 : 0; pass < 2; ++pass) {
         for (const Command* c = next_sorted(nullptr); c != nullptr; c = next_sorted(c->name)) {
-            json.begin_object();
-            json.field_str("name", c->name);
-            json.field_str("usage", c->usage);
-            json.field_str("summary", c->summary);
-            json.end_object();
+            if (as_json) {
+                write_command(json, *c);
+            } else if (pass == 0) {
+                size_t length = __builtin_strlen(usage_of(*c));
+                if (length > width)
+                    width = length;
+            } else {
+                out.put_padded(usage_of(*c), width + kHelpColumnGap);
+                out.puts(c->summary);
+                out.newline();
+            }
         }
+    }
+    if (as_json) {
         json.end_array();
         json.end_object();
         (void)json.end_line();
-        return;
-    }
-    size_t width = 0;
-    for (const Command* c = next_sorted(nullptr); c != nullptr; c = next_sorted(c->name)) {
-        size_t length = __builtin_strlen(c->usage != nullptr ? c->usage : c->name);
-        if (length > width)
-            width = length;
-    }
-    for (const Command* c = next_sorted(nullptr); c != nullptr; c = next_sorted(c->name)) {
-        out.put_padded(c->usage != nullptr ? c->usage : c->name, width + kHelpColumnGap);
-        out.puts(c->summary);
-        out.newline();
     }
 }
 
@@ -244,16 +252,12 @@ Result<void> CommandTable::print_command_help(Output& out, OutputFormat format, 
         return Error::NotFound;
     if (format == OutputFormat::Json) {
         JsonWriter json(out);
-        json.begin_object();
-        json.field_str("name", command->name);
-        json.field_str("usage", command->usage);
-        json.field_str("summary", command->summary);
-        json.end_object();
+        write_command(json, *command);
         (void)json.end_line();
         return {};
     }
     out.puts("usage: ");
-    out.puts(command->usage != nullptr ? command->usage : command->name);
+    out.puts(usage_of(*command));
     out.newline();
     out.puts(command->summary);
     out.newline();

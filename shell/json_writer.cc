@@ -98,36 +98,30 @@ void JsonWriter::end_array() { close(Container::Array, ']'); }
 
 void JsonWriter::write_escaped(const char* text, size_t length)
 {
+    // RFC 8259 section 7 two-character escapes: the byte, then its letter.
+    constexpr char kShortEscapes[] = "\"\"\\\\\bb\ff\nn\rr\tt";
     m_out.put('"');
     size_t run = 0;  // bytes that need no escape, written in one go
     for (size_t i = 0; i < length; ++i) {
         uint8_t c = static_cast<uint8_t>(text[i]);
-        char simple = 0;
-        switch (c) {
-        case '"': simple = '"'; break;
-        case '\\': simple = '\\'; break;
-        case '\b': simple = 'b'; break;
-        case '\f': simple = 'f'; break;
-        case '\n': simple = 'n'; break;
-        case '\r': simple = 'r'; break;
-        case '\t': simple = 't'; break;
-        default:
-            if (c >= kFirstNonControl && c < kDel) {
-                ++run;
-                continue;
-            }
+        if (c >= kFirstNonControl && c < kDel && c != '"' && c != '\\') {
+            ++run;
+            continue;
         }
         m_out.write(text + i - run, run);
         run = 0;
-        if (simple != 0) {
-            const char pair[2] = { '\\', simple };
-            m_out.write(pair, 2);
-        } else {
-            // Bytes >= 0x80 become U+0080..U+00FF: lossy for UTF-8 but
-            // always valid, ASCII-only JSON.
-            const char escape[6] = { '\\', 'u', '0', '0', kHexDigits[c >> 4], kHexDigits[c & 0xF] };
-            m_out.write(escape, 6);
+        // Bytes >= 0x80 become U+0080..U+00FF: lossy for UTF-8 but always
+        // valid, ASCII-only JSON.
+        char escape[6] = { '\\', 'u', '0', '0', kHexDigits[c >> 4], kHexDigits[c & 0xF] };
+        size_t escape_length = sizeof escape;
+        for (const char* e = kShortEscapes; *e != '\0'; e += 2) {
+            if (static_cast<uint8_t>(*e) == c) {
+                escape[1] = e[1];
+                escape_length = 2;
+                break;
+            }
         }
+        m_out.write(escape, escape_length);
     }
     m_out.write(text + length - run, run);
     m_out.put('"');
@@ -149,19 +143,20 @@ void JsonWriter::str(const char* text, size_t length)
     write_escaped(text != nullptr ? text : "", text != nullptr ? length : 0);
 }
 
-void JsonWriter::u64(uint64_t value)
+void JsonWriter::number(const char* fmt, FormatKind kind, uint64_t bits)
 {
     if (!before_value())
         return;
-    m_out.put_unsigned(value);
+    FormatArg arg {};
+    arg.kind = kind;
+    arg.u = bits;
+    char text[32];  // "0x" and 16 digits in quotes, or 20 digits and a sign
+    m_out.write(text, format_to_impl(text, sizeof text, fmt, &arg, 1));
 }
 
-void JsonWriter::i64(int64_t value)
-{
-    if (!before_value())
-        return;
-    m_out.put_signed(value);
-}
+void JsonWriter::u64(uint64_t value) { number("%u", FormatKind::Unsigned, value); }
+
+void JsonWriter::i64(int64_t value) { number("%d", FormatKind::Signed, static_cast<uint64_t>(value)); }
 
 void JsonWriter::boolean(bool value)
 {
@@ -177,14 +172,7 @@ void JsonWriter::null()
     m_out.puts("null");
 }
 
-void JsonWriter::hex(uint64_t value)
-{
-    if (!before_value())
-        return;
-    m_out.put('"');
-    m_out.put_hex(value);
-    m_out.put('"');
-}
+void JsonWriter::hex(uint64_t value) { number("\"0x%x\"", FormatKind::Unsigned, value); }
 
 bool JsonWriter::end_line()
 {

@@ -61,6 +61,8 @@ private:
     void open(Container kind, char bracket);
     void close(Container kind, char bracket);
     void write_escaped(const char* text, size_t length);
+    // A number value: `fmt` holds one conversion for `bits` read as `kind`.
+    void number(const char* fmt, FormatKind kind, uint64_t bits);
 
     Output& m_out;
     Container m_kind[kMaxDepth] {};

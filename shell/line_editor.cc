@@ -134,6 +134,13 @@ LineEvent LineEditor::feed(uint8_t byte)
 // normally, so a garbled sequence never swallows a line end.
 LineEvent LineEditor::escape_byte(uint8_t byte, bool& reprocess)
 {
+    // VT220 "ESC [ n ~" by n.
+    static constexpr Action kTildeActions[] = {
+        Action::None, Action::Home /* kTildeHome */, Action::None, Action::Delete /* kTildeDelete */,
+        Action::End /* kTildeEnd */, Action::None, Action::None, Action::Home /* kTildeHomeRxvt */,
+        Action::End /* kTildeEndRxvt */,
+    };
+    static_assert(kTildeHome == 1 && kTildeDelete == 3 && kTildeEnd == 4 && kTildeHomeRxvt == 7 && kTildeEndRxvt == 8);
     ++m_escape_length;
     if (m_escape_length > kMaxEscapeLength) {
         // Abandoned: this byte and what follows are ordinary input again.
@@ -178,14 +185,7 @@ LineEvent LineEditor::escape_byte(uint8_t byte, bool& reprocess)
         }
         if (byte != '~')
             return act(cursor_key(byte), byte);
-        switch (m_escape_number) {
-        case kTildeHome:
-        case kTildeHomeRxvt: return act(Action::Home, byte);
-        case kTildeEnd:
-        case kTildeEndRxvt: return act(Action::End, byte);
-        case kTildeDelete: return act(Action::Delete, byte);
-        default: return LineEvent::None;
-        }
+        return act(m_escape_number < sizeof kTildeActions ? kTildeActions[m_escape_number] : Action::None, byte);
     case Input::Ss3:
         m_input = Input::Normal;
         if (byte < kFinalFirst || byte > kFinalLast) {
@@ -203,47 +203,56 @@ LineEvent LineEditor::escape_byte(uint8_t byte, bool& reprocess)
 // application modes).
 LineEditor::Action LineEditor::cursor_key(uint8_t final_byte)
 {
-    switch (final_byte) {
-    case 'A': return Action::Up;
-    case 'B': return Action::Down;
-    case 'C': return Action::Right;
-    case 'D': return Action::Left;
-    case 'H': return Action::Home;
-    case 'F': return Action::End;
-    default: return Action::None;
+    static constexpr char kCursorFinals[] = "ABCDHF";  // Up Down Right Left Home End
+    for (uint8_t i = 0; i < sizeof kCursorFinals - 1; ++i) {
+        if (kCursorFinals[i] == final_byte)
+            return static_cast<Action>(static_cast<uint8_t>(Action::Up) + i);
     }
+    return Action::None;
 }
 
 LineEvent LineEditor::process(uint8_t byte)
 {
+    // What each C0 control byte does; ESC starts a sequence (below).
+    struct ControlTable {
+        Action at[kFirstPrintable];
+    };
+    static constexpr ControlTable kControlActions = [] {
+        ControlTable t {};
+        t.at[kCtrlA] = Action::Home;
+        t.at[kCtrlB] = Action::Left;
+        t.at[kCtrlC] = Action::Cancel;
+        t.at[kCtrlD] = Action::Delete;
+        t.at[kCtrlE] = Action::End;
+        t.at[kCtrlF] = Action::Right;
+        t.at[kBackspace] = Action::Backspace;
+        t.at[kTab] = Action::Complete;
+        t.at[kLineFeed] = Action::Enter;
+        t.at[kCtrlK] = Action::KillEnd;
+        t.at[kCtrlL] = Action::Redraw;
+        t.at[kCarriageReturn] = Action::Enter;
+        t.at[kCtrlN] = Action::Down;
+        t.at[kCtrlP] = Action::Up;
+        t.at[kCtrlU] = Action::KillStart;
+        t.at[kCtrlW] = Action::KillWord;
+        return t;
+    }();
+    Action action = Action::None;
     if (byte >= kFirstPrintable && byte <= kLastPrintable)
-        return act(Action::Insert, byte);
-    switch (byte) {
-    case kCarriageReturn:
-        m_swallow_lf = true;
-        return act(Action::Enter, byte);
-    case kLineFeed: return act(Action::Enter, byte);
-    case kCtrlC: return act(Action::Cancel, byte);
-    case kEscape:
+        action = Action::Insert;
+    else if (byte == kDel)
+        action = Action::Backspace;
+    else if (byte < kFirstPrintable)
+        action = kControlActions.at[byte];
+    // Other controls and 0x80-0xFF: Action::None, ignored.
+    if (byte == kEscape) {
         m_input = Input::Escape;
         m_escape_length = 0;
         return LineEvent::None;
-    case kDel:
-    case kBackspace: return act(Action::Backspace, byte);
-    case kCtrlA: return act(Action::Home, byte);
-    case kCtrlE: return act(Action::End, byte);
-    case kCtrlB: return act(Action::Left, byte);
-    case kCtrlF: return act(Action::Right, byte);
-    case kCtrlD: return act(Action::Delete, byte);
-    case kCtrlP: return act(Action::Up, byte);
-    case kCtrlN: return act(Action::Down, byte);
-    case kCtrlU: return act(Action::KillStart, byte);
-    case kCtrlK: return act(Action::KillEnd, byte);
-    case kCtrlW: return act(Action::KillWord, byte);
-    case kCtrlL: return act(Action::Redraw, byte);
-    case kTab: return act(Action::Complete, byte);
-    default: return LineEvent::None;  // other controls and 0x80-0xFF
     }
+    if (byte == kCarriageReturn)
+        m_swallow_lf = true;
+    return act(action, byte);
 }
 
 LineEvent LineEditor::act(Action action, uint8_t byte)
@@ -261,6 +270,11 @@ LineEvent LineEditor::act(Action action, uint8_t byte)
     if (m_overflow)
         return LineEvent::None;
 
+    // Editing keys remove [from, to) around the cursor, moving keys move it
+    // to `target`; each leaves the other a no-op.
+    size_t from = m_cursor;
+    size_t to = m_cursor;
+    size_t target = m_cursor;
     switch (action) {
     case Action::Insert: {
         char c = static_cast<char>(byte);
@@ -271,46 +285,33 @@ LineEvent LineEditor::act(Action action, uint8_t byte)
         break;
     }
     case Action::Backspace:
-        if (m_cursor > 0)
-            erase(m_cursor - 1, m_cursor);
+        if (from > 0)
+            --from;
         break;
     case Action::Delete:
-        if (m_cursor < m_length)
-            erase(m_cursor, m_cursor + 1);
+        if (to < m_length)
+            ++to;
         break;
     case Action::Left:
-        if (m_cursor > 0) {
-            move_left(1);
-            --m_cursor;
-        }
+        if (target > 0)
+            --target;
         break;
     case Action::Right:
-        if (m_cursor < m_length) {
-            move_right(1);
-            ++m_cursor;
-        }
+        if (target < m_length)
+            ++target;
         break;
-    case Action::Home:
-        move_left(m_cursor);
-        m_cursor = 0;
+    case Action::Home: target = 0; break;
+    case Action::End: target = m_length; break;
+    case Action::Up:
+    case Action::Down: history_step(action == Action::Up ? +1 : -1); break;
+    case Action::KillStart: from = 0; break;
+    case Action::KillEnd: to = m_length; break;
+    case Action::KillWord:
+        while (from > 0 && is_blank(m_buffer[from - 1]))
+            --from;
+        while (from > 0 && !is_blank(m_buffer[from - 1]))
+            --from;
         break;
-    case Action::End:
-        move_right(m_length - m_cursor);
-        m_cursor = m_length;
-        break;
-    case Action::Up: history_step(+1); break;
-    case Action::Down: history_step(-1); break;
-    case Action::KillStart: erase(0, m_cursor); break;
-    case Action::KillEnd: erase(m_cursor, m_length); break;
-    case Action::KillWord: {
-        size_t start = m_cursor;
-        while (start > 0 && is_blank(m_buffer[start - 1]))
-            --start;
-        while (start > 0 && !is_blank(m_buffer[start - 1]))
-            --start;
-        erase(start, m_cursor);
-        break;
-    }
     case Action::Redraw:
         m_out.puts(kClearScreen);
         redraw_line();
@@ -320,6 +321,14 @@ LineEvent LineEditor::act(Action action, uint8_t byte)
     case Action::Enter:
     case Action::Cancel: break;
     }
+    if (action < Action::Right)
+        return LineEvent::None;
+    if (target < m_cursor)
+        move_left(m_cursor - target);
+    else
+        move_right(target - m_cursor);
+    m_cursor = target;
+    erase(from, to);
     return LineEvent::None;
 }
 
@@ -396,9 +405,8 @@ void LineEditor::replace_line(const char* text, size_t count)
 
 void LineEditor::csi(size_t number, char final_byte)
 {
-    m_out.write("\x1b[", 2);
-    m_out.put_unsigned(number);
-    m_out.put(final_byte);
+    char text[32];
+    m_out.write(text, format_to(text, sizeof text, "\x1b[%u%c", number, final_byte));
 }
 
 void LineEditor::move_left(size_t columns)
@@ -417,14 +425,15 @@ void LineEditor::move_right(size_t columns)
 
 void LineEditor::print_above(const char* text)
 {
-    if (text == nullptr)
-        return;
-    size_t length = __builtin_strlen(text);
+    if (text != nullptr)
+        print_above(text, __builtin_strlen(text));
+}
+
+void LineEditor::print_above(const char* text, size_t length)
+{
     bool editing = m_state == State::Editing;
-    if (editing) {
-        m_out.put('\r');
-        m_out.puts(kEraseToEnd);
-    }
+    if (editing)
+        m_out.write("\r\x1b[K", 4);  // column 0, then EL 0 (kEraseToEnd)
     m_out.write(text, length);
     if (length == 0 || text[length - 1] != '\n')
         m_out.newline();

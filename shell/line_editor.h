@@ -91,12 +91,13 @@ public:
 private:
     size_t slot(size_t index) const { return (m_next + kEntries - 1 - index) % kEntries; }
 
-    char m_lines[kEntries][kMaxLineLength + 1] {};
-    uint16_t m_lengths[kEntries] {};
+    // Small fields first: one-byte displacements from `this`.
     size_t m_next { 0 };
     size_t m_count { 0 };
-    char m_draft[kMaxLineLength + 1] {};
     size_t m_draft_length { 0 };
+    uint16_t m_lengths[kEntries] {};
+    char m_draft[kMaxLineLength + 1] {};
+    char m_lines[kEntries][kMaxLineLength + 1] {};
 };
 
 class LineEditor {
@@ -142,15 +143,19 @@ public:
     // then redraws prompt, line and cursor. While a command runs (after an
     // event, before start_prompt) the text is simply printed.
     void print_above(const char* text);
+    // The same for `length` bytes of `text` (no NUL needed).
+    void print_above(const char* text, size_t length);
 
     const LineHistory& history() const { return m_history; }
 
 private:
     enum class Input : uint8_t { Normal, Escape, Csi, Ss3 };
     enum class State : uint8_t { Idle, Editing };
+    // Up..End follow the order of their final bytes "ABCDHF" (cursor_key);
+    // from Right on, act() moves the cursor or erases around it.
     enum class Action : uint8_t {
-        None, Insert, Enter, Cancel, Backspace, Delete, Left, Right, Home, End,
-        Up, Down, KillStart, KillEnd, KillWord, Redraw, Complete,
+        None, Insert, Enter, Cancel, Redraw, Complete, Up, Down, Right, Left, Home, End,
+        Backspace, Delete, KillStart, KillEnd, KillWord,
     };
 
     static Action cursor_key(uint8_t final_byte);
@@ -176,7 +181,6 @@ private:
     const char* m_prompt;
     size_t m_limit;
 
-    char m_buffer[kCapacity + 1] {};
     size_t m_length { 0 };
     size_t m_cursor { 0 };
     State m_state { State::Idle };
@@ -193,6 +197,9 @@ private:
 
     CompletionFn m_complete { nullptr };
     void* m_complete_ctx { nullptr };
+
+    // Last, so every other field is within a one-byte displacement of `this`.
+    char m_buffer[kCapacity + 1] {};
 };
 
 }  // namespace exo

@@ -1,5 +1,7 @@
 #include "shell/shell_main_hw.h"
 
+#include <new>
+
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/boot/boot_sequence_hw.h"
 #include "kernel/drivers/uart16550/console_hw.h"
@@ -23,18 +25,20 @@ void write_console(void*, const char* s, size_t n) { console::write(s, n); }
 // same CPU with interrupts off inside klog_line).
 constinit Output g_out { write_console, nullptr };
 constinit LineHistory g_history {};
-constinit LineEditor g_editor { g_out, "exo> ", g_history, kLineLimit };
+// Built in shell_main(): its constructor arguments would put the whole
+// editor, line buffer included, in .data (file bytes) instead of .bss.
+// Reached through a pointer the compiler cannot see through, so the editor's
+// code uses short register-relative field accesses, not RIP-relative ones.
+alignas(LineEditor) constinit char g_editor_storage[sizeof(LineEditor)] {};
+constinit LineEditor* g_editor = nullptr;
 // Linker-section bounds are not constants: the table is built in shell_main().
 constinit const CommandTable* g_table = nullptr;
 
 // Log lines that arrive while someone types go above the edited line.
 void echo_log_line(const char* text, size_t n)
 {
-    char line[200];
-    size_t len = n < sizeof line - 1 ? n : sizeof line - 1;
-    __builtin_memcpy(line, text, len);
-    line[len] = 0;
-    g_editor.print_above(line);
+    constexpr size_t kMaxEcho = 199;  // longer lines are cut
+    g_editor->print_above(text, n < kMaxEcho ? n : kMaxEcho);
 }
 
 void handle(LineEvent event)
@@ -43,7 +47,7 @@ void handle(LineEvent event)
     case LineEvent::None:
         return;
     case LineEvent::Line:
-        (void)g_table->execute(g_out, g_editor.line(), g_editor.length());
+        (void)g_table->execute(g_out, g_editor->line(), g_editor->length());
         break;
     case LineEvent::TooLong:
         g_out.puts("error: line too long");
@@ -52,7 +56,7 @@ void handle(LineEvent event)
     case LineEvent::Cancelled:
         break;
     }
-    g_editor.start_prompt();
+    g_editor->start_prompt();
 }
 
 }  // namespace
@@ -63,13 +67,14 @@ void shell_main(void*)
 {
     CommandTable table { __shell_commands_start, __shell_commands_end };
     g_table = &table;
-    g_editor.set_completion(CommandTable::completion_callback, &table);
+    g_editor = new (g_editor_storage) LineEditor(g_out, "exo> ", g_history, kLineLimit);
+    g_editor->set_completion(CommandTable::completion_callback, &table);
     klog_set_echo(echo_log_line);
-    g_editor.start_prompt();
+    g_editor->start_prompt();
     boot_sequence::mark_prompt();
     boot_sequence::after_prompt();
     for (;;)
-        handle(g_editor.feed(serial_input::read_blocking()));
+        handle(g_editor->feed(serial_input::read_blocking()));
 }
 
 }  // namespace exo

@@ -242,6 +242,23 @@ TEST(CommandTable, TooManyArgumentsIsUsageError)
     EXPECT_EQ(g.text, "error: usage: init deferred|NAME\r\n");
 }
 
+TEST(CommandContext, FailFormsShareOneLineShape)
+{
+    std::string text;
+    Output out(append, &text);
+    Command command { .name = "x", .usage = "x ADDR", .summary = "dump", .run = nullptr };
+    CommandContext ctx(out, OutputFormat::Text, command, nullptr);
+    EXPECT_EQ(ctx.fail(Error::NotMapped).error(), Error::NotMapped);
+    EXPECT_TRUE(ctx.reported());
+    EXPECT_EQ(ctx.fail(Error::Busy, "already done").error(), Error::Busy);
+    EXPECT_EQ(ctx.fail(Error::InvalidArgument, "bad address", "0xzz").error(), Error::InvalidArgument);
+    EXPECT_EQ(ctx.fail(Error::InvalidArgument, "bad address", nullptr).error(), Error::InvalidArgument);
+    EXPECT_EQ(text, std::string("error: x: ") + error_name(Error::NotMapped) + "\r\n"
+                        "error: x: already done\r\n"
+                        "error: x: bad address '0xzz'\r\n"
+                        "error: x: bad address\r\n");
+}
+
 TEST(CommandTable, CommandWithoutRunIsUnsupported)
 {
     Fixture f;

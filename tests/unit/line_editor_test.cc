@@ -640,6 +640,19 @@ TEST(LineEditor, PrintAboveWhileCommandRunsJustPrints)
     EXPECT_EQ(f.take(), "");
 }
 
+TEST(LineEditor, PrintAboveTakesALengthWithoutNul)
+{
+    Fixture f;
+    f.type("ab");
+    f.take();
+    const char text[] = "log line\nnext";  // only the first 8 bytes are printed
+    f.editor.print_above(text, 8);
+    EXPECT_EQ(f.take(), "\r\x1b[Klog line\r\nexo> ab");
+    f.editor.print_above(text, 9);  // ends in '\n': no newline added
+    EXPECT_EQ(f.take(), "\r\x1b[Klog line\nexo> ab");
+    EXPECT_EQ(f.line(), "ab");
+}
+
 TEST(LineEditor, LineStaysValidUntilNextFeed)
 {
     Fixture f;

@@ -174,7 +174,7 @@ uint16_t pick_pm1_port(uint32_t fadt_length, size_t x_offset, const GenericAddre
 
 // Copies the FADT (at most sizeof(Fadt) bytes; missing tail fields read as 0)
 // and extracts everything but \_S5_.
-Result<void> parse_fadt(PhysReader read, void* ctx, uint64_t fadt_phys, AcpiPowerInfo& info)
+[[gnu::noinline]] Result<void> parse_fadt(PhysReader read, void* ctx, uint64_t fadt_phys, AcpiPowerInfo& info)
 {
     SdtHeader header = TRY(validate_table(read, ctx, fadt_phys));
     if (header.length < acpi::kFadtMinLength)
@@ -306,12 +306,11 @@ Result<uint64_t> find_rsdp(PhysReader read, void* ctx, uint64_t hint_phys)
     return scan_for_rsdp(read, ctx, acpi::kBiosAreaStart, acpi::kBiosAreaEnd - acpi::kBiosAreaStart);
 }
 
-Result<uint64_t> find_table(PhysReader read, void* ctx, uint64_t rsdp_phys, const char* signature)
-{
-    if (read == nullptr || signature == nullptr)
-        return Error::InvalidArgument;
-    RsdpInfo rsdp = TRY(parse_rsdp(read, ctx, rsdp_phys));
+namespace {
 
+// find_table after the RSDP is parsed.
+Result<uint64_t> find_table_from(PhysReader read, void* ctx, const RsdpInfo& rsdp, const char* signature)
+{
     if (rsdp.revision >= acpi::kRsdpRevisionAcpi2 && rsdp.xsdt_address != 0) {
         auto xsdt = validate_root(read, ctx, rsdp.xsdt_address, acpi::kXsdtSignature);
         // A valid XSDT is authoritative; only a broken one sends us to the RSDT.
@@ -322,6 +321,16 @@ Result<uint64_t> find_table(PhysReader read, void* ctx, uint64_t rsdp_phys, cons
     }
     SdtHeader rsdt = TRY(validate_root(read, ctx, rsdp.rsdt_address, acpi::kRsdtSignature));
     return search_root(read, ctx, rsdp.rsdt_address, rsdt, acpi::kRsdtEntrySize, signature);
+}
+
+}  // namespace
+
+Result<uint64_t> find_table(PhysReader read, void* ctx, uint64_t rsdp_phys, const char* signature)
+{
+    if (read == nullptr || signature == nullptr)
+        return Error::InvalidArgument;
+    RsdpInfo rsdp = TRY(parse_rsdp(read, ctx, rsdp_phys));
+    return find_table_from(read, ctx, rsdp, signature);
 }
 
 Result<PkgLength> decode_pkg_length(const uint8_t* aml, size_t size)
@@ -371,7 +380,7 @@ Result<AcpiPowerInfo> read_acpi_power_info(PhysReader read, void* ctx, uint64_t 
     RsdpInfo rsdp = TRY(parse_rsdp(read, ctx, info.rsdp_phys));
     info.rsdp_revision = rsdp.revision;
 
-    uint64_t fadt_phys = TRY(find_table(read, ctx, info.rsdp_phys, acpi::kFadtSignature));
+    uint64_t fadt_phys = TRY(find_table_from(read, ctx, rsdp, acpi::kFadtSignature));
     TRY_VOID(parse_fadt(read, ctx, fadt_phys, info));
 
     auto s5 = read_dsdt_s5(read, ctx, info.dsdt_phys);

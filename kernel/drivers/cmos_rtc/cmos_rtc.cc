@@ -97,17 +97,15 @@ size_t format(const RtcTime& t, char* buf, size_t cap)
 {
     if (buf == nullptr || cap < kTextLength + 1)
         return 0;
-    char* p = put2(put2(buf, t.year / 100), t.year % 100);
-    *p++ = '-';
-    p = put2(p, t.month);
-    *p++ = '-';
-    p = put2(p, t.day);
-    *p++ = ' ';
-    p = put2(p, t.hour);
-    *p++ = ':';
-    p = put2(p, t.minute);
-    *p++ = ':';
-    p = put2(p, t.second);
+    // Two digits each, after the separator above them ('\0': none).
+    const uint32_t fields[] = { t.year / 100u, t.year % 100u, t.month, t.day, t.hour, t.minute, t.second };
+    constexpr char kSeparators[] = "\0\0-- ::";
+    char* p = buf;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; ++i) {
+        if (kSeparators[i] != '\0')
+            *p++ = kSeparators[i];
+        p = put2(p, fields[i]);
+    }
     *p = '\0';
     return kTextLength;
 }
