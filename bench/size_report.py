@@ -152,7 +152,8 @@ class Reader:
         self.pos += struct.calcsize(fmt)
         return value
 
-    def uleb(self) -> int:
+    def _leb(self) -> tuple[int, int, int]:
+        """LEB128: the value's bits, how many, and the last byte."""
         result = shift = 0
         while True:
             byte = self.data[self.pos]
@@ -160,17 +161,14 @@ class Reader:
             result |= (byte & 0x7F) << shift
             shift += 7
             if byte < 0x80:
-                return result
+                return result, shift, byte
+
+    def uleb(self) -> int:
+        return self._leb()[0]
 
     def sleb(self) -> int:
-        result = shift = 0
-        while True:
-            byte = self.data[self.pos]
-            self.pos += 1
-            result |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                return result - (1 << shift) if byte & 0x40 else result
+        result, shift, last = self._leb()
+        return result - (1 << shift) if last & 0x40 else result
 
     def cstr(self) -> str:
         end = self.data.index(b"\0", self.pos)
