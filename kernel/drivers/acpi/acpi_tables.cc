@@ -157,63 +157,57 @@ Result<uint64_t> search_root(PhysReader read, void* ctx, uint64_t root_phys, con
     return saw_bad_match ? Error::Corrupt : Error::NotFound;
 }
 
-// A PM1 control block as an I/O port: the X_ GAS when the FADT is long enough
-// and it names a system I/O address (§5.2.9: X_ fields take precedence), else
-// the legacy 32-bit field. 0 when neither is a usable port.
-uint16_t pick_pm1_port(uint32_t fadt_length, size_t x_offset, const GenericAddress& x_blk, uint32_t legacy)
-{
-    bool x_present = fadt_length >= x_offset + sizeof(GenericAddress);
-    if (x_present && x_blk.address != 0
-        && x_blk.address_space_id == static_cast<uint8_t>(acpi::AddressSpace::SystemIo)
-        && x_blk.address <= kMaxIoPort)
-        return static_cast<uint16_t>(x_blk.address);
-    if (legacy != 0 && legacy <= kMaxIoPort)
-        return static_cast<uint16_t>(legacy);
-    return 0;
-}
-
-// Copies the FADT (at most sizeof(Fadt) bytes; missing tail fields read as 0)
-// and extracts everything but \_S5_.
+// Reads everything but \_S5_ from the FADT, field by field out of the
+// reader's buffer; tail fields are only read when the table is long enough.
 [[gnu::noinline]] Result<void> parse_fadt(PhysReader read, void* ctx, uint64_t fadt_phys, AcpiPowerInfo& info)
 {
     SdtHeader header = TRY(validate_table(read, ctx, fadt_phys));
-    if (header.length < acpi::kFadtMinLength)
+    uint32_t len = header.length;
+    if (len < acpi::kFadtMinLength)
         return Error::Corrupt;
-
-    Fadt fadt;
-    __builtin_memset(&fadt, 0, sizeof(fadt));
-    uint32_t copy_len = header.length < sizeof(Fadt) ? header.length : static_cast<uint32_t>(sizeof(Fadt));
-    const uint8_t* p = read_phys(read, ctx, fadt_phys, copy_len);
+    const uint8_t* p = read_phys(read, ctx, fadt_phys, len);
     if (p == nullptr)
         return Error::Corrupt;
-    __builtin_memcpy(&fadt, p, copy_len);
-    uint32_t len = header.length;
+#define EXO_FADT(field) load<decltype(Fadt::field)>(p + offsetof(Fadt, field))
+    // An X_ GAS when the FADT is long enough and it names a system I/O
+    // address (§5.2.9: X_ fields take precedence), else the legacy 32-bit
+    // field. 0 when neither is a usable port.
+    auto port = [&](size_t x_offset, size_t legacy_offset) -> uint16_t {
+        if (len >= x_offset + sizeof(GenericAddress)) {
+            uint64_t address = load<uint64_t>(p + x_offset + offsetof(GenericAddress, address));
+            if (address != 0 && p[x_offset] == static_cast<uint8_t>(acpi::AddressSpace::SystemIo)
+                && address <= kMaxIoPort)
+                return static_cast<uint16_t>(address);
+        }
+        uint32_t legacy = load<uint32_t>(p + legacy_offset);
+        return legacy <= kMaxIoPort ? static_cast<uint16_t>(legacy) : 0;
+    };
+    uint32_t flags = EXO_FADT(flags);
 
     info.fadt_phys = fadt_phys;
     info.fadt_revision = header.revision;
-    info.smi_cmd = fadt.smi_cmd;
-    info.acpi_enable = fadt.acpi_enable;
-    info.pm1_cnt_len = fadt.pm1_cnt_len;
-    info.pm1a_cnt = pick_pm1_port(len, offsetof(Fadt, x_pm1a_cnt_blk), fadt.x_pm1a_cnt_blk, fadt.pm1a_cnt_blk);
-    info.pm1b_cnt = pick_pm1_port(len, offsetof(Fadt, x_pm1b_cnt_blk), fadt.x_pm1b_cnt_blk, fadt.pm1b_cnt_blk);
+    info.smi_cmd = EXO_FADT(smi_cmd);
+    info.acpi_enable = EXO_FADT(acpi_enable);
+    info.pm1_cnt_len = EXO_FADT(pm1_cnt_len);
+    info.pm1a_cnt = port(offsetof(Fadt, x_pm1a_cnt_blk), offsetof(Fadt, pm1a_cnt_blk));
+    info.pm1b_cnt = port(offsetof(Fadt, x_pm1b_cnt_blk), offsetof(Fadt, pm1b_cnt_blk));
+    info.pm_timer = port(offsetof(Fadt, x_pm_tmr_blk), offsetof(Fadt, pm_tmr_blk));
+    info.pm_timer_32bit = (flags & acpi::kFadtFlagTmrValExt) != 0;
 
-    info.pm_timer = pick_pm1_port(len, offsetof(Fadt, x_pm_tmr_blk), fadt.x_pm_tmr_blk, fadt.pm_tmr_blk);
-    info.pm_timer_32bit = (fadt.flags & acpi::kFadtFlagTmrValExt) != 0;
+    uint64_t x_dsdt = len >= offsetof(Fadt, x_dsdt) + sizeof(uint64_t) ? EXO_FADT(x_dsdt) : 0;
+    info.dsdt_phys = x_dsdt != 0 ? x_dsdt : EXO_FADT(dsdt);
 
-    bool has_x_dsdt = len >= offsetof(Fadt, x_dsdt) + sizeof(fadt.x_dsdt);
-    info.dsdt_phys = has_x_dsdt && fadt.x_dsdt != 0 ? fadt.x_dsdt : fadt.dsdt;
-
-    bool has_reset = len >= offsetof(Fadt, reset_value) + sizeof(fadt.reset_value);
-    if (has_reset) {
-        const GenericAddress& r = fadt.reset_reg;
+    if (len >= offsetof(Fadt, reset_value) + sizeof(uint8_t)) {
+        GenericAddress r = EXO_FADT(reset_reg);
         info.reset.space = static_cast<acpi::AddressSpace>(r.address_space_id);
         info.reset.bit_width = r.register_bit_width;
         info.reset.bit_offset = r.register_bit_offset;
         info.reset.access_size = r.access_size;
         info.reset.address = r.address;
-        info.reset.value = fadt.reset_value;
-        info.reset.supported = (fadt.flags & acpi::kFadtFlagResetRegSup) != 0 && r.address != 0;
+        info.reset.value = EXO_FADT(reset_value);
+        info.reset.supported = (flags & acpi::kFadtFlagResetRegSup) != 0 && r.address != 0;
     }
+#undef EXO_FADT
     return {};
 }
 
@@ -372,9 +366,9 @@ Result<SleepType> find_s5_sleep_type(const uint8_t* aml, size_t size)
     return Error::NotFound;
 }
 
-Result<AcpiPowerInfo> read_acpi_power_info(PhysReader read, void* ctx, uint64_t rsdp_hint)
+Result<void> read_acpi_power_info(PhysReader read, void* ctx, uint64_t rsdp_hint, AcpiPowerInfo& info)
 {
-    AcpiPowerInfo info {};
+    info = AcpiPowerInfo {};
     info.s5_error = Error::NotFound;
     info.rsdp_phys = TRY(find_rsdp(read, ctx, rsdp_hint));
     RsdpInfo rsdp = TRY(parse_rsdp(read, ctx, info.rsdp_phys));
@@ -391,7 +385,7 @@ Result<AcpiPowerInfo> read_acpi_power_info(PhysReader read, void* ctx, uint64_t 
     } else {
         info.s5_error = s5.error();
     }
-    return info;
+    return {};
 }
 
 }  // namespace exo
