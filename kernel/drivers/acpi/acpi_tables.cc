@@ -31,17 +31,6 @@ T load(const uint8_t* p)
     return v;
 }
 
-// Reads a T at `phys` into `out`; false when unreadable.
-template<typename T>
-bool read_struct(PhysReader read, void* ctx, uint64_t phys, T& out)
-{
-    const uint8_t* p = read_phys(read, ctx, phys, sizeof(T));
-    if (p == nullptr)
-        return false;
-    __builtin_memcpy(&out, p, sizeof(T));
-    return true;
-}
-
 // §5.2.5.3 / §5.2.6: a structure is valid when all its bytes sum to zero.
 bool checksum_ok(const uint8_t* p, size_t len)
 {
@@ -102,41 +91,36 @@ Result<uint64_t> scan_for_rsdp(PhysReader read, void* ctx, uint64_t start, uint6
     return Error::NotFound;
 }
 
-// Reads a table header, checks its length, then checksums the whole table.
-// Returns the validated header.
-Result<SdtHeader> validate_table(PhysReader read, void* ctx, uint64_t phys)
+// Reads a table header, checks its length, then checksums the whole table
+// and, when `signature` is given, checks it. Returns the whole table (valid
+// until the next read).
+Result<const uint8_t*> validate_table(PhysReader read, void* ctx, uint64_t phys, const char* signature = nullptr)
 {
     if (phys == 0)
         return Error::NotFound;
-    SdtHeader header;
-    if (!read_struct(read, ctx, phys, header))
-        return Error::NotFound;
-    if (header.length < sizeof(SdtHeader))
-        return Error::Corrupt;
-    if (header.length > acpi::kMaxTableLength)
-        return Error::TooLong;
-    const uint8_t* p = read_phys(read, ctx, phys, header.length);
+    const uint8_t* p = read_phys(read, ctx, phys, sizeof(SdtHeader));
     if (p == nullptr)
-        return Error::Corrupt;  // header readable but body is not: truncated
-    if (!checksum_ok(p, header.length))
+        return Error::NotFound;
+    uint32_t length = load<uint32_t>(p + offsetof(SdtHeader, length));
+    if (length < sizeof(SdtHeader))
         return Error::Corrupt;
-    return header;
+    if (length > acpi::kMaxTableLength)
+        return Error::TooLong;
+    p = read_phys(read, ctx, phys, length);
+    if (p == nullptr || !checksum_ok(p, length))
+        return Error::Corrupt;  // header readable but body is not: truncated
+    if (signature != nullptr && !signature_is(reinterpret_cast<const char*>(p), signature, acpi::kSignatureLength))
+        return Error::Corrupt;
+    return p;
 }
 
-// Validates a root table (RSDT or XSDT) and checks its signature.
-Result<SdtHeader> validate_root(PhysReader read, void* ctx, uint64_t phys, const char* root_signature)
-{
-    SdtHeader root = TRY(validate_table(read, ctx, phys));
-    if (!signature_is(root.signature, root_signature, acpi::kSignatureLength))
-        return Error::Corrupt;
-    return root;
-}
+uint32_t table_length(const uint8_t* table) { return load<uint32_t>(table + offsetof(SdtHeader, length)); }
 
 // Walks the entries of a validated root table for `signature`.
-Result<uint64_t> search_root(PhysReader read, void* ctx, uint64_t root_phys, const SdtHeader& root,
+Result<uint64_t> search_root(PhysReader read, void* ctx, uint64_t root_phys, uint32_t root_length,
     size_t entry_size, const char* signature)
 {
-    size_t entries = (root.length - sizeof(SdtHeader)) / entry_size;
+    size_t entries = (root_length - sizeof(SdtHeader)) / entry_size;
     bool saw_bad_match = false;
     for (size_t i = 0; i < entries; ++i) {
         // Re-read each entry: the reader's pointer dies on the next call.
@@ -145,10 +129,8 @@ Result<uint64_t> search_root(PhysReader read, void* ctx, uint64_t root_phys, con
             return Error::Corrupt;
         uint64_t table_phys = entry_size == acpi::kXsdtEntrySize ? load<uint64_t>(e) : load<uint32_t>(e);
 
-        SdtHeader header;
-        if (table_phys == 0 || !read_struct(read, ctx, table_phys, header))
-            continue;
-        if (!signature_is(header.signature, signature, acpi::kSignatureLength))
+        const uint8_t* header = table_phys == 0 ? nullptr : read_phys(read, ctx, table_phys, sizeof(SdtHeader));
+        if (header == nullptr || !signature_is(reinterpret_cast<const char*>(header), signature, acpi::kSignatureLength))
             continue;
         if (validate_table(read, ctx, table_phys).ok())
             return table_phys;
@@ -161,12 +143,9 @@ Result<uint64_t> search_root(PhysReader read, void* ctx, uint64_t root_phys, con
 // reader's buffer; tail fields are only read when the table is long enough.
 [[gnu::noinline]] Result<void> parse_fadt(PhysReader read, void* ctx, uint64_t fadt_phys, AcpiPowerInfo& info)
 {
-    SdtHeader header = TRY(validate_table(read, ctx, fadt_phys));
-    uint32_t len = header.length;
+    const uint8_t* p = TRY(validate_table(read, ctx, fadt_phys));
+    uint32_t len = table_length(p);
     if (len < acpi::kFadtMinLength)
-        return Error::Corrupt;
-    const uint8_t* p = read_phys(read, ctx, fadt_phys, len);
-    if (p == nullptr)
         return Error::Corrupt;
 #define EXO_FADT(field) load<decltype(Fadt::field)>(p + offsetof(Fadt, field))
     // An X_ GAS when the FADT is long enough and it names a system I/O
@@ -185,7 +164,7 @@ Result<uint64_t> search_root(PhysReader read, void* ctx, uint64_t root_phys, con
     uint32_t flags = EXO_FADT(flags);
 
     info.fadt_phys = fadt_phys;
-    info.fadt_revision = header.revision;
+    info.fadt_revision = p[offsetof(SdtHeader, revision)];
     info.smi_cmd = EXO_FADT(smi_cmd);
     info.acpi_enable = EXO_FADT(acpi_enable);
     info.pm1_cnt_len = EXO_FADT(pm1_cnt_len);
@@ -214,13 +193,8 @@ Result<uint64_t> search_root(PhysReader read, void* ctx, uint64_t root_phys, con
 // Validates the DSDT and decodes \_S5_ from its AML body.
 Result<SleepType> read_dsdt_s5(PhysReader read, void* ctx, uint64_t dsdt_phys)
 {
-    SdtHeader header = TRY(validate_table(read, ctx, dsdt_phys));
-    if (!signature_is(header.signature, acpi::kDsdtSignature, acpi::kSignatureLength))
-        return Error::Corrupt;
-    const uint8_t* p = read_phys(read, ctx, dsdt_phys, header.length);
-    if (p == nullptr)
-        return Error::Corrupt;
-    return find_s5_sleep_type(p + sizeof(SdtHeader), header.length - sizeof(SdtHeader));
+    const uint8_t* p = TRY(validate_table(read, ctx, dsdt_phys, acpi::kDsdtSignature));
+    return find_s5_sleep_type(p + sizeof(SdtHeader), table_length(p) - sizeof(SdtHeader));
 }
 
 // Decodes one integer package element at aml[*pos], bounded by `end`
@@ -306,15 +280,15 @@ namespace {
 Result<uint64_t> find_table_from(PhysReader read, void* ctx, const RsdpInfo& rsdp, const char* signature)
 {
     if (rsdp.revision >= acpi::kRsdpRevisionAcpi2 && rsdp.xsdt_address != 0) {
-        auto xsdt = validate_root(read, ctx, rsdp.xsdt_address, acpi::kXsdtSignature);
+        auto xsdt = validate_table(read, ctx, rsdp.xsdt_address, acpi::kXsdtSignature);
         // A valid XSDT is authoritative; only a broken one sends us to the RSDT.
         if (xsdt.ok())
-            return search_root(read, ctx, rsdp.xsdt_address, xsdt.value(), acpi::kXsdtEntrySize, signature);
+            return search_root(read, ctx, rsdp.xsdt_address, table_length(xsdt.value()), acpi::kXsdtEntrySize, signature);
         if (rsdp.rsdt_address == 0)
             return xsdt.error();
     }
-    SdtHeader rsdt = TRY(validate_root(read, ctx, rsdp.rsdt_address, acpi::kRsdtSignature));
-    return search_root(read, ctx, rsdp.rsdt_address, rsdt, acpi::kRsdtEntrySize, signature);
+    const uint8_t* rsdt = TRY(validate_table(read, ctx, rsdp.rsdt_address, acpi::kRsdtSignature));
+    return search_root(read, ctx, rsdp.rsdt_address, table_length(rsdt), acpi::kRsdtEntrySize, signature);
 }
 
 }  // namespace
