@@ -52,40 +52,39 @@ struct RsdpInfo {
     uint64_t xsdt_address;  // 0 for ACPI 1.0
 };
 
-Result<RsdpInfo> parse_rsdp(PhysReader read, void* ctx, uint64_t phys)
+Result<void> parse_rsdp(PhysReader read, void* ctx, uint64_t phys, RsdpInfo& info)
 {
     const uint8_t* p = read_phys(read, ctx, phys, sizeof(RsdpV1));
     if (p == nullptr)
         return Error::NotFound;
-    RsdpV1 v1 = load<RsdpV1>(p);
-    if (!signature_is(v1.signature, acpi::kRsdpSignature, acpi::kRsdpSignatureLength))
+    if (!signature_is(reinterpret_cast<const char*>(p), acpi::kRsdpSignature, acpi::kRsdpSignatureLength))
         return Error::NotFound;
     if (!checksum_ok(p, sizeof(RsdpV1)))
         return Error::Corrupt;
 
-    RsdpInfo info { v1.revision, v1.rsdt_address, 0 };
-    if (v1.revision < acpi::kRsdpRevisionAcpi2)
-        return info;
+    info = { p[offsetof(RsdpV1, revision)], load<uint32_t>(p + offsetof(RsdpV1, rsdt_address)), 0 };
+    if (info.revision < acpi::kRsdpRevisionAcpi2)
+        return {};
 
     // ACPI 2.0+: the extended checksum covers `length` bytes, at least the v2 structure.
     p = read_phys(read, ctx, phys, sizeof(RsdpV2));
     if (p == nullptr)
         return Error::Corrupt;
-    RsdpV2 v2 = load<RsdpV2>(p);
-    if (v2.length < sizeof(RsdpV2) || v2.length > acpi::kMaxTableLength)
+    uint32_t length = load<uint32_t>(p + offsetof(RsdpV2, length));
+    if (length < sizeof(RsdpV2) || length > acpi::kMaxTableLength)
         return Error::Corrupt;
-    p = read_phys(read, ctx, phys, v2.length);
-    if (p == nullptr || !checksum_ok(p, v2.length))
+    p = read_phys(read, ctx, phys, length);
+    if (p == nullptr || !checksum_ok(p, length))
         return Error::Corrupt;
-    info.xsdt_address = v2.xsdt_address;
-    return info;
+    info.xsdt_address = load<uint64_t>(p + offsetof(RsdpV2, xsdt_address));
+    return {};
 }
 
 // Scans [start, start + len) on 16-byte boundaries for a valid RSDP.
-Result<uint64_t> scan_for_rsdp(PhysReader read, void* ctx, uint64_t start, uint64_t len)
+Result<uint64_t> scan_for_rsdp(PhysReader read, void* ctx, uint64_t start, uint64_t len, RsdpInfo& info)
 {
     for (uint64_t off = 0; off + sizeof(RsdpV1) <= len; off += acpi::kRsdpAlignment) {
-        if (parse_rsdp(read, ctx, start + off).ok())
+        if (parse_rsdp(read, ctx, start + off, info).ok())
             return start + off;
     }
     return Error::NotFound;
@@ -252,12 +251,15 @@ Result<SleepType> decode_s5_package(const uint8_t* aml, size_t size, size_t pos)
 
 }  // namespace
 
-Result<uint64_t> find_rsdp(PhysReader read, void* ctx, uint64_t hint_phys)
+namespace {
+
+// find_rsdp, also handing back the parsed RSDP.
+Result<uint64_t> locate_rsdp(PhysReader read, void* ctx, uint64_t hint_phys, RsdpInfo& info)
 {
     if (read == nullptr)
         return Error::InvalidArgument;
     if (hint_phys != 0) {
-        TRY(parse_rsdp(read, ctx, hint_phys));
+        TRY_VOID(parse_rsdp(read, ctx, hint_phys, info));
         return hint_phys;
     }
 
@@ -266,15 +268,13 @@ Result<uint64_t> find_rsdp(PhysReader read, void* ctx, uint64_t hint_phys)
     if (bda != nullptr) {
         uint64_t ebda = static_cast<uint64_t>(load<uint16_t>(bda)) << acpi::kRealModeSegmentShift;
         if (ebda != 0) {
-            auto found = scan_for_rsdp(read, ctx, ebda, acpi::kEbdaSearchLength);
+            auto found = scan_for_rsdp(read, ctx, ebda, acpi::kEbdaSearchLength, info);
             if (found.ok())
                 return found;
         }
     }
-    return scan_for_rsdp(read, ctx, acpi::kBiosAreaStart, acpi::kBiosAreaEnd - acpi::kBiosAreaStart);
+    return scan_for_rsdp(read, ctx, acpi::kBiosAreaStart, acpi::kBiosAreaEnd - acpi::kBiosAreaStart, info);
 }
-
-namespace {
 
 // find_table after the RSDP is parsed.
 Result<uint64_t> find_table_from(PhysReader read, void* ctx, const RsdpInfo& rsdp, const char* signature)
@@ -293,11 +293,18 @@ Result<uint64_t> find_table_from(PhysReader read, void* ctx, const RsdpInfo& rsd
 
 }  // namespace
 
+Result<uint64_t> find_rsdp(PhysReader read, void* ctx, uint64_t hint_phys)
+{
+    RsdpInfo info;
+    return locate_rsdp(read, ctx, hint_phys, info);
+}
+
 Result<uint64_t> find_table(PhysReader read, void* ctx, uint64_t rsdp_phys, const char* signature)
 {
     if (read == nullptr || signature == nullptr)
         return Error::InvalidArgument;
-    RsdpInfo rsdp = TRY(parse_rsdp(read, ctx, rsdp_phys));
+    RsdpInfo rsdp;
+    TRY_VOID(parse_rsdp(read, ctx, rsdp_phys, rsdp));
     return find_table_from(read, ctx, rsdp, signature);
 }
 
@@ -344,8 +351,8 @@ Result<void> read_acpi_power_info(PhysReader read, void* ctx, uint64_t rsdp_hint
 {
     info = AcpiPowerInfo {};
     info.s5_error = Error::NotFound;
-    info.rsdp_phys = TRY(find_rsdp(read, ctx, rsdp_hint));
-    RsdpInfo rsdp = TRY(parse_rsdp(read, ctx, info.rsdp_phys));
+    RsdpInfo rsdp;
+    info.rsdp_phys = TRY(locate_rsdp(read, ctx, rsdp_hint, rsdp));
     info.rsdp_revision = rsdp.revision;
 
     uint64_t fadt_phys = TRY(find_table_from(read, ctx, rsdp, acpi::kFadtSignature));
