@@ -279,16 +279,19 @@ Result<uint64_t> locate_rsdp(PhysReader read, void* ctx, uint64_t hint_phys, Rsd
 // find_table after the RSDP is parsed.
 Result<uint64_t> find_table_from(PhysReader read, void* ctx, const RsdpInfo& rsdp, const char* signature)
 {
-    if (rsdp.revision >= acpi::kRsdpRevisionAcpi2 && rsdp.xsdt_address != 0) {
-        auto xsdt = validate_table(read, ctx, rsdp.xsdt_address, acpi::kXsdtSignature);
-        // A valid XSDT is authoritative; only a broken one sends us to the RSDT.
-        if (xsdt.ok())
-            return search_root(read, ctx, rsdp.xsdt_address, table_length(xsdt.value()), acpi::kXsdtEntrySize, signature);
-        if (rsdp.rsdt_address == 0)
-            return xsdt.error();
+    // The XSDT first (ACPI 2.0+). A valid XSDT is authoritative; only a broken
+    // one sends us to the RSDT (when there is one: else its error stands).
+    bool xsdt = rsdp.revision >= acpi::kRsdpRevisionAcpi2 && rsdp.xsdt_address != 0;
+    for (;;) {
+        uint64_t root = xsdt ? rsdp.xsdt_address : rsdp.rsdt_address;
+        auto table = validate_table(read, ctx, root, xsdt ? acpi::kXsdtSignature : acpi::kRsdtSignature);
+        if (table.ok())
+            return search_root(read, ctx, root, table_length(table.value()),
+                xsdt ? acpi::kXsdtEntrySize : acpi::kRsdtEntrySize, signature);
+        if (!xsdt || rsdp.rsdt_address == 0)
+            return table.error();
+        xsdt = false;
     }
-    const uint8_t* rsdt = TRY(validate_table(read, ctx, rsdp.rsdt_address, acpi::kRsdtSignature));
-    return search_root(read, ctx, rsdp.rsdt_address, table_length(rsdt), acpi::kRsdtEntrySize, signature);
 }
 
 }  // namespace
