@@ -479,7 +479,9 @@ const char* GdbStub::change_hardware(HwKind kind, uint64_t address, uint64_t len
     return kOk;
 }
 
-void GdbStub::load_debug_registers()
+// noipa: not specialised on the kernel's global stub (short register-relative
+// field accesses instead of RIP-relative ones).
+__attribute__((noipa)) void GdbStub::load_debug_registers()
 {
     DebugRegisters regs;
     for (size_t i = 0; i < kDebugSlots; ++i) {
