@@ -84,7 +84,9 @@ uint8_t KeyDecoder::modifiers() const
     return static_cast<uint8_t>((m_held | m_held >> kRightShiftBy) & kModifierMask);
 }
 
-KeyEvent KeyDecoder::feed(uint8_t byte)
+// noipa: not specialised on the kernel's global decoder (short
+// register-relative field accesses instead of RIP-relative ones).
+__attribute__((noipa)) KeyEvent KeyDecoder::feed(uint8_t byte)
 {
     if (m_skip != 0) {
         --m_skip;
