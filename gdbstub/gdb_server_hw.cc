@@ -157,7 +157,7 @@ Result<uint64_t> saved_register(const Thread& t, GdbRegister r)
 
 class KernelTarget final : public GdbTarget {
 public:
-    Result<uint64_t> read_register(ThreadId thread, GdbRegister reg) override
+    Result<uint64_t> read_register(ThreadId thread, GdbRegister reg)
     {
         if (thread == 0 || thread == current_gdb_id()) {
             if (!g_frame)
@@ -172,7 +172,7 @@ public:
         return saved_register(*t, reg);
     }
 
-    Result<void> write_register(ThreadId thread, GdbRegister reg, uint64_t value) override
+    Result<void> write_register(ThreadId thread, GdbRegister reg, uint64_t value)
     {
         if ((thread != 0 && thread != current_gdb_id()) || !g_frame)
             return Error::Unsupported;  // blocked threads: read-only view
@@ -183,19 +183,19 @@ public:
         return {};
     }
 
-    Result<size_t> read_memory(uint64_t address, uint8_t* out, size_t length) override
+    Result<size_t> read_memory(uint64_t address, uint8_t* out, size_t length)
     {
         return safe_memory::read(address, out, length);
     }
 
-    Result<size_t> write_memory(uint64_t address, const uint8_t* data, size_t length) override
+    Result<size_t> write_memory(uint64_t address, const uint8_t* data, size_t length)
     {
         return safe_memory::write(address, data, length);
     }
 
-    void set_debug_registers(const DebugRegisters& regs) override { g_debug = regs; }
+    void set_debug_registers(const DebugRegisters& regs) { g_debug = regs; }
 
-    Result<ThreadId> thread_at(size_t index) override
+    Result<ThreadId> thread_at(size_t index)
     {
         if (!threads::started())
             return index == 0 ? Result<ThreadId>(1) : Result<ThreadId>(Error::NotFound);
@@ -209,12 +209,12 @@ public:
         return Error::NotFound;
     }
 
-    bool thread_alive(ThreadId thread) override
+    bool thread_alive(ThreadId thread)
     {
         return threads::started() ? thread_by_gdb_id(thread) != nullptr : thread == 1;
     }
 
-    size_t thread_description(ThreadId thread, char* out, size_t capacity) override
+    size_t thread_description(ThreadId thread, char* out, size_t capacity)
     {
         Thread* t = thread_by_gdb_id(thread);
         if (!t)
@@ -224,7 +224,7 @@ public:
         return n < capacity ? n : capacity - 1;
     }
 
-    void run_monitor(const char* command, size_t length, RspWriteFn out, void* ctx) override
+    void run_monitor(const char* command, size_t length, RspWriteFn out, void* ctx)
     {
         struct Sink {
             RspWriteFn out;
@@ -248,6 +248,16 @@ public:
         (void)table->execute(o, command, length);
     }
 };
+
+}  // namespace
+}  // namespace exo::gdb_server
+
+namespace exo {
+EXO_BIND_GDB_TARGET(gdb_server::KernelTarget)
+}  // namespace exo
+
+namespace exo::gdb_server {
+namespace {
 
 constinit KernelTarget g_target {};
 constinit GdbStub g_stub {};

@@ -15,7 +15,10 @@ constexpr bool needs_escape(char c)
 
 }  // namespace
 
-RspEvent RspCodec::feed(uint8_t byte)
+// noipa: LTO would otherwise specialise it on the kernel's one codec (inside
+// the global stub), and every field access would be a 7-10 byte RIP-relative
+// instruction instead of a short register-relative one.
+__attribute__((noipa)) RspEvent RspCodec::feed(uint8_t byte)
 {
     char c = static_cast<char>(byte);
     if (c == kRspStart) {

@@ -153,6 +153,9 @@ GdbAction GdbStub::handle(RspEvent event)
         reply(kErrMalformed);
         return GdbAction::None;
     }
+    // Handlers that send their own reply build it from here (reply() and
+    // send_stop_reply() start theirs afresh).
+    m_codec.begin_reply();
     // The body is NUL-terminated, so an empty packet dispatches as '\0'.
     char* packet = m_codec.packet();
     char* end = packet + m_codec.packet_length();
@@ -160,7 +163,8 @@ GdbAction GdbStub::handle(RspEvent event)
     return dispatch(m_cursor, packet[0]);
 }
 
-// Handlers return the reply text, or nullptr once they sent their own. An
+// Handlers return the reply text, or nullptr once they sent their own (the
+// reply is begun for them in handle()). An
 // if-chain: a switch over these letters becomes a 480-byte jump table.
 GdbAction GdbStub::dispatch(Cursor& c, char command)
 {
@@ -310,7 +314,6 @@ void GdbStub::put_register(GdbRegister reg)
 
 const char* GdbStub::read_registers()
 {
-    m_codec.begin_reply();
     for (size_t i = 0; i < kGdbRegisterCount; ++i)
         put_register(static_cast<GdbRegister>(i));
     m_codec.send_reply();
@@ -340,7 +343,6 @@ const char* GdbStub::read_register(Cursor& c)
     uint64_t n = 0;
     if (!c.number(n) || !c.at_end() || n >= kGdbRegisterCount)
         return kErrMalformed;
-    m_codec.begin_reply();
     put_register(static_cast<GdbRegister>(n));
     m_codec.send_reply();
     return nullptr;
@@ -364,7 +366,6 @@ const char* GdbStub::read_memory(Cursor& c)
     uint64_t length = 0;
     if (!c.pair(address, length) || !c.at_end())
         return kErrMalformed;
-    m_codec.begin_reply();
     size_t room = m_codec.reply_room() / 2;
     size_t count = length < room ? static_cast<size_t>(length) : room;
     // Read into the upper half of the reply and expand to hex upward in
@@ -478,7 +479,9 @@ const char* GdbStub::change_hardware(HwKind kind, uint64_t address, uint64_t len
     return kOk;
 }
 
-void GdbStub::load_debug_registers()
+// noipa: not specialised on the kernel's global stub (short register-relative
+// field accesses instead of RIP-relative ones).
+__attribute__((noipa)) void GdbStub::load_debug_registers()
 {
     DebugRegisters regs;
     for (size_t i = 0; i < kDebugSlots; ++i) {
@@ -526,7 +529,6 @@ const char* GdbStub::query(Cursor& c)
     if (which == 8)
         return kOk;
     if (c.eat('C') && c.at_end()) {
-        m_codec.begin_reply();
         m_codec.put("QC");
         m_codec.put_number(m_stop_thread);
         m_codec.send_reply();
@@ -550,7 +552,6 @@ const char* GdbStub::read_features(Cursor& c)
     size_t left = offset < total ? total - static_cast<size_t>(offset) : 0;
     size_t count = length < kRspPacketSize - 1 ? static_cast<size_t>(length) : kRspPacketSize - 1;
     count = count < left ? count : left;
-    m_codec.begin_reply();
     m_codec.put(count < left ? 'm' : 'l');
     emit_target_xml(static_cast<size_t>(offset), count, [](void* codec, char ch) { static_cast<RspCodec*>(codec)->put(ch); },
         &m_codec);
@@ -563,7 +564,6 @@ const char* GdbStub::thread_list(bool first)
 {
     if (first)
         m_thread_cursor = 0;
-    m_codec.begin_reply();
     while (m_codec.reply_room() > kThreadListEntry) {
         Result<ThreadId> thread = m_target->thread_at(m_thread_cursor);
         if (!thread.ok())
@@ -585,7 +585,6 @@ const char* GdbStub::thread_description(Cursor& c)
         return kErrMalformed;
     char text[kThreadDescription];
     size_t n = m_target->thread_description(thread, text, sizeof(text));
-    m_codec.begin_reply();
     for (size_t i = 0; i < n && i < sizeof(text); ++i)
         m_codec.put_hex_byte(static_cast<uint8_t>(text[i]));
     m_codec.send_reply();
@@ -600,7 +599,6 @@ const char* GdbStub::monitor(Cursor& c)
     if (!c.decode_hex(length))
         return kErrMalformed;
     command[length] = '\0';
-    m_codec.begin_reply();
     m_target->run_monitor(command, length, &GdbStub::console_write, this);
     if (m_codec.reply_length() != 0)
         m_codec.send_reply();

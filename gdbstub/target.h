@@ -24,37 +24,73 @@ struct DebugRegisters {
     uint64_t dr7 = 0;
 };
 
+// Not virtual: a program has one target type, derived from GdbTarget, and
+// binds these functions to its own with EXO_BIND_GDB_TARGET(Type) in one
+// source file (in namespace exo), so the stub's calls are direct and LTO
+// can inline them.
 class GdbTarget {
 public:
     // `reg` is never an x87 register (the stub reports those unavailable).
     // An error marks the register unavailable for that thread (a blocked
     // thread only has what its context switch saved).
-    virtual Result<uint64_t> read_register(ThreadId thread, GdbRegister reg) = 0;
-    virtual Result<void> write_register(ThreadId thread, GdbRegister reg, uint64_t value) = 0;
+    Result<uint64_t> read_register(ThreadId thread, GdbRegister reg);
+    Result<void> write_register(ThreadId thread, GdbRegister reg, uint64_t value);
 
     // How many bytes were copied from the start; an unmapped first byte is
     // an error. Writes must reach read-only kernel text (through an alias):
     // software breakpoints are planted with them. Must never fault.
-    virtual Result<size_t> read_memory(uint64_t address, uint8_t* out, size_t length) = 0;
-    virtual Result<size_t> write_memory(uint64_t address, const uint8_t* data, size_t length) = 0;
+    Result<size_t> read_memory(uint64_t address, uint8_t* out, size_t length);
+    Result<size_t> write_memory(uint64_t address, const uint8_t* data, size_t length);
 
     // Called whenever a hardware breakpoint or watchpoint changes. Load them
     // when resuming and keep DR7 clear while stopped, so the stub's own
     // memory accesses cannot trigger a watchpoint.
-    virtual void set_debug_registers(const DebugRegisters& regs) = 0;
+    void set_debug_registers(const DebugRegisters& regs);
 
     // Threads: the index-th live thread (NotFound past the end), liveness,
     // and a short description copied into `out` (returns its length).
-    virtual Result<ThreadId> thread_at(size_t index) = 0;
-    virtual bool thread_alive(ThreadId thread) = 0;
-    virtual size_t thread_description(ThreadId thread, char* out, size_t capacity) = 0;
+    Result<ThreadId> thread_at(size_t index);
+    bool thread_alive(ThreadId thread);
+    size_t thread_description(ThreadId thread, char* out, size_t capacity);
 
     // `monitor CMD`: run a shell command line (NUL-terminated, `length`
     // chars), its output through out(ctx, ...).
-    virtual void run_monitor(const char* command, size_t length, RspWriteFn out, void* ctx) = 0;
+    void run_monitor(const char* command, size_t length, RspWriteFn out, void* ctx);
 
 protected:
     ~GdbTarget() = default;
 };
+
+#define EXO_BIND_GDB_TARGET(Impl)                                                                         \
+    Result<uint64_t> GdbTarget::read_register(ThreadId t, GdbRegister r)                          \
+    {                                                                                                     \
+        return static_cast<Impl*>(this)->read_register(t, r);                                             \
+    }                                                                                                     \
+    Result<void> GdbTarget::write_register(ThreadId t, GdbRegister r, uint64_t v)                 \
+    {                                                                                                     \
+        return static_cast<Impl*>(this)->write_register(t, r, v);                                         \
+    }                                                                                                     \
+    Result<size_t> GdbTarget::read_memory(uint64_t a, uint8_t* out, size_t n)                     \
+    {                                                                                                     \
+        return static_cast<Impl*>(this)->read_memory(a, out, n);                                          \
+    }                                                                                                     \
+    Result<size_t> GdbTarget::write_memory(uint64_t a, const uint8_t* data, size_t n)             \
+    {                                                                                                     \
+        return static_cast<Impl*>(this)->write_memory(a, data, n);                                        \
+    }                                                                                                     \
+    void GdbTarget::set_debug_registers(const DebugRegisters& regs)                               \
+    {                                                                                                     \
+        static_cast<Impl*>(this)->set_debug_registers(regs);                                              \
+    }                                                                                                     \
+    Result<ThreadId> GdbTarget::thread_at(size_t i) { return static_cast<Impl*>(this)->thread_at(i); } \
+    bool GdbTarget::thread_alive(ThreadId t) { return static_cast<Impl*>(this)->thread_alive(t); }  \
+    size_t GdbTarget::thread_description(ThreadId t, char* out, size_t n)                         \
+    {                                                                                                     \
+        return static_cast<Impl*>(this)->thread_description(t, out, n);                                   \
+    }                                                                                                     \
+    void GdbTarget::run_monitor(const char* c, size_t n, RspWriteFn out, void* ctx)               \
+    {                                                                                                     \
+        static_cast<Impl*>(this)->run_monitor(c, n, out, ctx);                                            \
+    }
 
 }  // namespace exo

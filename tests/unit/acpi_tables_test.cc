@@ -247,7 +247,11 @@ FakePhys make_acpi1_machine(const Bytes& aml)
 
 Result<AcpiPowerInfo> power_info(FakePhys& m, uint64_t hint = 0)
 {
-    return read_acpi_power_info(&FakePhys::read, &m, hint);
+    AcpiPowerInfo info;
+    Result<void> r = read_acpi_power_info(&FakePhys::read, &m, hint, info);
+    if (!r.ok())
+        return r.error();
+    return info;
 }
 
 // ---------------------------------------------------------------------------

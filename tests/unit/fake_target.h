@@ -135,7 +135,7 @@ public:
     uint64_t& reg(ThreadId t, GdbRegister r) { return regs[t][static_cast<size_t>(r)]; }
     uint8_t& byte_at(uint64_t address) { return memory.at(address - kFakeMemoryBase); }
 
-    Result<uint64_t> read_register(ThreadId thread, GdbRegister reg) override
+    Result<uint64_t> read_register(ThreadId thread, GdbRegister reg)
     {
         EXPECT_FALSE(is_x87_register(reg));
         auto it = regs.find(thread);
@@ -148,7 +148,7 @@ public:
         return it->second[static_cast<size_t>(reg)];
     }
 
-    Result<void> write_register(ThreadId thread, GdbRegister reg, uint64_t value) override
+    Result<void> write_register(ThreadId thread, GdbRegister reg, uint64_t value)
     {
         EXPECT_FALSE(is_x87_register(reg));
         auto it = regs.find(thread);
@@ -159,7 +159,7 @@ public:
         return {};
     }
 
-    Result<size_t> read_memory(uint64_t address, uint8_t* out, size_t length) override
+    Result<size_t> read_memory(uint64_t address, uint8_t* out, size_t length)
     {
         if (address < kFakeMemoryBase || address >= kFakeMemoryBase + memory.size())
             return Error::NotMapped;
@@ -169,7 +169,7 @@ public:
         return n;
     }
 
-    Result<size_t> write_memory(uint64_t address, const uint8_t* data, size_t length) override
+    Result<size_t> write_memory(uint64_t address, const uint8_t* data, size_t length)
     {
         if (address < kFakeMemoryBase || address >= kFakeMemoryBase + memory.size())
             return Error::NotMapped;
@@ -180,25 +180,25 @@ public:
         return n;
     }
 
-    void set_debug_registers(const DebugRegisters& r) override
+    void set_debug_registers(const DebugRegisters& r)
     {
         debug = r;
         ++debug_loads;
     }
 
-    Result<ThreadId> thread_at(size_t index) override
+    Result<ThreadId> thread_at(size_t index)
     {
         if (index >= threads.size())
             return Error::NotFound;
         return threads[index];
     }
 
-    bool thread_alive(ThreadId thread) override
+    bool thread_alive(ThreadId thread)
     {
         return std::find(threads.begin(), threads.end(), thread) != threads.end();
     }
 
-    size_t thread_description(ThreadId thread, char* out, size_t capacity) override
+    size_t thread_description(ThreadId thread, char* out, size_t capacity)
     {
         std::string text = thread == 1 ? std::string("idle running") : "worker" + std::to_string(thread);
         if (thread == 2)
@@ -208,7 +208,7 @@ public:
         return n;
     }
 
-    void run_monitor(const char* command, size_t length, RspWriteFn out, void* ctx) override
+    void run_monitor(const char* command, size_t length, RspWriteFn out, void* ctx)
     {
         EXPECT_EQ(command[length], '\0');
         monitor_commands.emplace_back(command, length);

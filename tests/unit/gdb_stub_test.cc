@@ -17,6 +17,10 @@ using exo::test::rsp_frame;
 using exo::test::to_hex;
 using exo::test::Wire;
 
+namespace exo {
+EXO_BIND_GDB_TARGET(test::FakeTarget)
+}  // namespace exo
+
 namespace {
 
 std::string le_hex(uint64_t value, size_t bytes)

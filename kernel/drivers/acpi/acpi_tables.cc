@@ -31,17 +31,6 @@ T load(const uint8_t* p)
     return v;
 }
 
-// Reads a T at `phys` into `out`; false when unreadable.
-template<typename T>
-bool read_struct(PhysReader read, void* ctx, uint64_t phys, T& out)
-{
-    const uint8_t* p = read_phys(read, ctx, phys, sizeof(T));
-    if (p == nullptr)
-        return false;
-    __builtin_memcpy(&out, p, sizeof(T));
-    return true;
-}
-
 // §5.2.5.3 / §5.2.6: a structure is valid when all its bytes sum to zero.
 bool checksum_ok(const uint8_t* p, size_t len)
 {
@@ -63,80 +52,74 @@ struct RsdpInfo {
     uint64_t xsdt_address;  // 0 for ACPI 1.0
 };
 
-Result<RsdpInfo> parse_rsdp(PhysReader read, void* ctx, uint64_t phys)
+Result<void> parse_rsdp(PhysReader read, void* ctx, uint64_t phys, RsdpInfo& info)
 {
     const uint8_t* p = read_phys(read, ctx, phys, sizeof(RsdpV1));
     if (p == nullptr)
         return Error::NotFound;
-    RsdpV1 v1 = load<RsdpV1>(p);
-    if (!signature_is(v1.signature, acpi::kRsdpSignature, acpi::kRsdpSignatureLength))
+    if (!signature_is(reinterpret_cast<const char*>(p), acpi::kRsdpSignature, acpi::kRsdpSignatureLength))
         return Error::NotFound;
     if (!checksum_ok(p, sizeof(RsdpV1)))
         return Error::Corrupt;
 
-    RsdpInfo info { v1.revision, v1.rsdt_address, 0 };
-    if (v1.revision < acpi::kRsdpRevisionAcpi2)
-        return info;
+    info = { p[offsetof(RsdpV1, revision)], load<uint32_t>(p + offsetof(RsdpV1, rsdt_address)), 0 };
+    if (info.revision < acpi::kRsdpRevisionAcpi2)
+        return {};
 
     // ACPI 2.0+: the extended checksum covers `length` bytes, at least the v2 structure.
     p = read_phys(read, ctx, phys, sizeof(RsdpV2));
     if (p == nullptr)
         return Error::Corrupt;
-    RsdpV2 v2 = load<RsdpV2>(p);
-    if (v2.length < sizeof(RsdpV2) || v2.length > acpi::kMaxTableLength)
+    uint32_t length = load<uint32_t>(p + offsetof(RsdpV2, length));
+    if (length < sizeof(RsdpV2) || length > acpi::kMaxTableLength)
         return Error::Corrupt;
-    p = read_phys(read, ctx, phys, v2.length);
-    if (p == nullptr || !checksum_ok(p, v2.length))
+    p = read_phys(read, ctx, phys, length);
+    if (p == nullptr || !checksum_ok(p, length))
         return Error::Corrupt;
-    info.xsdt_address = v2.xsdt_address;
-    return info;
+    info.xsdt_address = load<uint64_t>(p + offsetof(RsdpV2, xsdt_address));
+    return {};
 }
 
 // Scans [start, start + len) on 16-byte boundaries for a valid RSDP.
-Result<uint64_t> scan_for_rsdp(PhysReader read, void* ctx, uint64_t start, uint64_t len)
+Result<uint64_t> scan_for_rsdp(PhysReader read, void* ctx, uint64_t start, uint64_t len, RsdpInfo& info)
 {
     for (uint64_t off = 0; off + sizeof(RsdpV1) <= len; off += acpi::kRsdpAlignment) {
-        if (parse_rsdp(read, ctx, start + off).ok())
+        if (parse_rsdp(read, ctx, start + off, info).ok())
             return start + off;
     }
     return Error::NotFound;
 }
 
-// Reads a table header, checks its length, then checksums the whole table.
-// Returns the validated header.
-Result<SdtHeader> validate_table(PhysReader read, void* ctx, uint64_t phys)
+// Reads a table header, checks its length, then checksums the whole table
+// and, when `signature` is given, checks it. Returns the whole table (valid
+// until the next read).
+Result<const uint8_t*> validate_table(PhysReader read, void* ctx, uint64_t phys, const char* signature = nullptr)
 {
     if (phys == 0)
         return Error::NotFound;
-    SdtHeader header;
-    if (!read_struct(read, ctx, phys, header))
-        return Error::NotFound;
-    if (header.length < sizeof(SdtHeader))
-        return Error::Corrupt;
-    if (header.length > acpi::kMaxTableLength)
-        return Error::TooLong;
-    const uint8_t* p = read_phys(read, ctx, phys, header.length);
+    const uint8_t* p = read_phys(read, ctx, phys, sizeof(SdtHeader));
     if (p == nullptr)
-        return Error::Corrupt;  // header readable but body is not: truncated
-    if (!checksum_ok(p, header.length))
+        return Error::NotFound;
+    uint32_t length = load<uint32_t>(p + offsetof(SdtHeader, length));
+    if (length < sizeof(SdtHeader))
         return Error::Corrupt;
-    return header;
+    if (length > acpi::kMaxTableLength)
+        return Error::TooLong;
+    p = read_phys(read, ctx, phys, length);
+    if (p == nullptr || !checksum_ok(p, length))
+        return Error::Corrupt;  // header readable but body is not: truncated
+    if (signature != nullptr && !signature_is(reinterpret_cast<const char*>(p), signature, acpi::kSignatureLength))
+        return Error::Corrupt;
+    return p;
 }
 
-// Validates a root table (RSDT or XSDT) and checks its signature.
-Result<SdtHeader> validate_root(PhysReader read, void* ctx, uint64_t phys, const char* root_signature)
-{
-    SdtHeader root = TRY(validate_table(read, ctx, phys));
-    if (!signature_is(root.signature, root_signature, acpi::kSignatureLength))
-        return Error::Corrupt;
-    return root;
-}
+uint32_t table_length(const uint8_t* table) { return load<uint32_t>(table + offsetof(SdtHeader, length)); }
 
 // Walks the entries of a validated root table for `signature`.
-Result<uint64_t> search_root(PhysReader read, void* ctx, uint64_t root_phys, const SdtHeader& root,
+Result<uint64_t> search_root(PhysReader read, void* ctx, uint64_t root_phys, uint32_t root_length,
     size_t entry_size, const char* signature)
 {
-    size_t entries = (root.length - sizeof(SdtHeader)) / entry_size;
+    size_t entries = (root_length - sizeof(SdtHeader)) / entry_size;
     bool saw_bad_match = false;
     for (size_t i = 0; i < entries; ++i) {
         // Re-read each entry: the reader's pointer dies on the next call.
@@ -145,10 +128,8 @@ Result<uint64_t> search_root(PhysReader read, void* ctx, uint64_t root_phys, con
             return Error::Corrupt;
         uint64_t table_phys = entry_size == acpi::kXsdtEntrySize ? load<uint64_t>(e) : load<uint32_t>(e);
 
-        SdtHeader header;
-        if (table_phys == 0 || !read_struct(read, ctx, table_phys, header))
-            continue;
-        if (!signature_is(header.signature, signature, acpi::kSignatureLength))
+        const uint8_t* header = table_phys == 0 ? nullptr : read_phys(read, ctx, table_phys, sizeof(SdtHeader));
+        if (header == nullptr || !signature_is(reinterpret_cast<const char*>(header), signature, acpi::kSignatureLength))
             continue;
         if (validate_table(read, ctx, table_phys).ok())
             return table_phys;
@@ -157,76 +138,62 @@ Result<uint64_t> search_root(PhysReader read, void* ctx, uint64_t root_phys, con
     return saw_bad_match ? Error::Corrupt : Error::NotFound;
 }
 
-// A PM1 control block as an I/O port: the X_ GAS when the FADT is long enough
-// and it names a system I/O address (§5.2.9: X_ fields take precedence), else
-// the legacy 32-bit field. 0 when neither is a usable port.
-uint16_t pick_pm1_port(uint32_t fadt_length, size_t x_offset, const GenericAddress& x_blk, uint32_t legacy)
-{
-    bool x_present = fadt_length >= x_offset + sizeof(GenericAddress);
-    if (x_present && x_blk.address != 0
-        && x_blk.address_space_id == static_cast<uint8_t>(acpi::AddressSpace::SystemIo)
-        && x_blk.address <= kMaxIoPort)
-        return static_cast<uint16_t>(x_blk.address);
-    if (legacy != 0 && legacy <= kMaxIoPort)
-        return static_cast<uint16_t>(legacy);
-    return 0;
-}
-
-// Copies the FADT (at most sizeof(Fadt) bytes; missing tail fields read as 0)
-// and extracts everything but \_S5_.
+// Reads everything but \_S5_ from the FADT, field by field out of the
+// reader's buffer; tail fields are only read when the table is long enough.
 [[gnu::noinline]] Result<void> parse_fadt(PhysReader read, void* ctx, uint64_t fadt_phys, AcpiPowerInfo& info)
 {
-    SdtHeader header = TRY(validate_table(read, ctx, fadt_phys));
-    if (header.length < acpi::kFadtMinLength)
+    const uint8_t* p = TRY(validate_table(read, ctx, fadt_phys));
+    uint32_t len = table_length(p);
+    if (len < acpi::kFadtMinLength)
         return Error::Corrupt;
-
-    Fadt fadt;
-    __builtin_memset(&fadt, 0, sizeof(fadt));
-    uint32_t copy_len = header.length < sizeof(Fadt) ? header.length : static_cast<uint32_t>(sizeof(Fadt));
-    const uint8_t* p = read_phys(read, ctx, fadt_phys, copy_len);
-    if (p == nullptr)
-        return Error::Corrupt;
-    __builtin_memcpy(&fadt, p, copy_len);
-    uint32_t len = header.length;
+#define EXO_FADT(field) load<decltype(Fadt::field)>(p + offsetof(Fadt, field))
+    // An X_ GAS when the FADT is long enough and it names a system I/O
+    // address (§5.2.9: X_ fields take precedence), else the legacy 32-bit
+    // field. 0 when neither is a usable port.
+    auto port = [&](size_t x_offset, size_t legacy_offset) -> uint16_t {
+        if (len >= x_offset + sizeof(GenericAddress)) {
+            uint64_t address = load<uint64_t>(p + x_offset + offsetof(GenericAddress, address));
+            if (address != 0 && p[x_offset] == static_cast<uint8_t>(acpi::AddressSpace::SystemIo)
+                && address <= kMaxIoPort)
+                return static_cast<uint16_t>(address);
+        }
+        uint32_t legacy = load<uint32_t>(p + legacy_offset);
+        return legacy <= kMaxIoPort ? static_cast<uint16_t>(legacy) : 0;
+    };
+    uint32_t flags = EXO_FADT(flags);
 
     info.fadt_phys = fadt_phys;
-    info.fadt_revision = header.revision;
-    info.smi_cmd = fadt.smi_cmd;
-    info.acpi_enable = fadt.acpi_enable;
-    info.pm1_cnt_len = fadt.pm1_cnt_len;
-    info.pm1a_cnt = pick_pm1_port(len, offsetof(Fadt, x_pm1a_cnt_blk), fadt.x_pm1a_cnt_blk, fadt.pm1a_cnt_blk);
-    info.pm1b_cnt = pick_pm1_port(len, offsetof(Fadt, x_pm1b_cnt_blk), fadt.x_pm1b_cnt_blk, fadt.pm1b_cnt_blk);
+    info.fadt_revision = p[offsetof(SdtHeader, revision)];
+    info.smi_cmd = EXO_FADT(smi_cmd);
+    info.acpi_enable = EXO_FADT(acpi_enable);
+    info.pm1_cnt_len = EXO_FADT(pm1_cnt_len);
+    info.pm1a_cnt = port(offsetof(Fadt, x_pm1a_cnt_blk), offsetof(Fadt, pm1a_cnt_blk));
+    info.pm1b_cnt = port(offsetof(Fadt, x_pm1b_cnt_blk), offsetof(Fadt, pm1b_cnt_blk));
+    info.pm_timer = port(offsetof(Fadt, x_pm_tmr_blk), offsetof(Fadt, pm_tmr_blk));
+    info.pm_timer_32bit = (flags & acpi::kFadtFlagTmrValExt) != 0;
 
-    info.pm_timer = pick_pm1_port(len, offsetof(Fadt, x_pm_tmr_blk), fadt.x_pm_tmr_blk, fadt.pm_tmr_blk);
-    info.pm_timer_32bit = (fadt.flags & acpi::kFadtFlagTmrValExt) != 0;
+    uint64_t x_dsdt = len >= offsetof(Fadt, x_dsdt) + sizeof(uint64_t) ? EXO_FADT(x_dsdt) : 0;
+    info.dsdt_phys = x_dsdt != 0 ? x_dsdt : EXO_FADT(dsdt);
 
-    bool has_x_dsdt = len >= offsetof(Fadt, x_dsdt) + sizeof(fadt.x_dsdt);
-    info.dsdt_phys = has_x_dsdt && fadt.x_dsdt != 0 ? fadt.x_dsdt : fadt.dsdt;
-
-    bool has_reset = len >= offsetof(Fadt, reset_value) + sizeof(fadt.reset_value);
-    if (has_reset) {
-        const GenericAddress& r = fadt.reset_reg;
+    if (len >= offsetof(Fadt, reset_value) + sizeof(uint8_t)) {
+        GenericAddress r = EXO_FADT(reset_reg);
         info.reset.space = static_cast<acpi::AddressSpace>(r.address_space_id);
         info.reset.bit_width = r.register_bit_width;
         info.reset.bit_offset = r.register_bit_offset;
         info.reset.access_size = r.access_size;
         info.reset.address = r.address;
-        info.reset.value = fadt.reset_value;
-        info.reset.supported = (fadt.flags & acpi::kFadtFlagResetRegSup) != 0 && r.address != 0;
+        info.reset.value = EXO_FADT(reset_value);
+        info.reset.supported = (flags & acpi::kFadtFlagResetRegSup) != 0 && r.address != 0;
     }
+#undef EXO_FADT
     return {};
 }
 
 // Validates the DSDT and decodes \_S5_ from its AML body.
 Result<SleepType> read_dsdt_s5(PhysReader read, void* ctx, uint64_t dsdt_phys)
 {
-    SdtHeader header = TRY(validate_table(read, ctx, dsdt_phys));
-    if (!signature_is(header.signature, acpi::kDsdtSignature, acpi::kSignatureLength))
-        return Error::Corrupt;
-    const uint8_t* p = read_phys(read, ctx, dsdt_phys, header.length);
-    if (p == nullptr)
-        return Error::Corrupt;
-    return find_s5_sleep_type(p + sizeof(SdtHeader), header.length - sizeof(SdtHeader));
+    const uint8_t* p = TRY(validate_table(read, ctx, dsdt_phys, acpi::kDsdtSignature));
+    return find_s5_sleep_type(p + sizeof(SdtHeader), table_length(p) - sizeof(SdtHeader));
 }
 
 // Decodes one integer package element at aml[*pos], bounded by `end`
@@ -284,12 +251,15 @@ Result<SleepType> decode_s5_package(const uint8_t* aml, size_t size, size_t pos)
 
 }  // namespace
 
-Result<uint64_t> find_rsdp(PhysReader read, void* ctx, uint64_t hint_phys)
+namespace {
+
+// find_rsdp, also handing back the parsed RSDP.
+Result<uint64_t> locate_rsdp(PhysReader read, void* ctx, uint64_t hint_phys, RsdpInfo& info)
 {
     if (read == nullptr)
         return Error::InvalidArgument;
     if (hint_phys != 0) {
-        TRY(parse_rsdp(read, ctx, hint_phys));
+        TRY_VOID(parse_rsdp(read, ctx, hint_phys, info));
         return hint_phys;
     }
 
@@ -298,38 +268,46 @@ Result<uint64_t> find_rsdp(PhysReader read, void* ctx, uint64_t hint_phys)
     if (bda != nullptr) {
         uint64_t ebda = static_cast<uint64_t>(load<uint16_t>(bda)) << acpi::kRealModeSegmentShift;
         if (ebda != 0) {
-            auto found = scan_for_rsdp(read, ctx, ebda, acpi::kEbdaSearchLength);
+            auto found = scan_for_rsdp(read, ctx, ebda, acpi::kEbdaSearchLength, info);
             if (found.ok())
                 return found;
         }
     }
-    return scan_for_rsdp(read, ctx, acpi::kBiosAreaStart, acpi::kBiosAreaEnd - acpi::kBiosAreaStart);
+    return scan_for_rsdp(read, ctx, acpi::kBiosAreaStart, acpi::kBiosAreaEnd - acpi::kBiosAreaStart, info);
 }
-
-namespace {
 
 // find_table after the RSDP is parsed.
 Result<uint64_t> find_table_from(PhysReader read, void* ctx, const RsdpInfo& rsdp, const char* signature)
 {
-    if (rsdp.revision >= acpi::kRsdpRevisionAcpi2 && rsdp.xsdt_address != 0) {
-        auto xsdt = validate_root(read, ctx, rsdp.xsdt_address, acpi::kXsdtSignature);
-        // A valid XSDT is authoritative; only a broken one sends us to the RSDT.
-        if (xsdt.ok())
-            return search_root(read, ctx, rsdp.xsdt_address, xsdt.value(), acpi::kXsdtEntrySize, signature);
-        if (rsdp.rsdt_address == 0)
-            return xsdt.error();
+    // The XSDT first (ACPI 2.0+). A valid XSDT is authoritative; only a broken
+    // one sends us to the RSDT (when there is one: else its error stands).
+    bool xsdt = rsdp.revision >= acpi::kRsdpRevisionAcpi2 && rsdp.xsdt_address != 0;
+    for (;;) {
+        uint64_t root = xsdt ? rsdp.xsdt_address : rsdp.rsdt_address;
+        auto table = validate_table(read, ctx, root, xsdt ? acpi::kXsdtSignature : acpi::kRsdtSignature);
+        if (table.ok())
+            return search_root(read, ctx, root, table_length(table.value()),
+                xsdt ? acpi::kXsdtEntrySize : acpi::kRsdtEntrySize, signature);
+        if (!xsdt || rsdp.rsdt_address == 0)
+            return table.error();
+        xsdt = false;
     }
-    SdtHeader rsdt = TRY(validate_root(read, ctx, rsdp.rsdt_address, acpi::kRsdtSignature));
-    return search_root(read, ctx, rsdp.rsdt_address, rsdt, acpi::kRsdtEntrySize, signature);
 }
 
 }  // namespace
+
+Result<uint64_t> find_rsdp(PhysReader read, void* ctx, uint64_t hint_phys)
+{
+    RsdpInfo info;
+    return locate_rsdp(read, ctx, hint_phys, info);
+}
 
 Result<uint64_t> find_table(PhysReader read, void* ctx, uint64_t rsdp_phys, const char* signature)
 {
     if (read == nullptr || signature == nullptr)
         return Error::InvalidArgument;
-    RsdpInfo rsdp = TRY(parse_rsdp(read, ctx, rsdp_phys));
+    RsdpInfo rsdp;
+    TRY_VOID(parse_rsdp(read, ctx, rsdp_phys, rsdp));
     return find_table_from(read, ctx, rsdp, signature);
 }
 
@@ -372,12 +350,12 @@ Result<SleepType> find_s5_sleep_type(const uint8_t* aml, size_t size)
     return Error::NotFound;
 }
 
-Result<AcpiPowerInfo> read_acpi_power_info(PhysReader read, void* ctx, uint64_t rsdp_hint)
+Result<void> read_acpi_power_info(PhysReader read, void* ctx, uint64_t rsdp_hint, AcpiPowerInfo& info)
 {
-    AcpiPowerInfo info {};
+    info = AcpiPowerInfo {};
     info.s5_error = Error::NotFound;
-    info.rsdp_phys = TRY(find_rsdp(read, ctx, rsdp_hint));
-    RsdpInfo rsdp = TRY(parse_rsdp(read, ctx, info.rsdp_phys));
+    RsdpInfo rsdp;
+    info.rsdp_phys = TRY(locate_rsdp(read, ctx, rsdp_hint, rsdp));
     info.rsdp_revision = rsdp.revision;
 
     uint64_t fadt_phys = TRY(find_table_from(read, ctx, rsdp, acpi::kFadtSignature));
@@ -391,7 +369,7 @@ Result<AcpiPowerInfo> read_acpi_power_info(PhysReader read, void* ctx, uint64_t 
     } else {
         info.s5_error = s5.error();
     }
-    return info;
+    return {};
 }
 
 }  // namespace exo

@@ -294,8 +294,9 @@ Result<SleepType> find_s5_sleep_type(const uint8_t* aml, size_t size);
 
 // Everything `poweroff` and `reboot` need, from the RSDP down to \_S5_. Fails
 // only when the RSDP or a valid FADT cannot be found; a missing or undecodable
-// \_S5_ gives has_s5 = false with the reason in s5_error.
-Result<AcpiPowerInfo> read_acpi_power_info(PhysReader read, void* ctx, uint64_t rsdp_hint);
+// \_S5_ gives has_s5 = false with the reason in s5_error. Fills `info` in
+// place (partly filled on failure).
+Result<void> read_acpi_power_info(PhysReader read, void* ctx, uint64_t rsdp_hint, AcpiPowerInfo& info);
 
 // The value to write to PM1x_CNT to enter the sleep state `slp_typ` (§4.8.3.2.1
 // PM1 Control Registers): SLP_TYP in bits 10-12 plus SLP_EN (bit 13). Other bits

@@ -33,8 +33,8 @@ constexpr uint64_t kSoftOffGraceUs = 500000;
 constexpr uint64_t kSoftOffGraceSpins = 500000000;
 
 // Filled once by the first acpi_info() call (shell thread or boot task).
-constinit bool g_have_info = false;
 constinit AcpiPowerInfo g_info {};
+constinit bool g_have_info = false;
 constinit Error g_info_error = Error::NotFound;
 constinit bool g_tried = false;
 
@@ -42,10 +42,10 @@ const uint8_t* read_phys(void*, uint64_t phys, size_t len) { return memory::earl
 
 Result<void> acpi_probe()
 {
-    Result<AcpiPowerInfo> info = acpi_info();
+    Result<const AcpiPowerInfo*> info = acpi_info();
     if (!info.ok())
         return info.error() == Error::NotFound ? Error::Absent : info.error();
-    const AcpiPowerInfo& i = info.value();
+    const AcpiPowerInfo& i = *info.value();
     driver_detail("acpi", "rsdp %p rev %u, PM1a_CNT 0x%x, S5 %s, reset %s", i.rsdp_phys, i.rsdp_revision,
         i.pm1a_cnt, i.has_s5 ? "yes" : "no", i.reset.supported ? "yes" : "no");
     return {};
@@ -53,10 +53,10 @@ Result<void> acpi_probe()
 
 void acpi_soft_off(X86PortIo& io)
 {
-    Result<AcpiPowerInfo> info = acpi_info();
-    if (!info.ok() || !info.value().has_s5 || !info.value().pm1a_cnt)
+    Result<const AcpiPowerInfo*> info = acpi_info();
+    if (!info.ok() || !info.value()->has_s5 || !info.value()->pm1a_cnt)
         return;
-    const AcpiPowerInfo& i = info.value();
+    const AcpiPowerInfo& i = *info.value();
     if (!(io.read16(i.pm1a_cnt) & acpi::kPm1CntSciEn) && i.smi_cmd) {
         io.write8(static_cast<uint16_t>(i.smi_cmd), i.acpi_enable);
         for (uint32_t n = 0; n < kAcpiEnableSpins && !(io.read16(i.pm1a_cnt) & acpi::kPm1CntSciEn); ++n)
@@ -78,21 +78,18 @@ void acpi_soft_off(X86PortIo& io)
 
 EXO_DRIVER_TASK(kAcpiTask, "acpi", BootPhase::Optional, acpi_probe);
 
-Result<AcpiPowerInfo> acpi_info()
+Result<const AcpiPowerInfo*> acpi_info()
 {
     if (!g_tried) {
         g_tried = true;
-        Result<AcpiPowerInfo> r = read_acpi_power_info(read_phys, nullptr, boot_info().rsdp_phys);
-        if (r.ok()) {
-            g_info = r.value();
-            g_have_info = true;
-        } else {
+        Result<void> r = read_acpi_power_info(read_phys, nullptr, boot_info().rsdp_phys, g_info);
+        g_have_info = r.ok();
+        if (!r.ok())
             g_info_error = r.error();
-        }
     }
     if (!g_have_info)
         return g_info_error;
-    return g_info;
+    return &g_info;
 }
 
 void poweroff()
@@ -109,9 +106,9 @@ void reboot()
 {
     log_info("power: reset");
     X86PortIo io;
-    Result<AcpiPowerInfo> info = acpi_info();
-    if (info.ok() && info.value().reset.supported && info.value().reset.space == acpi::AddressSpace::SystemIo)
-        io.write8(static_cast<uint16_t>(info.value().reset.address), info.value().reset.value);
+    Result<const AcpiPowerInfo*> info = acpi_info();
+    if (info.ok() && info.value()->reset.supported && info.value()->reset.space == acpi::AddressSpace::SystemIo)
+        io.write8(static_cast<uint16_t>(info.value()->reset.address), info.value()->reset.value);
     io.write8(kResetControlPort, kResetControlFull);
     io.write8(kI8042Command, kI8042PulseReset);
     // Last resort: an empty IDT turns the next interrupt into a triple fault.

@@ -13,6 +13,6 @@ namespace exo::power {
 
 // The ACPI facts poweroff/reboot use, read from the firmware tables on
 // first use (the "acpi" Optional task reads them early and reports them).
-Result<AcpiPowerInfo> acpi_info();
+Result<const AcpiPowerInfo*> acpi_info();
 
 }  // namespace exo::power

@@ -23,13 +23,17 @@ constexpr uint8_t kCodeSlash = 0x35;  // keypad '/' with E0
 constexpr uint8_t kCodeKeypadFirst = 0x47;
 constexpr uint8_t kCodeKeypadLast = 0x53;
 
-// m_held bits.
-constexpr uint8_t kLeftShift = 0x01;
-constexpr uint8_t kRightShift = 0x02;
-constexpr uint8_t kLeftCtrl = 0x04;
-constexpr uint8_t kRightCtrl = 0x08;
-constexpr uint8_t kLeftAlt = 0x10;
-constexpr uint8_t kRightAlt = 0x20;
+// m_held bits: the left keys as their keymod bit, the right ones three
+// bits higher, so modifiers() is one shift and OR.
+constexpr uint8_t kRightShiftBy = 3;
+constexpr uint8_t kLeftShift = keymod::kShift;
+constexpr uint8_t kRightShift = keymod::kShift << kRightShiftBy;
+constexpr uint8_t kLeftCtrl = keymod::kCtrl;
+constexpr uint8_t kRightCtrl = keymod::kCtrl << kRightShiftBy;
+constexpr uint8_t kLeftAlt = keymod::kAlt;
+constexpr uint8_t kRightAlt = keymod::kAlt << kRightShiftBy;
+constexpr uint8_t kModifierMask = keymod::kShift | keymod::kCtrl | keymod::kAlt;
+static_assert(kModifierMask < (1u << kRightShiftBy));
 
 // Codes 0x00-0x39, US QWERTY. 0 = no character (modifiers, unused).
 constexpr char kPlain[] = "\0\x1b" "1234567890-=" "\b\t" "qwertyuiop[]" "\r\0" "asdfghjkl;'`"
@@ -77,17 +81,12 @@ KeyEvent from_char(char c, uint8_t modifiers)
 
 uint8_t KeyDecoder::modifiers() const
 {
-    uint8_t m = 0;
-    if (m_held & (kLeftShift | kRightShift))
-        m |= keymod::kShift;
-    if (m_held & (kLeftCtrl | kRightCtrl))
-        m |= keymod::kCtrl;
-    if (m_held & (kLeftAlt | kRightAlt))
-        m |= keymod::kAlt;
-    return m;
+    return static_cast<uint8_t>((m_held | m_held >> kRightShiftBy) & kModifierMask);
 }
 
-KeyEvent KeyDecoder::feed(uint8_t byte)
+// noipa: not specialised on the kernel's global decoder (short
+// register-relative field accesses instead of RIP-relative ones).
+__attribute__((noipa)) KeyEvent KeyDecoder::feed(uint8_t byte)
 {
     if (m_skip != 0) {
         --m_skip;

@@ -115,9 +115,9 @@ uint64_t calibrate_with_pit()
 void calibrate()
 {
     cpu::InterruptGuard guard;
-    Result<AcpiPowerInfo> acpi = power::acpi_info();
-    bool pm = acpi.ok() && acpi.value().pm_timer;
-    uint64_t hz = pm ? calibrate_with_pm_timer(acpi.value().pm_timer, acpi.value().pm_timer_32bit) : calibrate_with_pit();
+    Result<const AcpiPowerInfo*> acpi = power::acpi_info();
+    bool pm = acpi.ok() && acpi.value()->pm_timer;
+    uint64_t hz = pm ? calibrate_with_pm_timer(acpi.value()->pm_timer, acpi.value()->pm_timer_32bit) : calibrate_with_pit();
     if (!hz) {
         log_warn("timer: TSC calibration failed (%s)", pm ? "ACPI PM timer" : "PIT readings disagree");
         return;

@@ -157,11 +157,17 @@ void VgaText::csi(uint8_t final_byte)
     size_t line = m_row * vga::kColumns;
     if (final_byte != 'm')
         m_wrap_pending = false;
+    if (final_byte >= 'A' && final_byte <= 'D') {
+        // CUU, CUD (rows), CUF, CUB (columns): one move, clamped to the screen.
+        bool column = final_byte >= 'C';
+        uint8_t& at = column ? m_col : m_row;
+        if (final_byte == 'A' || final_byte == 'D')
+            at = static_cast<uint8_t>(count < at ? at - count : 0);
+        else
+            at = clamp_index(at + count, column ? vga::kColumns : vga::kRows);
+        return;
+    }
     switch (final_byte) {
-    case 'A': m_row = static_cast<uint8_t>(count < m_row ? m_row - count : 0); break;       // CUU
-    case 'B': m_row = clamp_index(m_row + count, vga::kRows); break;                          // CUD
-    case 'C': m_col = clamp_index(m_col + count, vga::kColumns); break;                       // CUF
-    case 'D': m_col = static_cast<uint8_t>(count < m_col ? m_col - count : 0); break;       // CUB
     case 'H':                                                                                 // CUP
     case 'f':                                                                                 // HVP
         m_row = clamp_index(count - 1, vga::kRows);
