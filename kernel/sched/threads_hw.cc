@@ -20,10 +20,21 @@ namespace exo::threads {
 namespace {
 
 // The boot context becomes the idle thread: it runs kernel_main to the
-// prompt, then halts whenever nothing else is ready.
-constinit Thread g_idle { 0, "idle", kPriorityLevels - 1 };
+// prompt, then halts whenever nothing else is ready. Its Thread is built by
+// start_scheduler() in zero-filled storage: a constinit Thread (non-zero
+// fields) would cost its whole size in .data file bytes.
+union IdleStorage {
+    constexpr IdleStorage()
+        : raw {}
+    {
+    }
+    char raw[sizeof(Thread)];
+    Thread thread;
+};
+constinit IdleStorage g_idle_storage {};
+Thread& g_idle = g_idle_storage.thread;
 constinit ThreadArch g_idle_arch {};
-constinit Scheduler g_scheduler { g_idle };
+constinit Scheduler g_scheduler { g_idle_storage.thread };
 constinit bool g_started = false;
 constinit uint32_t g_next_id = 1;
 // A thread that exited; freed by the next thread to run (never on its own stack).
@@ -71,6 +82,7 @@ void do_switch(Switch s)
 
 Result<void> start_scheduler()
 {
+    new (&g_idle) Thread(0, "idle", kPriorityLevels - 1);
     g_idle.arch = &g_idle_arch;
     g_idle_arch.stack.base = reinterpret_cast<uint64_t>(&boot_stack_bottom);
     g_idle_arch.stack.top = reinterpret_cast<uint64_t>(&boot_stack_top);
