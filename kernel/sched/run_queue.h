@@ -70,6 +70,20 @@ public:
         , m_slice_ticks(slice_ticks)
     {
     }
+    // All zero bytes, so a static one takes .bss rather than .data file
+    // bytes: bind() must give it its idle thread before start().
+    constexpr Scheduler()
+        : m_idle(nullptr)
+        , m_current(nullptr)
+        , m_slice_ticks(0)
+    {
+    }
+    void bind(Thread& idle, uint32_t slice_ticks = kDefaultSliceTicks)
+    {
+        m_idle = &idle;
+        m_current = &idle;
+        m_slice_ticks = slice_ticks;
+    }
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
 

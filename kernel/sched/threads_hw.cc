@@ -34,7 +34,7 @@ union IdleStorage {
 constinit IdleStorage g_idle_storage {};
 Thread& g_idle = g_idle_storage.thread;
 constinit ThreadArch g_idle_arch {};
-constinit Scheduler g_scheduler { g_idle_storage.thread };
+constinit Scheduler g_scheduler {};  // bound to g_idle by start_scheduler()
 constinit bool g_started = false;
 constinit uint32_t g_next_id = 1;
 // A thread that exited; freed by the next thread to run (never on its own stack).
@@ -82,7 +82,7 @@ void do_switch(Switch s)
 
 Result<void> start_scheduler()
 {
-    new (&g_idle) Thread(0, "idle", kPriorityLevels - 1);
+    g_scheduler.bind(*new (&g_idle) Thread(0, "idle", kPriorityLevels - 1));
     g_idle.arch = &g_idle_arch;
     g_idle_arch.stack.base = reinterpret_cast<uint64_t>(&boot_stack_bottom);
     g_idle_arch.stack.top = reinterpret_cast<uint64_t>(&boot_stack_top);
