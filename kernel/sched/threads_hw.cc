@@ -129,8 +129,8 @@ Result<Thread*> start(Thread& thread, ThreadArch& thread_arch, Entry entry, void
 {
     Thread* t = &thread;
     ThreadArch* arch = &thread_arch;
-    KernelStack stack = TRY(alloc_kernel_stack());
-    arch->stack = stack;
+    TRY_VOID(alloc_kernel_stack(arch->stack));
+    const KernelStack& stack = arch->stack;
     arch->entry = entry;
     arch->arg = arg;
     // Initial frame for context_switch: r15 r14 r13 r12 rbx rbp, then the
