@@ -9,7 +9,8 @@
 #include "kernel/sched/threads_hw.h"
 #include "kernel/user/user_mode_hw.h"
 
-extern "C" const uint64_t isr_table[49];  // vectors 0-47, then 255
+extern "C" const char isr_stubs[];     // vector v at isr_stubs + 4 * v, for 0-47 (interrupts.S)
+extern "C" const char isr_spurious[];  // vector 255
 
 namespace exo::idt {
 namespace {
@@ -70,9 +71,9 @@ void init()
             ist = gdt::kIstNmi;
         else if (v == vector::kMachineCheck)
             ist = gdt::kIstMachineCheck;
-        set_gate(v, isr_table[v], v == vector::kBreakpoint ? kInterruptGateDpl3 : kInterruptGate, ist);
+        set_gate(v, reinterpret_cast<uint64_t>(isr_stubs) + 4 * v, v == vector::kBreakpoint ? kInterruptGateDpl3 : kInterruptGate, ist);
     }
-    set_gate(kSpuriousVector, isr_table[48], kInterruptGate, 0);
+    set_gate(kSpuriousVector, reinterpret_cast<uint64_t>(isr_spurious), kInterruptGate, 0);
     IdtPointer ptr { sizeof(g_idt) - 1, reinterpret_cast<uint64_t>(g_idt) };
     asm volatile("lidt %0" : : "m"(ptr));
 }
