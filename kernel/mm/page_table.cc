@@ -32,15 +32,18 @@ constexpr size_t level_index(uint64_t virt, int level)
     return static_cast<size_t>((virt >> level_shift(level)) & (kPageTableEntries - 1));
 }
 
+// Each size up is one level nearer the root: arithmetic, not compare chains.
 constexpr int leaf_level_for(PageSize s)
 {
-    return s == PageSize::Size4K ? kLeafLevel : s == PageSize::Size2M ? kLevelPd : kLevelPdpt;
+    return kLeafLevel - static_cast<int>(s);
 }
 
 constexpr PageSize size_at_level(int level)
 {
-    return level == kLeafLevel ? PageSize::Size4K : level == kLevelPd ? PageSize::Size2M : PageSize::Size1G;
+    return static_cast<PageSize>(kLeafLevel - level);
 }
+static_assert(leaf_level_for(PageSize::Size2M) == kLevelPd && leaf_level_for(PageSize::Size1G) == kLevelPdpt);
+static_assert(size_at_level(kLevelPd) == PageSize::Size2M && size_at_level(kLevelPdpt) == PageSize::Size1G);
 
 // True when the entry at `level` maps memory rather than pointing to a table.
 constexpr bool is_leaf(uint64_t raw, int level)
