@@ -177,11 +177,13 @@ Result<void> block_current(WaitQueue& wq, uint64_t deadline)
 
 void switch_away() { do_switch(g_sched->switch_to_next()); }
 
-void sleep_ticks(uint64_t ticks)
+bool sleep_ticks(uint64_t ticks)
 {
     cpu::InterruptGuard guard;
-    if (g_sched->sleep_until(g_sched->now() + (ticks ? ticks : 1)).ok())
-        do_switch(g_sched->switch_to_next());
+    if (!g_sched->sleep_until(g_sched->now() + (ticks ? ticks : 1)).ok())
+        return false;
+    do_switch(g_sched->switch_to_next());
+    return true;
 }
 
 void yield()

@@ -72,12 +72,7 @@ int64_t sys_ipc_send(uint64_t index, uint64_t user_msg)
 
 int64_t sys_sleep(uint64_t ms)
 {
-    uint64_t ticks = ms * timer::kTickHz / 1000;
-    cpu::InterruptGuard guard;
-    if (!threads::scheduler().sleep_until(timer::ticks() + (ticks ? ticks : 1)).ok())
-        return kEInval;
-    threads::switch_away();
-    return 0;
+    return threads::sleep_ticks(ms * timer::kTickHz / 1000) ? 0 : kEInval;
 }
 
 }  // namespace
