@@ -15,6 +15,14 @@ enum class BootSource : uint8_t { Multiboot2, Pvh };
 
 enum class MemoryType : uint8_t { Usable, Reserved, AcpiReclaimable, AcpiNvs, Bad };
 
+// The firmware's memory types 1-5 (E820 and PVH: RAM, reserved, ACPI, NVS,
+// unusable; Multiboot2 the same five) are MemoryType + 1; any other value
+// stays out of the allocator as Reserved. Arithmetic, not a compare chain.
+constexpr MemoryType memory_type_from_firmware(uint32_t type)
+{
+    return type - 1 < 5 ? static_cast<MemoryType>(type - 1) : MemoryType::Reserved;
+}
+
 struct MemoryRegion {
     uint64_t base;
     uint64_t length;
