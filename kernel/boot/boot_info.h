@@ -15,6 +15,14 @@ enum class BootSource : uint8_t { Multiboot2, Pvh };
 
 enum class MemoryType : uint8_t { Usable, Reserved, AcpiReclaimable, AcpiNvs, Bad };
 
+// The firmware's memory types 1-5 (E820 and PVH: RAM, reserved, ACPI, NVS,
+// unusable; Multiboot2 the same five) are MemoryType + 1; any other value
+// stays out of the allocator as Reserved. Arithmetic, not a compare chain.
+constexpr MemoryType memory_type_from_firmware(uint32_t type)
+{
+    return type - 1 < 5 ? static_cast<MemoryType>(type - 1) : MemoryType::Reserved;
+}
+
 struct MemoryRegion {
     uint64_t base;
     uint64_t length;
@@ -42,19 +50,14 @@ struct BootInfo {
     static constexpr size_t cmdline_capacity = 256;     // including the NUL
     static constexpr size_t loader_name_capacity = 64;  // including the NUL
 
+    // Scalars first, arrays last: field accesses through a pointer then take
+    // one-byte displacements.
     BootSource source { BootSource::Multiboot2 };
-
-    // Raw loader order, not sorted or merged. Empty entries are skipped and
-    // lengths are clamped so that base + length never wraps.
-    MemoryRegion regions[max_regions] {};
-    size_t region_count { 0 };
     MemoryMapStatus memory_map_status { MemoryMapStatus::Absent };
-
-    char cmdline[cmdline_capacity] {};
     TextStatus cmdline_status { TextStatus::Absent };
-
-    char loader_name[loader_name_capacity] {};
     TextStatus loader_name_status { TextStatus::Absent };
+    uint32_t module_count { 0 };
+    size_t region_count { 0 };
 
     // Physical address of an RSDP, 0 if unknown. For Multiboot2 this is the
     // copy inside the info block (so info_block must stay reserved while ACPI
@@ -65,7 +68,13 @@ struct BootInfo {
     // (total_size bytes) or the PVH hvm_start_info (40 or 56 bytes).
     PhysRange info_block {};
 
-    uint32_t module_count { 0 };
+    char loader_name[loader_name_capacity] {};
+
+    // Raw loader order, not sorted or merged. Empty entries are skipped and
+    // lengths are clamped so that base + length never wraps.
+    MemoryRegion regions[max_regions] {};
+
+    char cmdline[cmdline_capacity] {};
 
     constexpr bool regions_dropped() const { return memory_map_status == MemoryMapStatus::Truncated; }
     constexpr bool cmdline_truncated() const { return cmdline_status == TextStatus::Truncated; }

@@ -76,22 +76,33 @@ KeyValue split(const CmdlineText& token)
     return kv;
 }
 
-// Value spellings, indexed by the enum they stand for.
-constexpr const char* kDeferredValues[] = {"manual", "auto"};
-constexpr const char* kGdbValues[] = {"off", "wait", "panic"};
-constexpr const char* kLogValues[] = {"quiet", "normal", "verbose"};
+// Keys, then each key's value spellings, as packed lists ("a\0b\0" ended by
+// an empty name). A key's index is its byte in KernelOptions, a value's
+// index the enum it stands for.
+constexpr char kKeys[] = "deferred\0gdb\0log\0";
+constexpr char kValues[] = "manual\0auto\0\0off\0wait\0panic\0\0quiet\0normal\0verbose\0";
+static_assert(offsetof(KernelOptions, deferred) == 0 && offsetof(KernelOptions, gdb) == 1
+    && offsetof(KernelOptions, log) == 2 && sizeof(KernelOptions) == 3);
 static_assert(static_cast<size_t>(DeferredMode::Auto) == 1);
 static_assert(static_cast<size_t>(GdbMode::Panic) == 2);
 static_assert(static_cast<size_t>(LogVerbosity::Verbose) == 2);
 
-template<size_t N>
-Result<uint8_t> match(const CmdlineText& value, const char* const (&spellings)[N])
+// Index of `text` in the packed list at `list`, or -1; leaves `list` past
+// the list's end.
+int match(const CmdlineText& text, const char*& list)
 {
-    for (size_t i = 0; i < N; ++i) {
-        if (value.equals(spellings[i]))
-            return static_cast<uint8_t>(i);
+    int found = -1;
+    for (int i = 0; *list != '\0'; ++i) {
+        size_t n = 0;
+        while (n < text.length && list[n] == text.text[n])
+            ++n;
+        if (found < 0 && n == text.length && list[n] == '\0')
+            found = i;
+        while (*list++ != '\0') {
+        }
     }
-    return Error::InvalidArgument;
+    ++list;
+    return found;
 }
 
 // Applies one token; returns the problem when it is ignored.
@@ -102,14 +113,9 @@ Result<void> apply(const CmdlineText& token, KernelOptions& out, CmdlineProblem&
         return Error::TooLong;
     }
     KeyValue kv = split(token);
-    enum class Key : uint8_t { Deferred, Gdb, Log } key;
-    if (kv.key.equals("deferred")) {
-        key = Key::Deferred;
-    } else if (kv.key.equals("gdb")) {
-        key = Key::Gdb;
-    } else if (kv.key.equals("log")) {
-        key = Key::Log;
-    } else {
+    const char* list = kKeys;
+    int key = match(kv.key, list);
+    if (key < 0) {
         problem = CmdlineProblem::UnknownOption;
         return Error::NotFound;
     }
@@ -117,22 +123,15 @@ Result<void> apply(const CmdlineText& token, KernelOptions& out, CmdlineProblem&
         problem = CmdlineProblem::MissingValue;
         return Error::InvalidArgument;
     }
-
-    Result<uint8_t> index = Error::InvalidArgument;
-    switch (key) {
-    case Key::Deferred: index = match(kv.value, kDeferredValues); break;
-    case Key::Gdb: index = match(kv.value, kGdbValues); break;
-    case Key::Log: index = match(kv.value, kLogValues); break;
-    }
-    if (!index) {
+    list = kValues;
+    int index = -1;
+    for (int k = 0; k <= key; ++k)  // the last list matched is the key's
+        index = match(kv.value, list);
+    if (index < 0) {
         problem = CmdlineProblem::BadValue;
         return Error::InvalidArgument;
     }
-    switch (key) {
-    case Key::Deferred: out.deferred = static_cast<DeferredMode>(index.value()); break;
-    case Key::Gdb: out.gdb = static_cast<GdbMode>(index.value()); break;
-    case Key::Log: out.log = static_cast<LogVerbosity>(index.value()); break;
-    }
+    reinterpret_cast<uint8_t*>(&out)[key] = static_cast<uint8_t>(index);
     return {};
 }
 

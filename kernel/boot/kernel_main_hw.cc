@@ -46,16 +46,20 @@ void report_option(void*, const char* token, size_t length, CmdlineProblem probl
 
 void record_boot_info(uint32_t magic, uint32_t info_phys)
 {
+    // An address the parsers cannot see through: specialised on the global,
+    // their every field store is a RIP-relative instruction.
+    BootInfo* bi = &g_boot_info;
+    asm("" : "+r"(bi));
     Result<void> parsed = Error::InvalidArgument;
     if (magic == kPvhBootMarker) {
-        parsed = parse_pvh(info_phys, read_low_phys, nullptr, g_boot_info);
+        parsed = parse_pvh(info_phys, read_low_phys, nullptr, *bi);
     } else if (magic == mb2::boot_magic) {
         const uint8_t* info = memory::early_phys_to_virt(info_phys, sizeof(uint32_t));
         uint32_t total = 0;
         if (info)
             __builtin_memcpy(&total, info, sizeof total);
         info = memory::early_phys_to_virt(info_phys, total);
-        parsed = info ? parse_multiboot2(magic, info, total, info_phys, g_boot_info) : Result<void>(Error::NotMapped);
+        parsed = info ? parse_multiboot2(magic, info, total, info_phys, *bi) : Result<void>(Error::NotMapped);
     } else {
         panic("bad boot magic 0x%x: expected Multiboot2 0x%x in EAX (or a PVH entry)", magic,
             mb2::boot_magic);

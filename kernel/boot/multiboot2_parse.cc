@@ -17,17 +17,12 @@ T load(const uint8_t* p)
     return value;
 }
 
-MemoryType memory_type_from_mb2(uint32_t type)
-{
-    switch (static_cast<mb2::MmapType>(type)) {
-    case mb2::MmapType::Available: return MemoryType::Usable;
-    case mb2::MmapType::AcpiReclaimable: return MemoryType::AcpiReclaimable;
-    case mb2::MmapType::Nvs: return MemoryType::AcpiNvs;
-    case mb2::MmapType::Bad: return MemoryType::Bad;
-    case mb2::MmapType::Reserved: break;
-    }
-    return MemoryType::Reserved;  // 3.6.8: every other value is reserved
-}
+static_assert(memory_type_from_firmware(static_cast<uint32_t>(mb2::MmapType::Available)) == MemoryType::Usable
+    && memory_type_from_firmware(static_cast<uint32_t>(mb2::MmapType::Reserved)) == MemoryType::Reserved
+    && memory_type_from_firmware(static_cast<uint32_t>(mb2::MmapType::AcpiReclaimable)) == MemoryType::AcpiReclaimable
+    && memory_type_from_firmware(static_cast<uint32_t>(mb2::MmapType::Nvs)) == MemoryType::AcpiNvs
+    && memory_type_from_firmware(static_cast<uint32_t>(mb2::MmapType::Bad)) == MemoryType::Bad
+    && memory_type_from_firmware(0) == MemoryType::Reserved);  // 3.6.8: every other value is reserved
 
 // `tag` points at a tag whose `size` bytes are known to be inside the block.
 Result<void> parse_mmap(const uint8_t* tag, uint32_t size, BootInfo& out)
@@ -45,7 +40,7 @@ Result<void> parse_mmap(const uint8_t* tag, uint32_t size, BootInfo& out)
     const uint8_t* entry = tag + sizeof(mb2::MmapTag);
     for (size_t i = 0; i < count; ++i, entry += header.entry_size) {
         auto e = load<mb2::MmapEntry>(entry);
-        if (!out.add_region(e.base_addr, e.length, memory_type_from_mb2(e.type)))
+        if (!out.add_region(e.base_addr, e.length, memory_type_from_firmware(e.type)))
             break;
     }
     return {};

@@ -9,19 +9,12 @@ namespace {
 
 constexpr char pvh_loader_name[] = "PVH";
 
-MemoryType memory_type_from_pvh(uint32_t type)
-{
-    switch (static_cast<pvh::MemmapType>(type)) {
-    case pvh::MemmapType::Ram: return MemoryType::Usable;
-    case pvh::MemmapType::Acpi: return MemoryType::AcpiReclaimable;
-    case pvh::MemmapType::Nvs: return MemoryType::AcpiNvs;
-    case pvh::MemmapType::Unusable: return MemoryType::Bad;
-    case pvh::MemmapType::Reserved:
-    case pvh::MemmapType::Disabled:
-    case pvh::MemmapType::Pmem: break;
-    }
-    return MemoryType::Reserved;  // unknown types: keep out of the allocator
-}
+static_assert(memory_type_from_firmware(static_cast<uint32_t>(pvh::MemmapType::Ram)) == MemoryType::Usable
+    && memory_type_from_firmware(static_cast<uint32_t>(pvh::MemmapType::Acpi)) == MemoryType::AcpiReclaimable
+    && memory_type_from_firmware(static_cast<uint32_t>(pvh::MemmapType::Nvs)) == MemoryType::AcpiNvs
+    && memory_type_from_firmware(static_cast<uint32_t>(pvh::MemmapType::Unusable)) == MemoryType::Bad
+    && memory_type_from_firmware(static_cast<uint32_t>(pvh::MemmapType::Disabled)) == MemoryType::Reserved
+    && memory_type_from_firmware(static_cast<uint32_t>(pvh::MemmapType::Pmem)) == MemoryType::Reserved);
 
 // Byte by byte, so a string that ends just before unreadable memory is fine
 // and one that runs into it is caught without reading past the boundary.
@@ -73,7 +66,7 @@ Result<void> read_memmap(uint64_t phys, uint32_t entries, PhysReader read, void*
             return Error::NotMapped;
         pvh::MemmapEntry e;
         __builtin_memcpy(&e, raw, sizeof(e));
-        out.add_region(e.addr, e.size, memory_type_from_pvh(e.type));
+        out.add_region(e.addr, e.size, memory_type_from_firmware(e.type));
     }
     return {};
 }

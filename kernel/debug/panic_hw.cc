@@ -19,6 +19,11 @@ constexpr uint64_t kPfUser = 1 << 2;
 constexpr uint64_t kPfReserved = 1 << 3;
 constexpr uint64_t kPfFetch = 1 << 4;
 
+// Register names for the exception report, three characters each.
+constexpr char kRegisterNames[] = "raxrbxrcxrdxrsirdirbprspr8 r9 r10r11r12r13r14";
+static_assert(offsetof(TrapFrame, rax) == 14 * 8 && offsetof(TrapFrame, rbp) == 8 * 8
+    && offsetof(TrapFrame, r8) == 7 * 8 && offsetof(TrapFrame, r14) == 1 * 8 && offsetof(TrapFrame, rsp) == 20 * 8);
+
 // A fault inside the report must not recurse forever.
 constinit bool g_panicking = false;
 
@@ -85,12 +90,14 @@ void panic_exception(const TrapFrame& f)
             cpu::read_cr2());
     console::print("rip %p", f.rip);
     print_symbol(f.rip);
-    console::print("\nrax %p rbx %p rcx %p\n", f.rax, f.rbx, f.rcx);
-    console::print("rdx %p rsi %p rdi %p\n", f.rdx, f.rsi, f.rdi);
-    console::print("rbp %p rsp %p r8  %p\n", f.rbp, f.rsp, f.r8);
-    console::print("r9  %p r10 %p r11 %p\n", f.r9, f.r10, f.r11);
-    console::print("r12 %p r13 %p r14 %p\n", f.r12, f.r13, f.r14);
-    console::print("r15 %p rflags 0x%x cs 0x%x ss 0x%x\n", f.r15, f.rflags, f.cs, f.ss);
+    // rax..r14, three to a line; TrapFrame holds r15..rax as words 0..14
+    // (rsp is word 20).
+    const auto* words = reinterpret_cast<const uint64_t*>(&f);
+    for (int i = 0; i < 15; ++i) {
+        int word = i == 7 ? 20 : 14 - i + (i > 7);
+        console::print("%s%s %p", i % 3 == 0 ? "\n" : " ", FormatStr { kRegisterNames + 3 * i, 3 }, words[word]);
+    }
+    console::print("\nr15 %p rflags 0x%x cs 0x%x ss 0x%x\n", f.r15, f.rflags, f.cs, f.ss);
     console::print("cr0 0x%x cr2 %p cr3 %p cr4 0x%x\n", cpu::read_cr0(), cpu::read_cr2(),
         cpu::read_cr3(), cpu::read_cr4());
     if (!nested)

@@ -67,6 +67,18 @@ public:
         , m_bound(bound)
     {
     }
+    // All zero bytes, so a static one takes .bss rather than .data file
+    // bytes: set_up() must name it before use.
+    constexpr Endpoint()
+        : m_name(nullptr)
+        , m_bound(0)
+    {
+    }
+    void set_up(const char* name, uint32_t bound = kDefaultEndpointBound)
+    {
+        m_name = name;
+        m_bound = bound;
+    }
     Endpoint(const Endpoint&) = delete;
     Endpoint& operator=(const Endpoint&) = delete;
 

@@ -9,7 +9,7 @@ namespace {
 
 // Changed only with interrupts off.
 constinit Endpoint* g_endpoints[kMaxEndpoints] {};
-constinit Endpoint g_echo { "echo" };
+constinit Endpoint g_echo {};  // set up by start_ipc()
 
 // Runs one endpoint operation for the current thread; blocks if it must.
 Result<void> finish(IpcOutcome outcome)
@@ -36,6 +36,7 @@ void echo_server(void*)
 Result<void> start_ipc()
 {
     // The server thread starts right after the prompt (start_echo_server).
+    g_echo.set_up("echo");
     return register_endpoint(g_echo);
 }
 

@@ -138,7 +138,6 @@ private:
 
     PageSource m_source;
     HeapFaultHandler m_faults;
-    Slab* m_partial[kClassCount] {};  // slabs with at least one free slot, per class
     uintptr_t m_spare = 0;            // one empty page kept back, 0 if none
     size_t m_mapped_pages = 0;
     size_t m_used = 0;
@@ -148,6 +147,8 @@ private:
     size_t m_slabs = 0;
     size_t m_large = 0;
     size_t m_fault_count = 0;
+    // Last, so the counters above take one-byte displacements.
+    Slab* m_partial[kClassCount] {};  // slabs with at least one free slot, per class
 };
 
 }  // namespace exo

@@ -17,7 +17,7 @@ constinit uint64_t g_slots_used = 0;
 
 }  // namespace
 
-Result<KernelStack> alloc_kernel_stack()
+Result<void> alloc_kernel_stack(KernelStack& out)
 {
     cpu::InterruptGuard guard;
     uint32_t slot = 0;
@@ -44,7 +44,8 @@ Result<KernelStack> alloc_kernel_stack()
     }
     __builtin_memset(reinterpret_cast<void*>(s.base), kStackFillByte, kKernelStackPages * kPage);
     g_slots_used |= 1ull << slot;
-    return s;
+    out = s;
+    return {};
 }
 
 void free_kernel_stack(const KernelStack& s)

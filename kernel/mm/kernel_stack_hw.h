@@ -21,7 +21,9 @@ struct KernelStack {
 constexpr size_t kKernelStackPages = 2;
 constexpr uint8_t kStackFillByte = 0x57;  // untouched-stack marker for high-water marks
 
-Result<KernelStack> alloc_kernel_stack();
+// Fills `out` (left unchanged on an error): filled in place, not returned in a
+// Result, so no struct copies.
+Result<void> alloc_kernel_stack(KernelStack& out);
 void free_kernel_stack(const KernelStack& stack);
 // Deepest use so far, by scanning for the fill pattern from the bottom.
 size_t kernel_stack_used(const KernelStack& stack);

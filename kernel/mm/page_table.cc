@@ -32,15 +32,18 @@ constexpr size_t level_index(uint64_t virt, int level)
     return static_cast<size_t>((virt >> level_shift(level)) & (kPageTableEntries - 1));
 }
 
+// Each size up is one level nearer the root: arithmetic, not compare chains.
 constexpr int leaf_level_for(PageSize s)
 {
-    return s == PageSize::Size4K ? kLeafLevel : s == PageSize::Size2M ? kLevelPd : kLevelPdpt;
+    return kLeafLevel - static_cast<int>(s);
 }
 
 constexpr PageSize size_at_level(int level)
 {
-    return level == kLeafLevel ? PageSize::Size4K : level == kLevelPd ? PageSize::Size2M : PageSize::Size1G;
+    return static_cast<PageSize>(kLeafLevel - level);
 }
+static_assert(leaf_level_for(PageSize::Size2M) == kLevelPd && leaf_level_for(PageSize::Size1G) == kLevelPdpt);
+static_assert(size_at_level(kLevelPd) == PageSize::Size2M && size_at_level(kLevelPdpt) == PageSize::Size1G);
 
 // True when the entry at `level` maps memory rather than pointing to a table.
 constexpr bool is_leaf(uint64_t raw, int level)
@@ -141,19 +144,21 @@ void PageTable::invalidate(uint64_t virt) const
         m_access.invalidate(m_access.ctx, virt);
 }
 
+// PageFlags and PTE bits line up in runs, so each run moves with one shift:
+// W,U = PTE bits 1-2 = flag bits 0-1; PWT,PCD,A,D = PTE bits 3-6 = flag bits
+// 4-7; G = PTE bit 8 = flag bit 3 (static_asserts below).
+static_assert(static_cast<uint16_t>(PageFlags::Writable) << 1 == pte::kWritable
+    && static_cast<uint16_t>(PageFlags::User) << 1 == pte::kUser
+    && static_cast<uint16_t>(PageFlags::WriteThrough) >> 1 == pte::kWriteThrough
+    && static_cast<uint16_t>(PageFlags::CacheDisable) >> 1 == pte::kCacheDisable
+    && static_cast<uint16_t>(PageFlags::Accessed) >> 1 == pte::kAccessed
+    && static_cast<uint16_t>(PageFlags::Dirty) >> 1 == pte::kDirty
+    && static_cast<uint16_t>(PageFlags::Global) << 5 == pte::kGlobal);
+
 uint64_t PageTable::leaf_bits(PageFlags f) const
 {
-    uint64_t bits = 0;
-    if (has(f, PageFlags::Writable))
-        bits |= pte::kWritable;
-    if (has(f, PageFlags::User))
-        bits |= pte::kUser;
-    if (has(f, PageFlags::Global))
-        bits |= pte::kGlobal;
-    if (has(f, PageFlags::WriteThrough))
-        bits |= pte::kWriteThrough;
-    if (has(f, PageFlags::CacheDisable))
-        bits |= pte::kCacheDisable;
+    uint64_t v = static_cast<uint16_t>(f);
+    uint64_t bits = (v & 3) << 1 | (v & 0x30) >> 1 | (v & 8) << 5;
     if (!has(f, PageFlags::Executable) && m_nx == NoExecute::Supported)
         bits |= pte::kNoExecute;
     return bits;
@@ -161,24 +166,10 @@ uint64_t PageTable::leaf_bits(PageFlags f) const
 
 PageFlags PageTable::decode(uint64_t raw) const
 {
-    PageFlags f = PageFlags::None;
-    if (raw & pte::kWritable)
-        f = f | PageFlags::Writable;
-    if (raw & pte::kUser)
-        f = f | PageFlags::User;
+    uint64_t v = (raw >> 1 & 3) | (raw << 1 & 0xf0) | (raw >> 5 & 8);
     if ((raw & pte::kNoExecute) == 0 || m_nx == NoExecute::Unsupported)
-        f = f | PageFlags::Executable;
-    if (raw & pte::kGlobal)
-        f = f | PageFlags::Global;
-    if (raw & pte::kWriteThrough)
-        f = f | PageFlags::WriteThrough;
-    if (raw & pte::kCacheDisable)
-        f = f | PageFlags::CacheDisable;
-    if (raw & pte::kAccessed)
-        f = f | PageFlags::Accessed;
-    if (raw & pte::kDirty)
-        f = f | PageFlags::Dirty;
-    return f;
+        v |= static_cast<uint16_t>(PageFlags::Executable);
+    return static_cast<PageFlags>(v);
 }
 
 Result<void> PageTable::check_rights(PageFlags f) const

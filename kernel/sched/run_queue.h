@@ -45,8 +45,8 @@ public:
     size_t size_at(uint8_t priority) const { return priority < kPriorityLevels ? m_levels[priority].size() : 0; }
 
 private:
-    QueueList m_levels[kPriorityLevels];
     size_t m_size = 0;
+    QueueList m_levels[kPriorityLevels];
 };
 
 // Timer ticks a thread runs before an equal-priority thread may take over.
@@ -69,6 +69,20 @@ public:
         , m_current(&idle)
         , m_slice_ticks(slice_ticks)
     {
+    }
+    // All zero bytes, so a static one takes .bss rather than .data file
+    // bytes: bind() must give it its idle thread before start().
+    constexpr Scheduler()
+        : m_idle(nullptr)
+        , m_current(nullptr)
+        , m_slice_ticks(0)
+    {
+    }
+    void bind(Thread& idle, uint32_t slice_ticks = kDefaultSliceTicks)
+    {
+        m_idle = &idle;
+        m_current = &idle;
+        m_slice_ticks = slice_ticks;
     }
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
@@ -128,17 +142,19 @@ private:
     void attach(Thread& t);
     void arm_timer(Thread& t, uint64_t deadline);
 
+    // Scalars before the queues: accesses through a pointer then take
+    // one-byte displacements.
     Thread* m_idle;
     Thread* m_current;
-    RunQueue m_run;
-    TimerList m_timers;
-    Thread* m_all_head = nullptr;
-    Thread* m_all_tail = nullptr;
-    size_t m_thread_count = 0;
     uint64_t m_now = 0;
     uint64_t m_switches = 0;
     uint32_t m_slice_ticks;
     uint32_t m_slice_used = 0;
+    Thread* m_all_head = nullptr;
+    Thread* m_all_tail = nullptr;
+    size_t m_thread_count = 0;
+    TimerList m_timers;
+    RunQueue m_run;
 };
 
 }  // namespace exo

@@ -20,10 +20,26 @@ namespace exo::threads {
 namespace {
 
 // The boot context becomes the idle thread: it runs kernel_main to the
-// prompt, then halts whenever nothing else is ready.
-constinit Thread g_idle { 0, "idle", kPriorityLevels - 1 };
+// prompt, then halts whenever nothing else is ready. Its Thread is built by
+// start_scheduler() in zero-filled storage: a constinit Thread (non-zero
+// fields) would cost its whole size in .data file bytes.
+union IdleStorage {
+    constexpr IdleStorage()
+        : raw {}
+    {
+    }
+    char raw[sizeof(Thread)];
+    Thread thread;
+};
+constinit IdleStorage g_idle_storage {};
+Thread& g_idle = g_idle_storage.thread;
 constinit ThreadArch g_idle_arch {};
-constinit Scheduler g_scheduler { g_idle };
+constinit Scheduler g_scheduler {};  // bound to g_idle by start_scheduler()
+// Reached through this pointer, set by start_scheduler() (nothing uses the
+// scheduler before: every early caller checks started()). With the object's
+// address as a constant, LTO specialises the scheduler's methods on it and
+// every field access becomes a RIP-relative instruction.
+constinit Scheduler* g_sched = nullptr;
 constinit bool g_started = false;
 constinit uint32_t g_next_id = 1;
 // A thread that exited; freed by the next thread to run (never on its own stack).
@@ -36,7 +52,7 @@ void reap()
         return;
     g_reap = nullptr;
     auto* arch = static_cast<ThreadArch*>(dead->arch);
-    (void)g_scheduler.release(*dead);
+    (void)g_sched->release(*dead);
     free_kernel_stack(arch->stack);
     if (arch->heap_owned) {
         delete arch;
@@ -51,7 +67,7 @@ void do_switch(Switch s)
     uint64_t now = cpu::rdtsc();
     auto* from = static_cast<ThreadArch*>(s.from->arch);
     auto* to = static_cast<ThreadArch*>(s.to->arch);
-    g_scheduler.account(*s.from, now - from->tsc_switched_in);
+    g_sched->account(*s.from, now - from->tsc_switched_in);
     ++s.to->switches;
     to->tsc_switched_in = now;
     if (to->stack.top) {
@@ -71,11 +87,15 @@ void do_switch(Switch s)
 
 Result<void> start_scheduler()
 {
+    Scheduler* sched = &g_scheduler;
+    asm("" : "+r"(sched));  // an opaque address, as in every later use
+    g_sched = sched;
+    sched->bind(*new (&g_idle) Thread(0, "idle", kPriorityLevels - 1));
     g_idle.arch = &g_idle_arch;
     g_idle_arch.stack.base = reinterpret_cast<uint64_t>(&boot_stack_bottom);
     g_idle_arch.stack.top = reinterpret_cast<uint64_t>(&boot_stack_top);
     g_idle_arch.tsc_switched_in = cpu::rdtsc();
-    TRY_VOID(g_scheduler.start());
+    TRY_VOID(sched->start());
     g_started = true;
     return {};
 }
@@ -117,8 +137,8 @@ Result<Thread*> start(Thread& thread, ThreadArch& thread_arch, Entry entry, void
 {
     Thread* t = &thread;
     ThreadArch* arch = &thread_arch;
-    KernelStack stack = TRY(alloc_kernel_stack());
-    arch->stack = stack;
+    TRY_VOID(alloc_kernel_stack(arch->stack));
+    const KernelStack& stack = arch->stack;
     arch->entry = entry;
     arch->arg = arg;
     // Initial frame for context_switch: r15 r14 r13 r12 rbx rbp, then the
@@ -136,47 +156,49 @@ Result<Thread*> start(Thread& thread, ThreadArch& thread_arch, Entry entry, void
     t->arch = arch;
     cpu::InterruptGuard guard;
     t->id = g_next_id++;
-    if (Result<void> added = g_scheduler.add(*t); !added.ok()) {
+    if (Result<void> added = g_sched->add(*t); !added.ok()) {
         free_kernel_stack(stack);
         return added.error();
     }
     return t;
 }
 
-Scheduler& scheduler() { return g_scheduler; }
-Thread& current() { return *g_scheduler.current(); }
+Scheduler& scheduler() { return *g_sched; }
+Thread& current() { return *g_sched->current(); }
 bool started() { return g_started; }
 
 Result<void> block_current(WaitQueue& wq, uint64_t deadline)
 {
     Thread& self = current();
-    TRY_VOID(g_scheduler.block(wq, deadline));
-    do_switch(g_scheduler.switch_to_next());
+    TRY_VOID(g_sched->block(wq, deadline));
+    do_switch(g_sched->switch_to_next());
     return self.wait_result;
 }
 
-void switch_away() { do_switch(g_scheduler.switch_to_next()); }
+void switch_away() { do_switch(g_sched->switch_to_next()); }
 
-void sleep_ticks(uint64_t ticks)
+bool sleep_ticks(uint64_t ticks)
 {
     cpu::InterruptGuard guard;
-    if (g_scheduler.sleep_until(g_scheduler.now() + (ticks ? ticks : 1)).ok())
-        do_switch(g_scheduler.switch_to_next());
+    if (!g_sched->sleep_until(g_sched->now() + (ticks ? ticks : 1)).ok())
+        return false;
+    do_switch(g_sched->switch_to_next());
+    return true;
 }
 
 void yield()
 {
     cpu::InterruptGuard guard;
-    g_scheduler.yield();
-    do_switch(g_scheduler.switch_to_next());
+    g_sched->yield();
+    do_switch(g_sched->switch_to_next());
 }
 
 void exit_current()
 {
     cpu::cli();
-    if (!g_scheduler.exit_current().ok())
+    if (!g_sched->exit_current().ok())
         panic("thread '%s' cannot exit", current().name);
-    do_switch(g_scheduler.switch_to_next());
+    do_switch(g_sched->switch_to_next());
     panic("a dead thread was resumed");
 }
 
@@ -184,7 +206,7 @@ void on_tick(uint64_t ticks)
 {
     // The verdict (slice used up, a sleeper woke) is read back by irq_exit.
     if (g_started)
-        (void)g_scheduler.on_tick(ticks);
+        (void)g_sched->on_tick(ticks);
 }
 
 void irq_exit()
@@ -192,9 +214,9 @@ void irq_exit()
     if (!g_started || gdb_server::holding_cpu())
         return;  // gdb is single-stepping this thread: keep it on the CPU
     // A wakeup from this IRQ (input, IPC timeout) or a used-up time slice.
-    if (g_scheduler.preemption_due()) {
-        g_scheduler.yield();
-        do_switch(g_scheduler.switch_to_next());
+    if (g_sched->preemption_due()) {
+        g_sched->yield();
+        do_switch(g_sched->switch_to_next());
     }
 }
 

@@ -44,8 +44,9 @@ bool started();
 // Must be called with interrupts off; they stay off on return.
 Result<void> block_current(WaitQueue& wq, uint64_t deadline);
 void yield();
-// Lets lower-priority threads run: the current thread sleeps `ticks` timer ticks.
-void sleep_ticks(uint64_t ticks);
+// Lets lower-priority threads run: the current thread sleeps `ticks` timer
+// ticks (at least one). False when it may not sleep (the idle thread).
+bool sleep_ticks(uint64_t ticks);
 [[noreturn]] void exit_current();
 // After an operation made the current thread wait (IPC): run someone else
 // until it is woken. Interrupts must be off.

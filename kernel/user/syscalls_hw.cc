@@ -25,7 +25,7 @@ constexpr uint64_t kEferSce = 1;
 constexpr uint64_t kFmask = (1u << 9) | (1u << 8) | (1u << 10) | (1u << 18);
 
 // The user program's samples arrive here; a kernel thread keeps the last one.
-constinit Endpoint g_sampler { "sampler" };
+constinit Endpoint g_sampler {};  // set up with the syscall MSRs
 constinit Endpoint* const g_user_endpoints[] = { &g_sampler };
 constinit BenchResult g_bench {};
 constinit Message g_last_sample {};
@@ -49,6 +49,7 @@ Result<void> start_syscalls()
     cpu::wrmsr(kMsrLstar, reinterpret_cast<uint64_t>(&syscall_entry));
     cpu::wrmsr(kMsrFmask, kFmask);
     // The sink thread starts right after the prompt (start_sampler_sink).
+    g_sampler.set_up("sampler");
     return ipc::register_endpoint(g_sampler);
 }
 
@@ -71,12 +72,7 @@ int64_t sys_ipc_send(uint64_t index, uint64_t user_msg)
 
 int64_t sys_sleep(uint64_t ms)
 {
-    uint64_t ticks = ms * timer::kTickHz / 1000;
-    cpu::InterruptGuard guard;
-    if (!threads::scheduler().sleep_until(timer::ticks() + (ticks ? ticks : 1)).ok())
-        return kEInval;
-    threads::switch_away();
-    return 0;
+    return threads::sleep_ticks(ms * timer::kTickHz / 1000) ? 0 : kEInval;
 }
 
 }  // namespace

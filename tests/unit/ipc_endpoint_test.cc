@@ -75,6 +75,20 @@ protected:
     Endpoint ep { "echo", 2 };
 };
 
+TEST(Endpoint, ZeroStateIsAllZeroAndSetUpNamesIt)
+{
+    static constinit Endpoint zero {};
+    const auto* bytes = reinterpret_cast<const unsigned char*>(&zero);
+    for (size_t i = 0; i < sizeof zero; ++i)
+        ASSERT_EQ(bytes[i], 0u) << "byte " << i;
+    Endpoint ep;
+    ep.set_up("late");
+    EXPECT_STREQ(ep.name(), "late");
+    EXPECT_EQ(ep.bound(), Endpoint("x").bound());
+    ep.set_up("small", 2);
+    EXPECT_EQ(ep.bound(), 2u);
+}
+
 TEST_F(EndpointTest, ReceiverFirstThenSender)
 {
     run(server);

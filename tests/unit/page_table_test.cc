@@ -360,6 +360,30 @@ TEST_F(PageTableTest, UnmapKeepsSharedTablesAndFreesEmptyOnes)
     EXPECT_EQ(mem.invalidated, (std::vector<uint64_t> { 0x1000, 0x2000, k2M }));
 }
 
+TEST_F(PageTableTest, EveryRightsCombinationRoundTripsThroughTheLeaf)
+{
+    const PageFlags bits[] = { PageFlags::Writable, PageFlags::User, PageFlags::Executable, PageFlags::Global,
+        PageFlags::WriteThrough, PageFlags::CacheDisable };
+    for (unsigned m = 0; m < 64; ++m) {
+        PageFlags f = PageFlags::None;
+        for (unsigned b = 0; b < 6; ++b)
+            if (m & (1u << b))
+                f = f | bits[b];
+        uint64_t virt = 0x100000 + m * k4K;
+        ASSERT_TRUE(pt.map(virt, 0x200000 + m * k4K, PageSize::Size4K, f | PageFlags::AllowWriteExecute).ok()) << m;
+        EXPECT_EQ(pt.translate(virt).value().flags, f) << m;
+        uint64_t leaf = *entry(virt, 3);
+        EXPECT_EQ((leaf & pte::kWritable) != 0, has(f, PageFlags::Writable)) << m;
+        EXPECT_EQ((leaf & pte::kUser) != 0, has(f, PageFlags::User)) << m;
+        EXPECT_EQ((leaf & pte::kNoExecute) == 0, has(f, PageFlags::Executable)) << m;
+        EXPECT_EQ((leaf & pte::kGlobal) != 0, has(f, PageFlags::Global)) << m;
+        EXPECT_EQ((leaf & pte::kWriteThrough) != 0, has(f, PageFlags::WriteThrough)) << m;
+        EXPECT_EQ((leaf & pte::kCacheDisable) != 0, has(f, PageFlags::CacheDisable)) << m;
+        *entry(virt, 3) |= pte::kAccessed | pte::kDirty;
+        EXPECT_EQ(pt.walk(virt).levels[3].flags, f | PageFlags::Accessed | PageFlags::Dirty) << m;
+    }
+}
+
 TEST_F(PageTableTest, ProtectChangesRightsAndKeepsAccessedDirty)
 {
     ASSERT_TRUE(pt.map(0x1000, 0x5000, PageSize::Size4K, kRW).ok());

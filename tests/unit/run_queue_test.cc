@@ -142,6 +142,24 @@ TEST_F(SchedulerTest, StartAdoptsTheRunningBootContext)
     EXPECT_EQ(s3.start(&idle3).error(), Error::InvalidArgument);
 }
 
+TEST(Scheduler, ZeroStateIsAllZeroAndBindMatchesTheConstructor)
+{
+    static constinit Scheduler zero {};
+    const auto* bytes = reinterpret_cast<const unsigned char*>(&zero);
+    for (size_t i = 0; i < sizeof zero; ++i)
+        ASSERT_EQ(bytes[i], 0u) << "byte " << i;
+    Thread idle(0, "idle", kPriorityLevels - 1), a(1, "a");
+    Scheduler s;
+    s.bind(idle, 2);
+    EXPECT_EQ(s.current(), &idle);
+    EXPECT_EQ(&s.idle(), &idle);
+    EXPECT_EQ(s.slice_ticks(), 2u);
+    ASSERT_TRUE(s.start().ok());
+    ASSERT_TRUE(s.add(a).ok());
+    s.yield();
+    EXPECT_EQ(s.switch_to_next().to, &a);
+}
+
 TEST_F(SchedulerTest, RoundRobinOnYield)
 {
     for (Thread* t : {&a, &b, &c})

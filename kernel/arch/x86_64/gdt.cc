@@ -39,7 +39,8 @@ struct alignas(kPage) GuardedStack {
 // Boot-only invariant: written once by init() on the boot CPU, then read by
 // the CPU itself (TR, GDTR). rsp0 changes only with interrupts off.
 constinit Tss g_tss {};
-constinit uint64_t g_gdt[8] {};
+// Slot 3: the unused 32-bit user code slot of the SYSRET layout; 6-7: the TSS, set by init().
+constinit uint64_t g_gdt[8] { 0, kCode64Kernel, kDataKernel, 0, kDataUser, kCode64User, 0, 0 };
 [[gnu::section(".bss.stacks")]] constinit GuardedStack g_ist_stacks[3] {};
 constinit GuardedStackInfo g_stack_info[3] {};
 
@@ -47,13 +48,6 @@ constinit GuardedStackInfo g_stack_info[3] {};
 
 void init()
 {
-    g_gdt[0] = 0;
-    g_gdt[1] = kCode64Kernel;
-    g_gdt[2] = kDataKernel;
-    g_gdt[3] = 0;  // unused 32-bit user code slot of the SYSRET layout
-    g_gdt[4] = kDataUser;
-    g_gdt[5] = kCode64User;
-
     const char* names[3] = { "ist-double-fault", "ist-nmi", "ist-machine-check" };
     for (int i = 0; i < 3; ++i) {
         uint64_t top = reinterpret_cast<uint64_t>(g_ist_stacks[i].stack + kIstStackSize);

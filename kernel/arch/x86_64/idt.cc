@@ -5,10 +5,12 @@
 #include "kernel/arch/x86_64/gdt.h"
 #include "kernel/drivers/pic8259/pic_hw.h"
 #include "kernel/debug/panic_hw.h"
+#include "kernel/lib/names.h"
 #include "kernel/sched/threads_hw.h"
 #include "kernel/user/user_mode_hw.h"
 
-extern "C" const uint64_t isr_table[49];  // vectors 0-47, then 255
+extern "C" const char isr_stubs[];     // vector v at isr_stubs + 4 * v, for 0-47 (interrupts.S)
+extern "C" const char isr_spurious[];  // vector 255
 
 namespace exo::idt {
 namespace {
@@ -47,17 +49,15 @@ void set_gate(uint8_t vector, uint64_t handler, uint8_t type, uint8_t ist)
     };
 }
 
-constexpr const char* kExceptionNames[kExceptionCount] = {
-    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
-    "#BR bound range", "#UD invalid opcode", "#NM device not available",
-    "#DF double fault", "coprocessor segment overrun", "#TS invalid TSS",
-    "#NP segment not present", "#SS stack fault", "#GP general protection",
-    "#PF page fault", "reserved 15", "#MF x87 floating point", "#AC alignment check",
-    "#MC machine check", "#XM SIMD floating point", "#VE virtualization",
-    "#CP control protection", "reserved 22", "reserved 23", "reserved 24",
-    "reserved 25", "reserved 26", "reserved 27", "#HV hypervisor injection",
-    "#VC VMM communication", "#SX security", "reserved 31",
-};
+// Indexed by vector, packed for name_at (no table of pointers).
+constexpr char kExceptionNames[] =
+    "#DE divide error\0" "#DB debug\0" "NMI\0" "#BP breakpoint\0" "#OF overflow\0" "#BR bound range\0"
+    "#UD invalid opcode\0" "#NM device not available\0" "#DF double fault\0" "coprocessor segment overrun\0"
+    "#TS invalid TSS\0" "#NP segment not present\0" "#SS stack fault\0" "#GP general protection\0"
+    "#PF page fault\0" "reserved 15\0" "#MF x87 floating point\0" "#AC alignment check\0" "#MC machine check\0"
+    "#XM SIMD floating point\0" "#VE virtualization\0" "#CP control protection\0" "reserved 22\0"
+    "reserved 23\0" "reserved 24\0" "reserved 25\0" "reserved 26\0" "reserved 27\0"
+    "#HV hypervisor injection\0" "#VC VMM communication\0" "#SX security\0" "reserved 31\0";
 
 }  // namespace
 
@@ -71,9 +71,9 @@ void init()
             ist = gdt::kIstNmi;
         else if (v == vector::kMachineCheck)
             ist = gdt::kIstMachineCheck;
-        set_gate(v, isr_table[v], v == vector::kBreakpoint ? kInterruptGateDpl3 : kInterruptGate, ist);
+        set_gate(v, reinterpret_cast<uint64_t>(isr_stubs) + 4 * v, v == vector::kBreakpoint ? kInterruptGateDpl3 : kInterruptGate, ist);
     }
-    set_gate(kSpuriousVector, isr_table[48], kInterruptGate, 0);
+    set_gate(kSpuriousVector, reinterpret_cast<uint64_t>(isr_spurious), kInterruptGate, 0);
     IdtPointer ptr { sizeof(g_idt) - 1, reinterpret_cast<uint64_t>(g_idt) };
     asm volatile("lidt %0" : : "m"(ptr));
 }
@@ -92,7 +92,7 @@ void set_exception_hook(uint8_t vector, ExceptionHook hook)
 
 const char* exception_name(uint64_t vector)
 {
-    return vector < kExceptionCount ? kExceptionNames[vector] : "interrupt";
+    return vector < kExceptionCount ? name_at(kExceptionNames, vector) : "interrupt";
 }
 
 }  // namespace exo::idt

@@ -1,29 +1,32 @@
 /* Interrupt entry stubs: every vector we install pushes a uniform TrapFrame
  * (kernel/arch/x86_64/trap_frame.h) and calls trap_dispatch(frame). Vectors
- * where the CPU pushes an error code (SDM Vol. 3A Table 6-1: 8, 10-14, 17,
- * 21, 29, 30) skip the dummy push. */
-
-    /* isr_table: each STUB appends its address, so the table is in stub order. */
-    .section .rodata.isr_table, "a"
-    .balign 8
-    .global isr_table
-isr_table:
+ * where the CPU pushes no error code (all but SDM Vol. 3A Table 6-1's 8,
+ * 10-14, 17, 21, 29, 30) get a 0 inserted below the vector by
+ * trap_no_error_code. */
 
     .section .text.interrupts, "ax"
     .code64
 
+/* Vectors 0-47: 4-byte stubs (push imm8, short jmp) at isr_stubs + 4 * vector;
+ * idt.cc computes the gate addresses, so there is no table of them. A short
+ * jmp reaches 127 bytes: stubs 0-17 go through the two jumps just before
+ * the array, the rest straight to the code right after it. */
 .macro STUB vector
-    .balign 16
-isr_\vector:
-    .pushsection .rodata.isr_table, "a"
-    .quad isr_\vector
-    .popsection
-    .if (\vector == 8) || (\vector >= 10 && \vector <= 14) || (\vector == 17) || (\vector == 21) || (\vector == 29) || (\vector == 30)
-    .else
-    pushq $0
-    .endif
+    .balign 4
     pushq $\vector
+    .if (\vector == 8) || (\vector >= 10 && \vector <= 14) || (\vector == 17) || (\vector == 21) || (\vector == 29) || (\vector == 30)
+    .if \vector < 18
+    jmp .Lerror_code_low
+    .else
     jmp trap_common
+    .endif
+    .else
+    .if \vector < 18
+    jmp .Lno_error_code_low
+    .else
+    jmp trap_no_error_code
+    .endif
+    .endif
 .endm
 
 .altmacro
@@ -34,9 +37,23 @@ isr_\vector:
     .endif
 .endm
 
-    STUBS 0, 47
-    STUB 255  /* local APIC spurious vector */
+    .global isr_spurious
+isr_spurious:  /* local APIC spurious vector 255 */
+    pushq $255
+.Lno_error_code_low:
+    jmp trap_no_error_code
+.Lerror_code_low:
+    jmp trap_common
 
+    .balign 4
+    .global isr_stubs
+isr_stubs:
+    STUBS 0, 47
+    .org isr_stubs + 48 * 4  /* an error if any stub outgrew its 4 bytes */
+
+trap_no_error_code:
+    pushq (%rsp)          /* the vector, one slot down (read before rsp moves) */
+    andq $0, 8(%rsp)      /* and a 0 error code where it was */
 trap_common:
     pushq %rax
     pushq %rbx
