@@ -46,7 +46,7 @@ BUDGET_DIRECT = 1.20
 # goals.md: binary size.
 SIZE_BUDGET = 64 * 1024
 SIZE_STRETCH = 48 * 1024
-SIZE_CEILING = 100 * 1000
+SIZE_CEILING = 80 * 1024  # CMakeLists.txt EXO_KERNEL_SIZE_CEILING
 # goals.md: kernel's own boot work (TSC, `boot` command).
 OWN_WORK_BUDGET_US = 1000
 OWN_WORK_STRETCH_US = 200
@@ -127,7 +127,7 @@ def size_report(kernel: Path) -> list[str]:
                else "OVER budget, under ceiling" if n <= SIZE_CEILING else "OVER CEILING")
     lines = [f"{kernel}: {n} bytes = {n / 1024:.1f} KiB "
              f"(budget 64 KiB = {SIZE_BUDGET}, stretch 48 KiB = {SIZE_STRETCH}, "
-             f"ceiling 100 KB = {SIZE_CEILING}): {verdict}"]
+             f"ceiling 80 KiB = {SIZE_CEILING}): {verdict}"]
     # The stripped file has no section headers (cmake/trim_elf.py): its
     # sections are read from the ELF it was stripped from.
     elf = kernel.with_name(kernel.name + ".elf")

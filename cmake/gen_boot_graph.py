@@ -11,8 +11,10 @@ sum of the run addresses' low 32 bits (so a blob that does not describe the
 linked table is ignored), then per task its requirement set as a bit mask
 (bit d: requires task d). The kernel then skips resolving names at boot
 (under TCG the name checks cost about 0.3 ms of translation and block
-executions). More than 32 tasks (the kernel's room): an empty blob, and the
-kernel resolves the names itself.
+executions). More than 32 tasks (the kernel's mask width) fails the build.
+The kernel does not check the names again (BootRunner::validate is not
+linked into it): a blob that does not describe its table is a build bug,
+and the kernel panics saying so.
 
     gen_boot_graph.py NM STAGE1_ELF OUT_BIN
 """
@@ -124,10 +126,11 @@ def main() -> None:
     if stuck:
         fail(f"dependency cycle among {', '.join(stuck)}")
 
-    blob = b""
-    if count <= 32:
-        blob = struct.pack("<II", count, sum(runs) & 0xFFFFFFFF)
-        blob += b"".join(struct.pack("<I", mask) for mask in needs)
+    if count > 32:
+        fail(f"{count} tasks: the kernel's requirement masks hold 32 (widen them in "
+             "BootRunner::adopt and here)")
+    blob = struct.pack("<II", count, sum(runs) & 0xFFFFFFFF)
+    blob += b"".join(struct.pack("<I", mask) for mask in needs)
     with open(out_path, "wb") as f:
         f.write(blob)
 

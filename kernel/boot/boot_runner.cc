@@ -155,7 +155,7 @@ size_t BootRunner::cycle_path(uint16_t* out, size_t max) const
 Result<void> BootRunner::ensure_valid()
 {
     if (m_validation == Validation::NotChecked)
-        return validate();
+        return m_probes.check ? m_probes.check(*this) : Result<void>(Error::InvalidArgument);
     if (m_validation == Validation::Invalid)
         return m_validation_error;
     return {};

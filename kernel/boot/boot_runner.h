@@ -143,6 +143,8 @@ struct BootRecord {
 
 // The runner's view of the machine. Every member may be null: a null probe
 // reads as 0 and a null hook is not called.
+class BootRunner;
+
 struct BootProbes {
     uint64_t (*read_tsc)() = nullptr;
     uint64_t (*frames_used)() = nullptr;  // physical frames allocated so far
@@ -153,6 +155,11 @@ struct BootProbes {
     // Called when a body starts (record.status == Running, times not yet set)
     // and when a task reaches its final status. For the boot log.
     void (*on_event)(const BootTask& task, const BootRecord& record) = nullptr;
+    // Checks the table when a run starts before validate() or adopt() did
+    // (host tools pass &BootRunner::validate_lazily). Null: such a run is
+    // refused (InvalidArgument). The kernel adopts the graph the build
+    // checked, so the name checks are not linked into it.
+    Result<void> (*check)(BootRunner& runner) = nullptr;
 };
 
 enum class BootProblem : uint8_t {
@@ -191,6 +198,8 @@ public:
     // (missing field, bad phase, duplicate name, phase inversion), NotFound
     // (unknown requirement), Corrupt (cycle). issue() says which task.
     Result<void> validate();
+    // validate() as a BootProbes::check hook.
+    static Result<void> validate_lazily(BootRunner& runner) { return runner.validate(); }
     const BootIssue& issue() const { return m_issue; }
 
     // Instead of validate(): requirements resolved ahead of time from a

@@ -98,10 +98,10 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys, uin
     log_info("cmdline: %s", g_boot_info.cmdline);
 
     boot_sequence::run_to_prompt();
-    if (!threads::started()) {
-        log_error("boot: no scheduler; the shell runs on the boot stack");
-        shell_main(nullptr);
-    }
+    // The scheduler task depends on Critical tasks only and cannot fail, so
+    // this is a broken build, not a degraded boot.
+    if (!threads::started())
+        panic("boot: the scheduler did not start");
     // The shell is a thread; deferred=auto runs the Optional tasks in a
     // background thread after the prompt is up (lower priority than the shell).
     auto* shell = new (g_shell_thread) Thread(0, "shell", 1);

@@ -53,7 +53,7 @@ void on_event(const BootTask& task, const BootRecord& record)
     g_events.push_back(std::string(task.name) + ":" + task_status_name(record.status));
 }
 
-constexpr BootProbes kProbes {&read_tsc, &frames_used, &heap_used, &on_critical, &on_event};
+constexpr BootProbes kProbes {&read_tsc, &frames_used, &heap_used, &on_critical, &on_event, &BootRunner::validate_lazily};
 
 // Tasks are constexpr aggregates that can live in constinit storage.
 constexpr const char* kNeedsSerial[] = {"serial", nullptr};
@@ -740,6 +740,10 @@ TEST_F(BootRunnerTest, NullProbesAreAllowed)
     const BootTask tasks[] = {{"a", BootPhase::Critical, nullptr, &body<0>}};
     BootRecord records[1];
     BootRunner runner(tasks, 1, records, BootProbes {});
+    // No check hook: a run before validate() or adopt() is refused.
+    EXPECT_EQ(runner.run_phase(BootPhase::Critical).error(), Error::InvalidArgument);
+    EXPECT_EQ(records[0].status, TaskStatus::NotRun);
+    ASSERT_TRUE(runner.validate().ok());
     ASSERT_TRUE(runner.run_phase(BootPhase::Critical).ok());
     EXPECT_TRUE(runner.critical_failed());
     EXPECT_EQ(records[0].tsc_start, 0u);

@@ -177,7 +177,7 @@ boot_magic:     .long 0
 boot_info_phys: .long 0
 
     .section .boot.bss, "aw", @nobits
-    .balign 4096
+    /* Page aligned by linker.ld (an alignment here would pad the file). */
     .global boot_pml4, boot_tables_end
 boot_pml4:      .skip 4096
 boot_pdpt_low:  .skip 4096

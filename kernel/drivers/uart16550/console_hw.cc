@@ -39,6 +39,12 @@ void puts(const char* s) { write(s, __builtin_strlen(s)); }
 
 Sink sink() { return Sink { sink_put, nullptr }; }
 
+void print_v(const char* fmt, FormatSig sig, ...)
+{
+    EXO_DECODE_FORMAT_ARGS(sig, args, count)
+    format_impl(sink(), fmt, args, count);
+}
+
 Result<uint8_t> try_read() { return g_com1.try_get(); }
 
 void enable_rx_interrupt() { g_com1.enable_rx_interrupt(); }

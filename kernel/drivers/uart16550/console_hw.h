@@ -18,10 +18,13 @@ void write(const char* s, size_t n);
 void puts(const char* s);
 Sink sink();
 
+// Formatted output (exo::format syntax), one non-template call per site.
+void print_v(const char* fmt, FormatSig sig, ...);
+
 template<typename... Args>
-void print(const char* fmt, const Args&... args)
+void print(const char* fmt, Args&&... args)
 {
-    format(sink(), fmt, args...);
+    print_v(fmt, detail::signature<Args...>(), EXO_FORMAT_WORDS(args));
 }
 
 // Non-blocking read of one received byte (polling path; the shell normally
