@@ -41,8 +41,8 @@ FLOOR_MARKER = b"nothing: up"
 EXO_MARKER = exo_qemu.PROMPT
 
 # goals.md: boot budgets as ratios to the floor booted the same way.
-BUDGET_ISO = 1.10
-BUDGET_DIRECT = 1.20
+BUDGET_ISO = 1.05     # goals.md
+BUDGET_DIRECT = 1.10  # goals.md, PVH on pc and microvm
 # goals.md: binary size.
 SIZE_BUDGET = 64 * 1024
 SIZE_STRETCH = 48 * 1024
