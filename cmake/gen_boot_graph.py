@@ -64,6 +64,45 @@ class Elf:
             out += b
 
 
+def resolve(names: list[str], phases: list[int], requirements: list[list[str]]) -> list[int]:
+    """The checks of BootRunner::validate() on the table's names, phases and
+    requirements; fails (SystemExit) on the first problem, else returns each
+    task's requirement mask (bit d: requires task d)."""
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            fail(f"task '{name}': duplicate name")
+    count = len(names)
+    needs = []
+    for i, reqs in enumerate(requirements):
+        mask = 0
+        for req in reqs:
+            if req not in names:
+                fail(f"task '{names[i]}' requires '{req}', which no task is called")
+            d = names.index(req)
+            if d == i:
+                fail(f"task '{names[i]}': dependency cycle (requires itself)")
+            if phases[d] > phases[i]:
+                fail(f"task '{names[i]}' ({PHASES[phases[i]]}) requires '{req}' ({PHASES[phases[d]]}), a later phase")
+            mask |= 1 << d
+        needs.append(mask)
+
+    ordered = 0
+    progress = True
+    while progress:
+        progress = False
+        for i in range(count):
+            if not ordered >> i & 1 and needs[i] & ~ordered == 0:
+                ordered |= 1 << i
+                progress = True
+    stuck = [names[i] for i in range(count) if not ordered >> i & 1]
+    if stuck:
+        fail(f"dependency cycle among {', '.join(stuck)}")
+    if count > 32:
+        fail(f"{count} tasks: the kernel's requirement masks hold 32 (widen them in "
+             "BootRunner::adopt and here)")
+    return needs
+
+
 def main() -> None:
     nm, elf_path, out_path = sys.argv[1:4]
     symbols = {}
@@ -93,42 +132,12 @@ def main() -> None:
                 reqs.append(elf.cstr(p))
                 if len(reqs) > MAX_TASKS:
                     fail(f"task '{name}': requirement list has no terminator")
-        if name in names:
-            fail(f"task '{name}': duplicate name")
         names.append(name)
         phases.append(phase)
         runs.append(run)
         requirements.append(reqs)
 
-    needs = []
-    for i, reqs in enumerate(requirements):
-        mask = 0
-        for req in reqs:
-            if req not in names:
-                fail(f"task '{names[i]}' requires '{req}', which no task is called")
-            d = names.index(req)
-            if d == i:
-                fail(f"task '{names[i]}': dependency cycle (requires itself)")
-            if phases[d] > phases[i]:
-                fail(f"task '{names[i]}' ({PHASES[phases[i]]}) requires '{req}' ({PHASES[phases[d]]}), a later phase")
-            mask |= 1 << d
-        needs.append(mask)
-
-    ordered = 0
-    progress = True
-    while progress:
-        progress = False
-        for i in range(count):
-            if not ordered >> i & 1 and needs[i] & ~ordered == 0:
-                ordered |= 1 << i
-                progress = True
-    stuck = [names[i] for i in range(count) if not ordered >> i & 1]
-    if stuck:
-        fail(f"dependency cycle among {', '.join(stuck)}")
-
-    if count > 32:
-        fail(f"{count} tasks: the kernel's requirement masks hold 32 (widen them in "
-             "BootRunner::adopt and here)")
+    needs = resolve(names, phases, requirements)
     blob = struct.pack("<II", count, sum(runs) & 0xFFFFFFFF)
     blob += b"".join(struct.pack("<I", mask) for mask in needs)
     with open(out_path, "wb") as f:
