@@ -28,6 +28,8 @@ public:
     }
 
     void put(char c) { write(&c, 1); }
+    // The same destination as a formatter sink (WriteFn has Sink::put's shape).
+    Sink sink() const { return Sink { m_fn, m_ctx }; }
 
     // Unlike C's puts, no newline is added.
     void puts(const char* text)

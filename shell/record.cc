@@ -73,8 +73,7 @@ void text_value(Output& out, const char* spec, size_t spec_len, const FormatArg*
     __builtin_memcpy(fmt + 1, spec, spec_len);
     if (spec_len == 0)
         fmt[1] = arg ? default_conversion(*arg) : 'u';
-    Sink sink { [](void* ctx, const char* s, size_t n) { static_cast<Output*>(ctx)->write(s, n); }, &out };
-    format_impl(sink, fmt, arg, arg ? 1 : 0);
+    format_impl(out.sink(), fmt, arg, arg ? 1 : 0);
 }
 
 }  // namespace
@@ -158,11 +157,17 @@ void Listing::open_items()
         m_json.begin_array(m_key);
 }
 
+void Listing::close_items()
+{
+    if (json() && m_json.depth() > 1)  // the array is the only container below the top object
+        m_json.end_array();
+}
+
 Result<void> Listing::finish()
 {
     if (!json())
         return {};
-    m_json.end_array();
+    close_items();
     return end_json(m_json);
 }
 

@@ -74,6 +74,9 @@ public:
     JsonWriter& writer() { return m_json; }
     // Call once the top-level fields (if any) are written.
     void open_items();
+    // Ends the array early, so fields() after it land in the top-level
+    // object (e.g. totals after the rows). finish() then closes the line.
+    void close_items();
     Result<void> finish();
 
     // Fields of the enclosing object (or of the row the caller opened).

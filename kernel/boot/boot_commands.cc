@@ -63,8 +63,7 @@ Result<void> cmd_boot(CommandContext& ctx, int, const char* const*)
             deferred ? "  (deferred)" : "", deferred);
     }
     // Phase totals follow the tasks: in JSON the object "phases" after the array.
-    if (ctx.json())
-        list.writer().end_array();
+    list.close_items();
     list.fields("{@phases}");
     for (uint8_t p = 0; p < kBootPhaseCount; ++p) {
         const char* name = boot_phase_name(static_cast<BootPhase>(p));
@@ -86,9 +85,7 @@ Result<void> cmd_boot(CommandContext& ctx, int, const char* const*)
     } else {
         list.text("deferred: nothing pending\n");
     }
-    if (ctx.json())
-        return end_json(list.writer());
-    return {};
+    return list.finish();
 }
 
 void report_run(CommandContext& ctx, size_t i)

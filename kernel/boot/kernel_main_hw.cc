@@ -46,10 +46,7 @@ void report_option(void*, const char* token, size_t length, CmdlineProblem probl
 
 void record_boot_info(uint32_t magic, uint32_t info_phys)
 {
-    // An address the parsers cannot see through: specialised on the global,
-    // their every field store is a RIP-relative instruction.
-    BootInfo* bi = &g_boot_info;
-    asm("" : "+r"(bi));
+    BootInfo* bi = cpu::opaque(&g_boot_info);
     Result<void> parsed = Error::InvalidArgument;
     if (magic == kPvhBootMarker) {
         parsed = parse_pvh(info_phys, read_low_phys, nullptr, *bi);

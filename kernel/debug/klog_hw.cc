@@ -44,11 +44,7 @@ void klog_set_echo(LogEcho echo) { g_echo = echo; }
 void klog_line(LogLevel level, const char* text, size_t n)
 {
     cpu::InterruptGuard guard;
-    // An opaque address: the inlined append then reaches the ring's fields
-    // register-relative, not with RIP-relative instructions.
-    LogRing* ring = &g_ring;
-    asm("" : "+r"(ring));
-    ring->append(level, cpu::rdtsc(), text, n);
+    cpu::opaque(&g_ring)->append(level, cpu::rdtsc(), text, n);
     if (should_print(level))
         print_line(text, n);
 }

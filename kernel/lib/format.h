@@ -183,6 +183,8 @@ struct FormatWord<U> {
     uint64_t get() const { return reinterpret_cast<uintptr_t>(&span); }
 };
 
+// Inside a template whose parameter pack is named Args (for `args`): the
+// words of the call, one temporary each.
 #define EXO_FORMAT_WORDS(args) \
     ::exo::detail::FormatWord<std::remove_cvref_t<Args>>(args).get()...
 

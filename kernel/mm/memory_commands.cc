@@ -78,13 +78,11 @@ Result<void> cmd_pages(CommandContext& ctx, int argc, const char* const* argv)
         return ctx.fail(listed.error(), "page tables unreadable");
     Result<WxAudit> audit = pt.audit_wx();
     WxAudit wx = audit.ok() ? audit.value() : WxAudit { 0, 0 };
-    // JSON: "wx_ranges" after the array, in the top-level object.
-    if (list.json())
-        list.writer().end_array();
+    list.close_items();  // JSON: "wx_ranges" after the array, in the top-level object
     list.fields(wx.ranges ? "W+X audit: {wx_ranges} ranges ({:u} bytes) writable and executable!\n"
                           : "W+X audit: no writable+executable mappings\n{!wx_ranges}",
         wx.ranges, wx.bytes);
-    return list.json() ? end_json(list.writer()) : Result<void>();
+    return list.finish();
 }
 
 // Hex dump that checks the mapping first: an unmapped address is an error

@@ -125,8 +125,7 @@ Result<void> init_frames()
         return Error::NotMapped;
     reserved[n_reserved++] = { meta, align_up(bytes, kPage) };
     g_metadata_bytes = align_up(bytes, kPage);
-    FrameAllocator* frames = &g_frames;
-    asm("" : "+r"(frames));  // an opaque address, as in every later use
+    FrameAllocator* frames = cpu::opaque(&g_frames);  // as in every later use
     g_allocator = frames;
     TRY_VOID(frames->init(usable_list, { reserved, n_reserved }, storage, bytes));
     FrameStats s = frames->stats();
@@ -276,7 +275,7 @@ void free_frame(uint64_t phys)
     cpu::InterruptGuard guard;
     (void)g_allocator->free(phys);
 }
-FrameStats frame_stats() { return g_allocator->stats(); }
+FrameStats frame_stats() { return g_allocator ? g_allocator->stats() : FrameStats {}; }
 HeapStats heap_stats() { return g_heap ? g_heap->stats() : HeapStats {}; }
 size_t heap_used() { return g_heap ? g_heap->used_bytes() : 0; }
 Heap& heap() { return *g_heap; }

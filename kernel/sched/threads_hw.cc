@@ -87,8 +87,7 @@ void do_switch(Switch s)
 
 Result<void> start_scheduler()
 {
-    Scheduler* sched = &g_scheduler;
-    asm("" : "+r"(sched));  // an opaque address, as in every later use
+    Scheduler* sched = cpu::opaque(&g_scheduler);  // as in every later use
     g_sched = sched;
     sched->bind(*new (&g_idle) Thread(0, "idle", kPriorityLevels - 1));
     g_idle.arch = &g_idle_arch;

@@ -81,30 +81,29 @@ TEST(Record, MissingArgumentsAndBadTemplatesStayWellFormed)
     EXPECT_FALSE(emit_record(ctx, "{@o}{a}", 1u).ok());
 }
 
-TEST(Listing, RowsBecomeAnArrayOfObjects)
+// The same listing code, once per output format.
+std::string render_listing(OutputFormat format)
 {
-    std::string json;
-    Output out { append, &json };
-    CommandContext ctx(out, OutputFormat::Json, kCommand, nullptr);
+    std::string out_text;
+    Output out { append, &out_text };
+    CommandContext ctx(out, format, kCommand, nullptr);
     Listing list(ctx, "rows");
-    list.fields("{count}", 2u);
+    list.fields("count {count}\n", 2u);
     list.open_items();
     list.text("header\n");
     list.row("{n:-4s} {v}\n", "a", 1u);
     list.row("{n:-4s} {v}\n", "b", 2u);
+    list.close_items();
+    list.fields("total {total}\n", 3u);
     EXPECT_TRUE(list.finish().ok());
-    EXPECT_EQ(json, "{\"schema\":1,\"count\":2,\"rows\":[{\"n\":\"a\",\"v\":1},{\"n\":\"b\",\"v\":2}]}\r\n");
+    return out_text;
+}
 
-    std::string text;
-    Output text_out { append, &text };
-    CommandContext text_ctx(text_out, OutputFormat::Text, kCommand, nullptr);
-    Listing table(text_ctx, "rows");
-    table.fields("count {count}\n", 2u);
-    table.open_items();
-    table.text("header\n");
-    table.row("{n:-4s} {v}\n", "a", 1u);
-    EXPECT_TRUE(table.finish().ok());
-    EXPECT_EQ(text, "count 2\nheader\na    1\n");
+TEST(Listing, RowsBecomeAnArrayOfObjectsAndFieldsAfterItGoOnTheTop)
+{
+    EXPECT_EQ(render_listing(OutputFormat::Json),
+        "{\"schema\":1,\"count\":2,\"rows\":[{\"n\":\"a\",\"v\":1},{\"n\":\"b\",\"v\":2}],\"total\":3}\r\n");
+    EXPECT_EQ(render_listing(OutputFormat::Text), "count 2\nheader\na    1\nb    2\ntotal 3\n");
 }
 
 }  // namespace

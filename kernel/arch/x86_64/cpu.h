@@ -73,6 +73,18 @@ inline void hlt() { asm volatile("hlt" ::: "memory"); }
 inline void sti_hlt() { asm volatile("sti; hlt" ::: "memory"); }
 inline void pause() { asm volatile("pause"); }
 
+// `p`, as an address the optimizer cannot see through. Knowing a global's
+// address, LTO specialises the object's methods on it and every field access
+// becomes a 7-10 byte absolute or RIP-relative instruction; reached through
+// an opaque pointer they are register-relative (hundreds of bytes for the
+// frame allocator, scheduler, log ring, boot info). No code is emitted.
+template<typename T>
+T* opaque(T* p)
+{
+    asm("" : "+r"(p));
+    return p;
+}
+
 inline uint64_t read_flags()
 {
     uint64_t f;
