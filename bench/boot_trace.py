@@ -139,6 +139,7 @@ def main() -> int:
     ap.add_argument("--append", default="deferred=manual", help="PVH command line (the ISO uses grub.cfg's)")
     ap.add_argument("--top", type=int, default=30, help="symbols to list")
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--where", help='list functions for one span only, e.g. "(before the first task)" or "paging"')
     args = ap.parse_args()
 
     image = Image(args.build_dir / "exo-kernel.elf")
@@ -151,6 +152,7 @@ def main() -> int:
 
     trans, execs = collections.Counter(), collections.Counter()
     task_trans, task_execs = collections.Counter(), collections.Counter()
+    span_trans, span_execs = collections.Counter(), collections.Counter()  # (span, function)
     order = []
     started = reached = False
     where = "(before the first task)"
@@ -176,11 +178,15 @@ def main() -> int:
                         order.append(where)
                     elif execute and execute <= pc < execute + 0x200 and where in bodies.values():
                         where = "(runner between tasks)"
-                    execs[image.function_at(pc)] += 1
+                    fn = image.function_at(pc)
+                    execs[fn] += 1
                     task_execs[where] += 1
+                    span_execs[where, fn] += 1
                 elif started and (m := rx_insn.match(line)):
-                    trans[image.function_at(int(m.group(1), 16))] += 1
+                    fn = image.function_at(int(m.group(1), 16))
+                    trans[fn] += 1
                     task_trans[where] += 1
+                    span_trans[where, fn] += 1
     if not reached:
         print("boot_trace: the log ends before the prompt mark; counts are partial")
 
@@ -194,7 +200,10 @@ def main() -> int:
           f"{ne} translated blocks executed, first instruction to prompt")
     print(f"model: {model(nt, ne):.0f} us ({US_PER_INSN} us/insn, {US_PER_BLOCK * 1000:.0f} ns/block); "
           f"timer-interrupt path in this run: {model(it, ie):.0f} us; without it: {model(nt - it, ne - ie):.0f} us")
-    print(f"\n{'function':64s} {'insns':>6s} {'blocks':>7s} {'us':>6s}")
+    if args.where:
+        trans = collections.Counter({fn: n for (w, fn), n in span_trans.items() if w == args.where})
+        execs = collections.Counter({fn: n for (w, fn), n in span_execs.items() if w == args.where})
+    print(f"\n{'function' + (' in ' + args.where if args.where else ''):64s} {'insns':>6s} {'blocks':>7s} {'us':>6s}")
     ranked = sorted(set(trans) | set(execs), key=lambda k: -model(trans[k], execs[k]))
     for k in ranked[:args.top]:
         print(f"{k[:64]:64s} {trans[k]:6d} {execs[k]:7d} {model(trans[k], execs[k]):6.0f}")

@@ -18,6 +18,8 @@
 #include "shell/shell_main_hw.h"
 #include "kernel/sched/threads_hw.h"
 
+extern "C" uint8_t shell_stack_bottom[];  // boot.S
+
 namespace exo {
 namespace {
 
@@ -103,6 +105,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys, uin
     // background thread after the prompt is up (lower priority than the shell).
     auto* shell = new (g_shell_thread) Thread(0, "shell", 1);
     auto* shell_arch = new (g_shell_arch) threads::ThreadArch {};
+    shell_arch->stack = static_kernel_stack(shell_stack_bottom);
     if (!threads::start(*shell, *shell_arch, shell_main, nullptr).ok())
         panic("cannot start the shell thread");
     if (g_options.deferred == DeferredMode::Auto)

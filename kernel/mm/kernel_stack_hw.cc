@@ -48,8 +48,17 @@ Result<void> alloc_kernel_stack(KernelStack& out)
     return {};
 }
 
+KernelStack static_kernel_stack(uint8_t* base)
+{
+    __builtin_memset(base, kStackFillByte, kKernelStackPages * kPage);
+    uint64_t b = reinterpret_cast<uint64_t>(base);
+    return KernelStack { b, b + kKernelStackPages * kPage, KernelStack::kStaticSlot };
+}
+
 void free_kernel_stack(const KernelStack& s)
 {
+    if (s.slot == KernelStack::kStaticSlot)
+        return;
     cpu::InterruptGuard guard;
     PageTable& pt = memory::kernel_page_table();
     for (size_t i = 0; i < kKernelStackPages; ++i) {

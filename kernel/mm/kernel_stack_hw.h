@@ -13,7 +13,9 @@ namespace exo {
 struct KernelStack {
     uint64_t base = 0;  // lowest usable address (the guard page is just below)
     uint64_t top = 0;   // initial stack pointer
-    uint32_t slot = 0;
+    uint32_t slot = 0;  // kStaticSlot: memory the caller owns, never freed
+
+    static constexpr uint32_t kStaticSlot = UINT32_MAX;
 };
 
 // 8 KiB: the deepest thread seen (the shell running `x ADDR 4096`, a 4 KiB
@@ -25,6 +27,9 @@ constexpr uint8_t kStackFillByte = 0x57;  // untouched-stack marker for high-wat
 // Result, so no struct copies.
 Result<void> alloc_kernel_stack(KernelStack& out);
 void free_kernel_stack(const KernelStack& stack);
+// A stack in static storage (kKernelStackPages pages at `base`, guard page
+// below it unmapped by kernel/mm), marked for the high-water scan.
+KernelStack static_kernel_stack(uint8_t* base);
 // Deepest use so far, by scanning for the fill pattern from the bottom.
 size_t kernel_stack_used(const KernelStack& stack);
 

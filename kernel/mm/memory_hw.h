@@ -1,4 +1,5 @@
-// The kernel's memory: the frame allocator over the firmware map, the
+// The kernel's memory: the frame allocator over the firmware map (its
+// bitmap built on first use, after the prompt), the
 // kernel's own page tables (direct map + higher-half image with per-section
 // permissions), and the heap. Boot tasks "frames", "paging" and "heap".
 #pragma once
@@ -21,11 +22,13 @@ constexpr uint64_t kKernelVma = 0xFFFFFFFF80000000;
 const uint8_t* early_phys_to_virt(uint64_t phys, size_t len);
 inline void* phys_to_virt(uint64_t phys) { return reinterpret_cast<void*>(kDirectMapBase + phys); }
 
+// Frames handed out; 0 until the frame bitmap exists (it is built on first
+// use, and this never builds it: the boot runner reads it around every task).
 uint64_t frames_used();
 // Single frames for kernel-owned mappings (stacks, user pages); interrupt-safe.
 Result<uint64_t> alloc_frame();
 void free_frame(uint64_t phys);
-FrameStats frame_stats();
+FrameStats frame_stats();  // builds the bitmap if nothing has yet
 HeapStats heap_stats();
 // heap_stats().used_bytes, cheaply (the boot runner reads it around every task).
 size_t heap_used();
@@ -46,9 +49,19 @@ struct Footprint {
 Footprint footprint();
 
 // Gives the image frames nothing needs once the kernel's own tables are
-// live (early page tables, guard pages) to the frame allocator. Run once,
+// live (the guard pages) to the frame allocator. Run once,
 // right after the prompt.
 void release_boot_frames();
+
+// Fixed virtual pages for MMIO the boot needs (Linux calls this the
+// fixmap): entries of the image's page table below the image itself,
+// written in place, so mapping one costs a few stores and no table editor
+// (whose first run would cost boot time under emulation). Uncached,
+// writable, never executable.
+enum class FixmapSlot : uint8_t {
+    Lapic,
+};
+uint64_t fixmap_mmio(FixmapSlot slot, uint64_t phys);
 
 // True when [virt, virt+len) is mapped with at least read permission:
 // the shell and the GDB stub check before touching memory.

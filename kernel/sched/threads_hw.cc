@@ -136,7 +136,8 @@ Result<Thread*> start(Thread& thread, ThreadArch& thread_arch, Entry entry, void
 {
     Thread* t = &thread;
     ThreadArch* arch = &thread_arch;
-    TRY_VOID(alloc_kernel_stack(arch->stack));
+    if (!arch->stack.top)
+        TRY_VOID(alloc_kernel_stack(arch->stack));
     const KernelStack& stack = arch->stack;
     arch->entry = entry;
     arch->arg = arg;

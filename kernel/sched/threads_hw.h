@@ -33,7 +33,8 @@ struct ThreadArch {
 
 Result<Thread*> spawn(const char* name, Entry entry, void* arg, uint8_t priority = kDefaultPriority);
 // The same with Thread and ThreadArch the caller owns (static storage: the
-// shell's thread starts without touching the heap on the boot path).
+// shell's thread starts without touching the heap on the boot path). A
+// stack already in arch.stack (static_kernel_stack) is used as it is.
 Result<Thread*> start(Thread& thread, ThreadArch& arch, Entry entry, void* arg);
 Scheduler& scheduler();
 Thread& current();

@@ -19,9 +19,11 @@
 #define CR4_PAE  (1 << 5)
 #define MSR_EFER 0xC0000080
 #define EFER_LME (1 << 8)
+#define EFER_NXE (1 << 11)
 #define PTE_P    (1 << 0)
 #define PTE_W    (1 << 1)
 #define PTE_PS   (1 << 7)
+#define PTE_G    (1 << 8)
 #define COM1     0x3F8
 
 #define PHYS(sym) ((sym) - KERNEL_VMA)
@@ -75,7 +77,8 @@ _start_pvh:
 common32:
     cli
     cld
-    movl $boot32_stack_top, %esp
+    /* The boot stack's top, by its physical address: paging is still off. */
+    movl $PHYS(boot_stack_top), %esp
 
     /* Long mode needs CPUID 0x80000001 EDX.LM (bit 29). */
     movl $0x80000000, %eax
@@ -86,21 +89,33 @@ common32:
     cpuid
     testl $(1 << 29), %edx
     jz no_long_mode
-
+    /* XD in the high dword of every non-text PTE, if the CPU has NX
+     * (EDX bit 20): without EFER.NXE the bit is reserved and would fault. */
+    xorl %ebp, %ebp
+    testl $(1 << 20), %edx
+    jz 1f
+    movl $0x80000000, %ebp
+1:
     /* No .bss zeroing here: both loaders zero p_memsz beyond p_filesz (GRUB's
      * ELF loader and QEMU's PVH ELF loader), and doing it again with rep stos
-     * costs ~1 ms under TCG, where each iteration is a separate step. The early
+     * costs ~1 ms under TCG, where each iteration is a separate step. The
      * tables below are in a NOLOAD segment, zeroed the same way. */
 
-    /* Early tables: identity map and higher-half map of the first 1 GiB with
-     * 2 MiB pages, sharing one page directory. kernel/mm replaces them. */
+    /* These are the kernel's own tables, not a throwaway set: kernel/mm
+     * adopts them, so boot builds no tables in C++ (under TCG every distinct
+     * instruction run at boot costs ~1.2 us to translate; this is ~40).
+     *   PML4[0] and PML4[256] (the direct map, kDirectMapBase) -> the first
+     *   1 GiB in 2 MiB pages. kernel/mm drops the identity slot and trims
+     *   the direct map to RAM once it has the memory map.
+     *   PML4[511] -> PDPT[510] -> PD[0] -> one PT: the image in 4 KiB pages,
+     *   text R-X, rodata R--, data and bss RW- (W^X from the first
+     *   instruction in the higher half). */
     movl $boot_pdpt_low + (PTE_P | PTE_W), boot_pml4
-    movl $boot_pdpt_high + (PTE_P | PTE_W), boot_pml4 + 511 * 8
-    /* The direct map's slot (kernel/mm/memory_hw.h kDirectMapBase) shows
-     * the same first 1 GiB, so phys_to_virt works before kernel/mm takes over. */
     movl $boot_pdpt_low + (PTE_P | PTE_W), boot_pml4 + 256 * 8
+    movl $boot_pdpt_high + (PTE_P | PTE_W), boot_pml4 + 511 * 8
     movl $boot_pd + (PTE_P | PTE_W), boot_pdpt_low
-    movl $boot_pd + (PTE_P | PTE_W), boot_pdpt_high + 510 * 8
+    movl $boot_pd_high + (PTE_P | PTE_W), boot_pdpt_high + 510 * 8
+    movl $boot_pt_image + (PTE_P | PTE_W), boot_pd_high
 
     /* Four entries per loop step: under TCG each step is one translated
      * block execution (~45 ns), so 128 steps instead of 512. */
@@ -118,6 +133,19 @@ common32:
     addl $32, %edi
     loop 1b
 
+    /* The image below 2 MiB: its PT index is its physical page number. */
+    movl $PHYS(__text_start), %eax
+    movl $PHYS(__rodata_start), %ecx
+    movl $(PTE_P | PTE_G), %edx
+    xorl %ebx, %ebx
+    call map_image
+    movl $PHYS(__data_start), %ecx
+    movl %ebp, %ebx
+    call map_image
+    movl $PHYS(__kernel_end), %ecx
+    orl $PTE_W, %edx
+    call map_image
+
     movl %cr4, %eax
     orl $CR4_PAE, %eax
     movl %eax, %cr4
@@ -126,13 +154,32 @@ common32:
     movl $MSR_EFER, %ecx
     rdmsr
     orl $EFER_LME, %eax
-    wrmsr
+    testl %ebp, %ebp
+    jz 1f
+    orl $EFER_NXE, %eax
+1:  wrmsr
     movl %cr0, %eax
     orl $(CR0_PG | CR0_WP | CR0_PE), %eax
     movl %eax, %cr0
 
     lgdt boot_gdt_ptr
     ljmp $0x08, $long_mode_low
+
+/* PTEs for the physical pages [eax, ecx) (page aligned, below 2 MiB): low
+ * dword eax | edx, high dword ebx. Returns eax = ecx. */
+map_image:
+    movl %eax, %edi
+    shrl $9, %edi
+    addl $boot_pt_image, %edi
+2:  movl %eax, %esi
+    orl %edx, %esi
+    movl %esi, (%edi)
+    movl %ebx, 4(%edi)
+    addl $8, %edi
+    addl $4096, %eax
+    cmpl %ecx, %eax
+    jb 2b
+    ret
 
 no_long_mode:
     movl $no_lm_msg, %esi
@@ -178,16 +225,13 @@ boot_info_phys: .long 0
 
     .section .boot.bss, "aw", @nobits
     /* Page aligned by linker.ld (an alignment here would pad the file). */
-    .global boot_pml4, boot_tables_end
+    .global boot_pml4, boot_pd, boot_pt_image
 boot_pml4:      .skip 4096
 boot_pdpt_low:  .skip 4096
 boot_pdpt_high: .skip 4096
 boot_pd:        .skip 4096
-/* Dead once the kernel's own tables are live: kernel/mm/memory_hw.cc hands
- * boot_pml4..boot_tables_end back to the frame allocator. */
-boot_tables_end:
-boot32_stack:   .skip 256
-boot32_stack_top:
+boot_pd_high:   .skip 4096
+boot_pt_image:  .skip 4096
 
 /* ---- Higher half. */
     .section .text.entry, "ax"
@@ -217,3 +261,11 @@ boot_stack_guard:
 boot_stack_bottom:
     .skip 8192      /* boot tasks, then the idle thread: 3.8 KiB used */
 boot_stack_top:
+    /* The shell thread's stack, static so that starting the shell maps
+     * nothing (kernel/boot/kernel_main_hw.cc): same size and guard as a
+     * kernel_stack_hw stack. */
+    .global shell_stack_guard, shell_stack_bottom
+shell_stack_guard:
+    .skip 4096
+shell_stack_bottom:
+    .skip 8192

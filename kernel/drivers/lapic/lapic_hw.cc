@@ -50,11 +50,7 @@ Result<void> route_pic_through_lapic()
     uint64_t msr = cpu::rdmsr(kMsrApicBase);
     cpu::wrmsr(kMsrApicBase, msr | kApicBaseEnable);
     uint64_t phys = msr & kApicBaseMask;
-    uint64_t virt = memory::kDirectMapBase + phys;
-    Result<void> mapped = memory::kernel_page_table().map(virt, phys, PageSize::Size4K,
-        PageFlags::Writable | PageFlags::CacheDisable);
-    if (!mapped.ok() && mapped.error() != Error::Busy)
-        return mapped.error();
+    uint64_t virt = memory::fixmap_mmio(memory::FixmapSlot::Lapic, phys);
     write_reg(virt, kSpuriousVector, kSvrEnable | kSpurious);
     write_reg(virt, kLvtLint0, kDeliveryExtInt);
     write_reg(virt, kLvtLint1, kDeliveryNmi);
