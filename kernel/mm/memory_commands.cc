@@ -24,7 +24,7 @@ Result<void> cmd_mem(CommandContext& ctx, int, const char* const*)
     // reserved, not used; total = used + free + reserved.
     uint64_t total = f.total_frames * kFrame / kKiB;
     uint64_t free = f.free_frames * kFrame / kKiB;
-    uint64_t used = (fp.image_bytes + fp.metadata_bytes) / kKiB + f.used_frames * kFrame / kKiB;
+    uint64_t used = fp.used_bytes / kKiB;
     uint64_t reserved = total - free - used;
     return emit_record(ctx,
         "{@phys}physical: {total_kib} KiB total, {used_kib} KiB used, {free_kib} KiB free, {reserved_kib} KiB "

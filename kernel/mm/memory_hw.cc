@@ -344,12 +344,14 @@ void release_boot_frames()
 
 Footprint footprint()
 {
+    uint64_t image = reinterpret_cast<uint64_t>(__kernel_phys_end) - reinterpret_cast<uint64_t>(__kernel_phys_start)
+        - g_released_bytes;
     return Footprint {
-        reinterpret_cast<uint64_t>(__kernel_phys_end) - reinterpret_cast<uint64_t>(__kernel_phys_start)
-            - g_released_bytes - kBootTableFrames * kPage,  // counted as page tables
+        image - kBootTableFrames * kPage,  // those are page tables
         g_metadata_bytes,
         g_table_frames * kPage,
         heap_stats().mapped_bytes,
+        image + g_metadata_bytes + frame_stats().used_frames * kPage,
     };
 }
 

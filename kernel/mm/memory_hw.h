@@ -41,10 +41,12 @@ Result<PageTable> create_address_space();
 void destroy_address_space(PageTable& space);
 
 struct Footprint {
-    uint64_t image_bytes;        // kernel image as loaded (text..bss), less the frames given back after boot
+    uint64_t image_bytes;        // kernel image as loaded (text..bss), less the frames given back after
+                                 // boot and less its page tables (counted below)
     uint64_t metadata_bytes;     // frame bitmap
-    uint64_t page_table_bytes;   // frames holding page tables
+    uint64_t page_table_bytes;   // page tables: boot.S's in the image, then frames allocated for more
     uint64_t heap_mapped_bytes;  // frames the heap holds
+    uint64_t used_bytes;         // all the kernel took: image, bitmap, every frame handed out
 };
 Footprint footprint();
 
