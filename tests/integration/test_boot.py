@@ -5,6 +5,7 @@ a generous timeout; nothing here sleeps or measures speed (bench/ does).
 """
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -120,3 +121,21 @@ def test_launcher_rewrites_the_multiboot2_line():
     assert "    multiboot2 /boot/nothing\n" in out
     with pytest.raises(ValueError):
         exo_qemu.rewrite_grub_cfg("set timeout=0\n", append="x")
+
+
+@pytest.mark.parametrize("mode", ALL_MODES, ids=MODE_IDS)
+def test_boot_allocates_no_frame_and_the_allocator_comes_up_after(booted, mode):
+    # Boot work is kept small by design: boot.S builds the page tables, the
+    # local APIC goes through a fixmap slot, the shell's stack is static, so
+    # no Critical or Essential task takes a frame; the frame bitmap is built
+    # on first use, right after the prompt. A task that starts allocating
+    # again (or an allocator that never comes up) shows here.
+    q = booted(mode)
+    boot = json.loads(q.command("boot --json", COMMAND_TIMEOUT_S))
+    ran = [t for t in boot["tasks"] if t["phase"] in ("critical", "essential")]
+    assert ran and all(t["status"] == "ok" for t in ran), boot
+    assert [t["name"] for t in ran if t["frames"] != 0] == [], f"boot tasks took frames: {ran}"
+    phys = json.loads(q.command("mem --json", COMMAND_TIMEOUT_S))["phys"]
+    assert phys["total_kib"] > 16 * 1024 and phys["free_kib"] > 0, phys
+    assert phys["page_tables_kib"] >= 24, f"boot.S's six tables are not counted: {phys}"
+    assert phys["used_kib"] >= phys["kernel_image_kib"] + phys["page_tables_kib"], phys
