@@ -12,9 +12,11 @@ struct CpuFeatures {
     bool nx, smep, smap, pge;
 };
 
+// Identity is read on the first call (shell's `cpu`), not at boot.
 const CpuFeatures& features();
 
-// Detects the features and turns NX, WP, PGE, SMEP and SMAP on. kernel_main
+// Detects the features and turns PGE, SMEP and SMAP on (boot.S already
+// turned NX and WP on). kernel_main
 // calls it first: under TCG, CR4.SMAP is part of every translated block's
 // key, so turning it on later made every block translated before it be
 // translated again (about 1 ms of boot work with -cpu max).
