@@ -9,10 +9,8 @@
 #include "kernel/debug/klog_hw.h"
 #include "kernel/debug/panic_hw.h"
 
-// Section bounds from linker.ld (virtual addresses in the higher half).
+// The image's physical bounds (linker.ld) and its guard pages (boot.S).
 extern "C" const char __kernel_phys_start[], __kernel_phys_end[];
-extern "C" const char __text_start[], __text_end[], __rodata_start[], __ksyms_end[];
-extern "C" const char __data_start[], __kernel_end[];
 extern "C" const char boot_stack_guard[], shell_stack_guard[];
 // boot.S's tables, which become the kernel's; linked at their physical addresses.
 extern "C" const char boot_pml4[], boot_pd[], boot_pt_image[];
@@ -42,7 +40,7 @@ constinit PageTable g_kernel_pt {};
 constinit bool g_paging_ready = false;
 constinit uint64_t g_metadata_bytes = 0;
 constinit uint64_t g_table_frames = 0;
-constinit uint64_t g_released_bytes = 0;  // image frames given back (boot tables, guard pages)
+constinit uint64_t g_released_bytes = 0;  // image frames given back (the guard pages)
 alignas(Heap) constinit char g_heap_storage[sizeof(Heap)] {};
 constinit Heap* g_heap = nullptr;
 

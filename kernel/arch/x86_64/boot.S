@@ -1,6 +1,6 @@
 /* Exo-OS entry: Multiboot2 header, PVH ELF note, and the 32-bit trampoline
- * that builds early page tables, enters long mode and jumps to the higher
- * half. Both boot protocols leave us in 32-bit protected mode with paging
+ * that builds the kernel's page tables, enters long mode and jumps to the
+ * higher half. Both boot protocols leave us in 32-bit protected mode with paging
  * off; they differ only in what EAX/EBX hold.
  *
  *   Multiboot2 (spec 3.3 "I386 machine state"): EAX = 0x36d76289, EBX = info.
