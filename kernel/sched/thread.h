@@ -155,7 +155,7 @@ public:
     constexpr Result<void> push_back(Thread& t) { return insert_before(nullptr, t); }
 
     // False (and nothing changes) when t is not on this list.
-    constexpr bool remove(Thread& t)
+    [[gnu::noinline]] constexpr bool remove(Thread& t)
     {
         if (!contains(t))
             return false;
