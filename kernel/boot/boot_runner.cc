@@ -1,5 +1,7 @@
 #include "kernel/boot/boot_runner.h"
 
+#include <new>
+
 namespace exo {
 
 namespace {
@@ -17,8 +19,9 @@ BootRunner::BootRunner(const BootTask* tasks, size_t count, BootRecord* records,
     , m_records(records)
     , m_probes(probes)
 {
+    // Constructed here: the kernel hands over raw storage.
     for (size_t i = 0; i < m_count; ++i)
-        m_records[i] = BootRecord {};
+        new (&m_records[i]) BootRecord {};
 }
 
 Result<void> BootRunner::fail(Error error, BootProblem problem, size_t task, size_t other, const char* requirement)

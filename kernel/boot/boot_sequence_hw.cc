@@ -25,7 +25,7 @@ constexpr size_t kMaxTasks = 32;
 
 // Set up once by run_to_prompt() on the boot path; afterwards used by the
 // shell thread only (the one consumer).
-// Raw storage, constructed in run_to_prompt(): BootRecord's defaults are not
+// Raw storage, constructed by the BootRunner: BootRecord's defaults are not
 // all zero, so a constinit array would cost ~2 KiB of file bytes in .data.
 alignas(BootRecord) constinit char g_record_storage[sizeof(BootRecord) * kMaxTasks] {};
 alignas(BootRunner) constinit char g_runner_storage[sizeof(BootRunner)] {};
@@ -85,7 +85,7 @@ void run_to_prompt()
     if (count > kMaxTasks)
         panic("%u boot tasks declared, room for %u", count, kMaxTasks);
     BootProbes probes { read_tsc, frames_used, heap_used, on_critical_failure, on_event };
-    auto* records = new (g_record_storage) BootRecord[kMaxTasks];
+    auto* records = reinterpret_cast<BootRecord*>(g_record_storage);  // BootRunner constructs them
     g_runner = new (g_runner_storage) BootRunner(__boot_tasks_start, count, records, probes);
     if (!adopt_build_graph(count))
         panic("boot task graph from the build does not match this kernel's %u tasks (rebuild)", count);
