@@ -257,35 +257,6 @@ Result<Translation> PageTable::translate(uint64_t virt) const
 
 Result<void> PageTable::map(uint64_t virt, uint64_t phys, PageSize size, PageFlags flags)
 {
-    return map_one(virt, phys, size, flags, nullptr);
-}
-
-Result<void> PageTable::map_range(uint64_t virt, uint64_t phys, uint64_t count, PageFlags flags)
-{
-    constexpr uint64_t kPage = page_size_bytes(PageSize::Size4K);
-    if (phys >= pte::kMaxPhys || count > (pte::kMaxPhys - phys) / kPage)
-        return Error::InvalidArgument;
-    while (count > 0) {
-        uint64_t* slot = nullptr;
-        TRY_VOID(map_one(virt, phys, PageSize::Size4K, flags, &slot));
-        // The rest of this page table: same rights, next frames.
-        uint64_t bits = *slot & ~pte::kAddressMask;
-        uint64_t room = kPageTableEntries - 1 - level_index(virt, kLeafLevel);
-        uint64_t n = count - 1 < room ? count - 1 : room;
-        for (uint64_t i = 1; i <= n; ++i) {
-            if ((slot[i] & pte::kPresent) != 0)
-                return Error::Busy;
-            slot[i] = (phys + i * kPage) | bits;
-        }
-        virt += (n + 1) * kPage;
-        phys += (n + 1) * kPage;
-        count -= n + 1;
-    }
-    return {};
-}
-
-Result<void> PageTable::map_one(uint64_t virt, uint64_t phys, PageSize size, PageFlags flags, uint64_t** leaf)
-{
     uint64_t bytes = page_size_bytes(size);
     if (!is_canonical(virt) || virt % bytes != 0 || phys % bytes != 0 || phys >= pte::kMaxPhys)
         return Error::InvalidArgument;
@@ -344,8 +315,6 @@ Result<void> PageTable::map_one(uint64_t virt, uint64_t phys, PageSize size, Pag
         // P 0->1 needs no flush (SDM §4.10.4.3); a widened upper level may be cached.
         if (widened)
             invalidate(virt);
-        if (leaf != nullptr)
-            *leaf = slot;
     }
     return {};
 

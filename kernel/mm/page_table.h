@@ -195,12 +195,6 @@ public:
     // mapped there, at any size), NoMemory, Corrupt (unreadable table).
     Result<void> map(uint64_t virt, uint64_t phys, PageSize size, PageFlags flags);
 
-    // `count` consecutive 4 KiB pages from virt to phys, all with `flags`:
-    // map() for the first page of each page table, then the rest of that
-    // table's entries written in one pass (no walk per page). Same errors
-    // as map(); on an error the pages before it stay mapped.
-    Result<void> map_range(uint64_t virt, uint64_t phys, uint64_t count, PageFlags flags);
-
     // `virt` must be the base of a mapped page of any size. Returns the page's
     // physical base, invalidates `virt`, then frees tables left empty (never
     // the root).
@@ -243,7 +237,6 @@ private:
     struct Visit;
     WalkResult walk_into(uint64_t virt, uint64_t** slots) const;
     Result<WalkResult> walk_to_page(uint64_t virt, uint64_t** slots) const;
-    Result<void> map_one(uint64_t virt, uint64_t phys, PageSize size, PageFlags flags, uint64_t** leaf);
     uint64_t* table_at(uint64_t phys) const;
     Result<uint64_t> new_table() const;
     void release_table(uint64_t phys) const;

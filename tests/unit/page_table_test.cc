@@ -146,44 +146,6 @@ TEST_F(PageTableTest, Map4KTranslateUnmap)
     EXPECT_EQ(pt.table_count().value(), 1u);
 }
 
-TEST_F(PageTableTest, MapRangeFillsEachTableInOnePass)
-{
-    // 600 pages from 2 MiB - 8 pages: spans three page tables.
-    const uint64_t virt = kKernelBase + k2M - 8 * k4K;
-    const uint64_t phys = 0x300000;
-    ASSERT_TRUE(pt.map_range(virt, phys, 600, kRX | PageFlags::Global).ok());
-    for (uint64_t i = 0; i < 600; ++i) {
-        Translation t = pt.translate(virt + i * k4K).value();
-        ASSERT_EQ(t.page_phys, phys + i * k4K) << i;
-        ASSERT_EQ(t.size, PageSize::Size4K);
-        ASSERT_EQ(t.flags, kRX | PageFlags::Global);
-    }
-    EXPECT_EQ(pt.translate(virt - k4K).error(), Error::NotMapped);
-    EXPECT_EQ(pt.translate(virt + 600 * k4K).error(), Error::NotMapped);
-    // Entries written in bulk equal the ones map() writes.
-    EXPECT_EQ(*entry(virt + 100 * k4K, 3), (phys + 100 * k4K) | pte::kPresent | pte::kGlobal);
-    EXPECT_EQ(mem.in_use(), 6u);  // root + PDPT + PD + three PTs
-    std::vector<MappedRange> r = ranges();
-    ASSERT_EQ(r.size(), 1u);
-    EXPECT_EQ(r[0].count, 600u);
-    EXPECT_EQ(r[0].virt, virt);
-}
-
-TEST_F(PageTableTest, MapRangeStopsAtAMappedPageAndChecksArguments)
-{
-    ASSERT_TRUE(pt.map(0x405000, 0x9000, PageSize::Size4K, kRO).ok());
-    EXPECT_EQ(pt.map_range(0x400000, 0x100000, 8, kRW).error(), Error::Busy);
-    // The pages before the busy one were mapped; the busy one is unchanged.
-    EXPECT_EQ(pt.translate(0x404000).value().page_phys, 0x104000u);
-    EXPECT_EQ(pt.translate(0x405000).value().page_phys, 0x9000u);
-    EXPECT_EQ(pt.translate(0x406000).error(), Error::NotMapped);
-    EXPECT_EQ(pt.map_range(0x600000 + 8, 0x100000, 2, kRO).error(), Error::InvalidArgument);
-    EXPECT_EQ(pt.map_range(0x600000, 0x100000, 2, kRW | kRX).error(), Error::InvalidArgument);
-    EXPECT_EQ(pt.map_range(0x600000, pte::kMaxPhys - k4K, 2, kRO).error(), Error::InvalidArgument);
-    EXPECT_TRUE(pt.map_range(0x600000, 0x100000, 0, kRO).ok());
-    EXPECT_EQ(pt.translate(0x600000).error(), Error::NotMapped);
-}
-
 TEST_F(PageTableTest, Map2MAnd1G)
 {
     ASSERT_TRUE(pt.map(0x40000000 + 2 * k2M, 0x80000000, PageSize::Size2M, kRO).ok());
