@@ -34,7 +34,7 @@ constinit uint64_t g_tsc_entry = 0;
 // Raw .bss storage, constructed in kernel_main: a constinit Thread would
 // cost its size in file bytes (.data).
 alignas(Thread) constinit char g_shell_thread[sizeof(Thread)] {};
-alignas(threads::ThreadArch) constinit char g_shell_arch[sizeof(threads::ThreadArch)] {};
+constinit threads::ThreadArch g_shell_arch {};  // all zero: .bss
 
 const uint8_t* read_low_phys(void*, uint64_t phys, size_t len)
 {
@@ -104,9 +104,8 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys, uin
     // The shell is a thread; deferred=auto runs the Optional tasks in a
     // background thread after the prompt is up (lower priority than the shell).
     auto* shell = new (g_shell_thread) Thread(0, "shell", 1);
-    auto* shell_arch = new (g_shell_arch) threads::ThreadArch {};
-    shell_arch->stack = static_kernel_stack(shell_stack_bottom);
-    if (!threads::start(*shell, *shell_arch, shell_main, nullptr).ok())
+    g_shell_arch.stack = static_kernel_stack(shell_stack_bottom);
+    if (!threads::start(*shell, g_shell_arch, shell_main, nullptr).ok())
         panic("cannot start the shell thread");
     if (g_options.deferred == DeferredMode::Auto)
         (void)threads::spawn("deferred-init", [](void*) { boot_sequence::run_deferred_now(); }, nullptr, 2);

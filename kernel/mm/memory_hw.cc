@@ -169,16 +169,30 @@ uint64_t* table_of(const char* boot_symbol)
     return static_cast<uint64_t*>(phys_to_virt(reinterpret_cast<uint64_t>(boot_symbol)));
 }
 
+// Every guard page in the image (boot.S's boot and shell stacks, the IST
+// stacks): unmapped so an overflow faults, and given back after the prompt.
+template<typename F>
+void for_each_guard_page(F&& f)
+{
+    f(reinterpret_cast<uint64_t>(boot_stack_guard));
+    f(reinterpret_cast<uint64_t>(shell_stack_guard));
+    const gdt::GuardedStackInfo* stacks;
+    int n = gdt::guarded_stacks(&stacks);
+    for (int i = 0; i < n; ++i)
+        f(stacks[i].guard);
+}
+
 // Direct map: each RAM region's 2 MiB envelope (plus low memory, where the
 // BIOS keeps the ACPI RSDP), writable, never executable. Below 1 GiB that is
 // boot.S's directory rewritten in place (no walk, no allocation); RAM above
-// it goes through the editor.
+// it goes through the editor. The directory is itself reached through the
+// direct map (entry 0: it lives below 2 MiB), so no entry may be blank even
+// for a moment: the RAM entries are written first (Global marks them new),
+// then the rest of boot.S's blanket cleared.
 Result<void> map_direct(uint64_t* pd, uint64_t nx)
 {
     const BootInfo& info = boot_info();
     constexpr uint64_t kLeaf = pte::kPresent | pte::kWritable | pte::kLargePage | pte::kGlobal;
-    for (size_t i = 0; i < kPageTableEntries; ++i)
-        pd[i] = 0;
     for (size_t i = 0; i <= info.region_count; ++i) {
         // Entry region_count stands for low memory.
         MemoryRegion r = i < info.region_count ? info.regions[i] : MemoryRegion { 0, kLowMemoryEnd, MemoryType::Usable };
@@ -195,6 +209,10 @@ Result<void> map_direct(uint64_t* pd, uint64_t nx)
                 return m.error();
         }
     }
+    for (size_t i = 0; i < kPageTableEntries; ++i) {
+        if ((pd[i] & pte::kGlobal) == 0)
+            pd[i] = 0;
+    }
     return {};
 }
 
@@ -209,17 +227,12 @@ Result<void> init_paging()
     g_kernel_pt = PageTable(kPhysAccess, reinterpret_cast<uint64_t>(boot_pml4),
         nx ? NoExecute::Supported : NoExecute::Unsupported);
     g_table_frames = kBootTableFrames;
-    // Guard pages stay unmapped so a stack overflow faults. The image PT's
-    // index is the page's offset from the kernel's base.
+    // The image PT's index is the page's offset from the kernel's base.
     uint64_t* image_pt = table_of(boot_pt_image);
-    const gdt::GuardedStackInfo* stacks;
-    int n = gdt::guarded_stacks(&stacks);
-    for (int i = -2; i < n; ++i) {
-        uint64_t guard = i < 0 ? reinterpret_cast<uint64_t>(i == -1 ? boot_stack_guard : shell_stack_guard)
-                               : stacks[i].guard;
+    for_each_guard_page([image_pt](uint64_t guard) {
         image_pt[(guard - kKernelVma) / kPage] = 0;
         cpu::invlpg(guard);  // global entries survive the CR3 write below
-    }
+    });
     TRY_VOID(map_direct(table_of(boot_pd), nx ? pte::kNoExecute : 0));
     pml4[0] = 0;  // the identity map only served the trampoline
     cpu::write_cr3(g_kernel_pt.root());
@@ -323,21 +336,16 @@ uint64_t fixmap_mmio(FixmapSlot slot, uint64_t phys)
 }
 
 // Frames of the image nothing needs once the kernel's tables are live: the
-// guard pages (unmapped; only their virtual addresses guard). Failures only cost memory, so they are not fatal; a
-// second call finds the frames managed already and changes nothing.
+// guard pages (unmapped; only their virtual addresses guard). Failures only
+// cost memory, so they are not fatal; a second call finds the frames managed
+// already and changes nothing.
 void release_boot_frames()
 {
     cpu::InterruptGuard guard;  // the allocator's lock
-    auto release = [](uint64_t phys, uint64_t bytes) {
-        if (frames()->release_reserved(phys, bytes / kPage).ok())
-            g_released_bytes += bytes;
-    };
-    release(reinterpret_cast<uint64_t>(boot_stack_guard) - kKernelVma, kPage);
-    release(reinterpret_cast<uint64_t>(shell_stack_guard) - kKernelVma, kPage);
-    const gdt::GuardedStackInfo* stacks;
-    int n = gdt::guarded_stacks(&stacks);
-    for (int i = 0; i < n; ++i)
-        release(stacks[i].guard - kKernelVma, kPage);
+    for_each_guard_page([](uint64_t guard) {
+        if (frames()->release_reserved(guard - kKernelVma, 1).ok())
+            g_released_bytes += kPage;
+    });
 }
 
 Footprint footprint()

@@ -1,4 +1,5 @@
-// What the "cpu" boot task found and turned on; the shell's `cpu` shows it.
+// The CPU's protection features, turned on at boot, and its identity; the
+// shell's `cpu` shows them.
 #pragma once
 
 #include <stdint.h>
@@ -12,14 +13,14 @@ struct CpuFeatures {
     bool nx, smep, smap, pge;
 };
 
-// Identity is read on the first call (shell's `cpu`), not at boot.
+// The identity (vendor, brand, family) is read on the first call, not at boot.
 const CpuFeatures& features();
 
 // Detects the features and turns PGE, SMEP and SMAP on (boot.S already
-// turned NX and WP on). kernel_main
-// calls it first: under TCG, CR4.SMAP is part of every translated block's
-// key, so turning it on later made every block translated before it be
-// translated again (about 1 ms of boot work with -cpu max).
+// turned NX and WP on). kernel_main calls it first: under TCG, CR4.SMAP is
+// part of every translated block's key, so turning it on later made every
+// block translated before it be translated again (about 1 ms of boot work
+// with -cpu max).
 void enable_features();
 
 }  // namespace exo::cpu

@@ -80,6 +80,10 @@ EXO_DRIVER_TASK(kAcpiTask, "acpi", BootPhase::Optional, acpi_probe);
 
 Result<const AcpiPowerInfo*> acpi_info()
 {
+    // Callers on several threads (the acpi task with deferred=auto, the
+    // shell's first TSC calibration, poweroff): the first reads the tables
+    // with interrupts off, so no other sees g_info half filled.
+    cpu::InterruptGuard guard;
     if (!g_tried) {
         g_tried = true;
         Result<void> r = read_acpi_power_info(read_phys, nullptr, boot_info().rsdp_phys, g_info);
