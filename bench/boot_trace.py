@@ -26,8 +26,6 @@ import bisect
 import collections
 import os
 import re
-import select
-import struct
 import subprocess
 import sys
 import tempfile
@@ -35,9 +33,13 @@ import time
 from pathlib import Path
 
 REPO_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_DIR / "host-tools"))
+sys.path.insert(0, str(REPO_DIR / "cmake"))
+import exo_qemu  # noqa: E402  (QEMU with the contract's wiring, killed on every path)
+import gen_boot_graph  # noqa: E402  (the ELF reader and BootTask layout the build uses)
+
 US_PER_INSN = 1.24
 US_PER_BLOCK = 0.044
-TASK_BYTES = 32  # kernel/boot/boot_task.h BootTask
 IRQ_PREFIXES = ("isr_", "trap_", "_ZN3exo5timer12_GLOBAL__N_17on_tick")
 
 
@@ -45,10 +47,11 @@ def run(cmd: list[str]) -> str:
     return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
 
 
-class Image:
+class Image(gen_boot_graph.Elf):
     """Symbols and loaded bytes of exo-kernel.elf."""
 
     def __init__(self, elf: Path):
+        super().__init__(str(elf))
         self.elf = elf
         self.functions = []
         self.symbols = {}
@@ -61,40 +64,23 @@ class Image:
             if kind in "tTwW":
                 self.functions.append((addr, name))
         self.starts = [a for a, _ in self.functions]
-        self.data = elf.read_bytes()
-        shoff, = struct.unpack_from("<Q", self.data, 0x28)
-        shentsize, shnum = struct.unpack_from("<HH", self.data, 0x3A)
-        self.sections = []
-        for i in range(shnum):
-            _, sh_type, _, addr, offset, size = struct.unpack_from("<IIQQQQ", self.data, shoff + i * shentsize)
-            if sh_type != 8 and addr and size:
-                self.sections.append((addr, offset, size))
 
     def function_at(self, pc: int) -> str:
         i = bisect.bisect_right(self.starts, pc) - 1
         return self.functions[i][1] if i >= 0 else "?"
 
-    def read(self, addr: int, n: int) -> bytes:
-        for base, offset, size in self.sections:
-            if base <= addr and addr + n <= base + size:
-                return self.data[offset + addr - base: offset + addr - base + n]
-        raise ValueError(f"{addr:#x} not loaded")
-
-    def cstr(self, addr: int) -> str:
-        return self.read(addr, 64).split(b"\0")[0].decode(errors="replace")
-
     def task_bodies(self) -> dict[int, str]:
         start, end = self.symbols["__boot_tasks_start"], self.symbols["__boot_tasks_end"]
         bodies = {}
-        for a in range(start, end, TASK_BYTES):
-            name, _, _, body = struct.unpack("<QB7xQQ", self.read(a, TASK_BYTES))
+        for a in range(start, end, gen_boot_graph.TASK_BYTES):
+            name, _, _, body = gen_boot_graph.read_task(self, a)
             bodies[body] = self.cstr(name)
         return bodies
 
     def prompt_mark(self) -> int:
         """The address right after the rdtsc call in shell_main (mark_prompt)."""
-        dis = run(["objdump", "-d", "--no-show-raw-insn", str(self.elf)])
-        body = re.search(r"<_ZN3exo10shell_mainEPv>:\n(.*?)\n\n", dis, re.S).group(1).splitlines()
+        dis = run(["objdump", "-d", "--no-show-raw-insn", "--disassemble=_ZN3exo10shell_mainEPv", str(self.elf)])
+        body = re.search(r"<_ZN3exo10shell_mainEPv>:\n(.*?)(\n\n|$)", dis, re.S).group(1).splitlines()
         for i, line in enumerate(body):
             if "rdtsc" in line:
                 return int(body[i + 1].split(":")[0], 16)
@@ -102,33 +88,16 @@ class Image:
 
 
 def boot_logged(build: Path, mode: str, cpu: str | None, append: str, log: Path, timeout: float) -> None:
-    argv = ["qemu-system-x86_64"]
-    if mode == "iso":
-        argv += ["-cdrom", str(build / "exo.iso")]
-    else:
-        argv += (["-M", "microvm"] if mode == "microvm" else []) + [
-            "-kernel", str(build / "exo-kernel"), "-append", append]
-    if cpu:
-        argv += ["-cpu", cpu]
-    argv += ["-m", "32", "-display", "none", "-no-reboot", "-serial", "stdio", "-serial", "null",
-             "-monitor", "none", "-accel", "tcg", "-d", "in_asm,exec,nochain", "-D", str(log)]
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    out = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while b"exo> " not in out and time.monotonic() < deadline:
-            ready, _, _ = select.select([proc.stdout], [], [], 1)
-            if ready:
-                chunk = os.read(proc.stdout.fileno(), 4096)
-                if not chunk:
-                    break
-                out += chunk
-        time.sleep(0.3)  # let the log catch up past the prompt
-    finally:
-        proc.kill()
-        proc.wait()
-    if b"exo> " not in out:
-        sys.exit(f"boot_trace: no prompt within {timeout:.0f} s; COM1: {out[-300:]!r}")
+    """One boot to the prompt with QEMU's translation log in `log`, wired as
+    every other boot (host-tools/exo_qemu.py), QEMU stopped on every path."""
+    extra = (["-cpu", cpu] if cpu else []) + ["-d", "in_asm,exec,nochain", "-D", str(log)]
+    with exo_qemu.Qemu(mode, build_dir=build, append=None if mode == "iso" else append,
+                       extra_args=extra) as q:
+        try:
+            q.wait_for(exo_qemu.PROMPT, timeout)
+        except exo_qemu.QemuError as e:
+            sys.exit(f"boot_trace: no prompt within {timeout:.0f} s: {e}")
+        time.sleep(0.3)  # QEMU writes its log buffered: let it reach the prompt mark
 
 
 def main() -> int:

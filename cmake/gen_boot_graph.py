@@ -103,6 +103,12 @@ def resolve(names: list[str], phases: list[int], requirements: list[list[str]]) 
     return needs
 
 
+def read_task(elf: Elf, addr: int) -> tuple[int, int, int, int]:
+    """One BootTask (kernel/boot/boot_task.h): name pointer, phase,
+    requirement-list pointer, run function."""
+    return struct.unpack("<QB7xQQ", elf.read(addr, TASK_BYTES))
+
+
 def main() -> None:
     nm, elf_path, out_path = sys.argv[1:4]
     symbols = {}
@@ -120,7 +126,7 @@ def main() -> None:
 
     names, phases, runs, requirements = [], [], [], []
     for i in range(count):
-        name_ptr, phase, deps_ptr, run = struct.unpack("<QB7xQQ", elf.read(start + i * TASK_BYTES, TASK_BYTES))
+        name_ptr, phase, deps_ptr, run = read_task(elf, start + i * TASK_BYTES)
         name = elf.cstr(name_ptr) if name_ptr else ""
         if not name or not run:
             fail(f"task {i} ('{name}'): missing name or function")
