@@ -225,13 +225,17 @@ Result<TaskStatus> BootRunner::run_one(const char* name)
         return Error::Busy;
 
     // Walk down to a Pending requirement with no Pending requirements of its
-    // own, run it, repeat; validate() guaranteed the walk ends.
+    // own, run it, repeat. validate() rules out cycles; adopted masks are
+    // only as good as the build's check, so a walk longer than the table
+    // (a cycle) ends in Corrupt rather than looping with interrupts off.
     while (m_pending.contains(target)) {
         size_t at = target;
-        for (;;) {
+        for (size_t steps = 0;; ++steps) {
             size_t below = m_records[at].needs.intersect(m_pending).first();
             if (below == kMaxBootTasks)
                 break;
+            if (steps == m_count)
+                return Error::Corrupt;
             at = below;
         }
         execute(at, RunContext::Deferred);

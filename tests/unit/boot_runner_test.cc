@@ -202,6 +202,27 @@ TEST_F(BootRunnerTest, AdoptRejectsMasksThatDoNotFitTheTable)
     EXPECT_EQ(runner.adopt(good, 2).error(), Error::Busy);
 }
 
+TEST_F(BootRunnerTest, RunOneEndsOnACycleInAdoptedMasks)
+{
+    // Masks that did not come from this table: each Optional task needs the
+    // other. The phases finish (neither task is ever ready); `init a` must
+    // answer, not walk the cycle forever.
+    const BootTask tasks[] = {
+        {"a", BootPhase::Optional, nullptr, &body<0>},
+        {"b", BootPhase::Optional, nullptr, &body<1>},
+    };
+    BootRecord records[2];
+    BootRunner runner(tasks, 2, records, kProbes);
+    const uint32_t cycle[] = {0b10, 0b01};
+    ASSERT_TRUE(runner.adopt(cycle, 2).ok());
+    ASSERT_TRUE(runner.run_phase(BootPhase::Critical).ok());
+    ASSERT_TRUE(runner.run_phase(BootPhase::Essential).ok());
+    ASSERT_TRUE(runner.mark_optional_pending().ok());
+    EXPECT_EQ(runner.run_deferred(), 0u);
+    EXPECT_EQ(runner.run_one("a").error(), Error::Corrupt);
+    EXPECT_EQ(order(tasks, 2), "");
+}
+
 TEST_F(BootRunnerTest, IndependentTasksKeepDeclarationOrder)
 {
     // Same diamond, c declared before b: c runs first.
