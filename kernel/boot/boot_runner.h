@@ -5,7 +5,7 @@
 // allocators.
 //
 // Order of use:
-//   validate()                   (run_phase() calls it if you did not)
+//   validate() or adopt()        (else run_phase() asks probes.check)
 //   run_phase(Critical)          failure -> probes.on_critical_failure (panics)
 //   run_phase(Essential)         failure -> degraded()
 //   mark_optional_pending()      Optional tasks become Pending
@@ -20,7 +20,6 @@
 #include <stdint.h>
 
 #include "kernel/boot/boot_task.h"
-#include "kernel/lib/names.h"
 #include "kernel/lib/result.h"
 
 namespace exo {
@@ -173,15 +172,7 @@ enum class BootProblem : uint8_t {
     Cycle,               // task depends on other, which (transitively) depends on task
 };
 
-inline const char* boot_problem_name(BootProblem problem)
-{
-    return name_at("none\0too many tasks\0missing name or function\0bad phase\0"
-                   "duplicate name\0unknown requirement\0requires a later phase\0"
-                   "dependency cycle\0",
-        static_cast<size_t>(problem));
-}
-
-// What validate() found wrong, for the panic message.
+// What validate() (or adopt(): a cycle) found wrong.
 struct BootIssue {
     BootProblem problem = BootProblem::None;
     uint16_t task = kNoTask;           // the offending task
@@ -207,7 +198,8 @@ public:
     // time by cmake/gen_boot_graph.py): bit d of masks[i] says task i
     // requires task d. Skips the name lookups. InvalidArgument if count is
     // not size(), above 32, or a mask names itself or a task not below
-    // count; Busy once a phase has run.
+    // count; Busy once a phase has run. Cycles are not looked for (the
+    // build did): run_one() answers Corrupt if it meets one.
     Result<void> adopt(const uint32_t* masks, size_t count);
 
     // After a Cycle: writes the cycle's task indices, issue().task first,
@@ -228,11 +220,11 @@ public:
 
     // Runs one Pending task, after its Pending requirements. Returns the
     // task's final status. NotFound: no such task; Busy: already done (or the
-    // runner is busy); InvalidArgument: its phase has not been reached.
+    // runner is busy); InvalidArgument: its phase has not been reached;
+    // Corrupt: adopted masks put it on a cycle.
     Result<TaskStatus> run_one(const char* name);
 
     size_t size() const { return m_count; }
-    const BootTask* tasks() const { return m_tasks; }
     const BootRecord* records() const { return m_records; }
     const BootTask& task(size_t i) const { return m_tasks[i]; }
     const BootRecord& record(size_t i) const { return m_records[i]; }
