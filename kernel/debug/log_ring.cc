@@ -138,22 +138,6 @@ uint64_t LogRing::append_record(LogLevel level, uint64_t timestamp, const char* 
     return seq;
 }
 
-uint64_t LogRing::append_format_impl(LogLevel level, uint64_t timestamp, const char* fmt, const FormatArg* args,
-                                     size_t count)
-{
-    char line[kMaxFormattedLine + 1];
-    size_t full = format_to_impl(line, sizeof(line), fmt, args, count);
-    size_t length = full > kMaxFormattedLine ? kMaxFormattedLine : full;
-    LogTruncation truncation = full > kMaxFormattedLine ? LogTruncation::Truncated : LogTruncation::Complete;
-    return append_record(level, timestamp, line, length, truncation);
-}
-
-uint64_t LogRing::append_format_v(LogLevel level, uint64_t timestamp, const char* fmt, FormatSig sig, ...)
-{
-    EXO_DECODE_FORMAT_ARGS(sig, args, count)
-    return append_format_impl(level, timestamp, fmt, args, count);
-}
-
 uint64_t LogRing::read_from(uint64_t seq, Visitor visitor, void* ctx) const
 {
     uint64_t first = first_seq();

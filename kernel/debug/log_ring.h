@@ -46,9 +46,6 @@ public:
 
     // Bytes of bookkeeping stored in front of every record's text.
     static constexpr size_t kHeaderSize = 16;
-    // append_format renders into a stack buffer of this many chars (+ NUL);
-    // longer lines are stored truncated.
-    static constexpr size_t kMaxFormattedLine = 255;
 
     // A null `storage` or a capacity below kHeaderSize gives a ring that
     // stores nothing and counts every append as dropped. constexpr so a
@@ -64,17 +61,10 @@ public:
     uint64_t append(LogLevel level, uint64_t timestamp, const char* text, size_t length);
     uint64_t append(LogLevel level, uint64_t timestamp, const char* text);
 
-    // Formats like exo::format and appends the result as one record.
-    template<typename... Args>
-    uint64_t append_format(LogLevel level, uint64_t timestamp, const char* fmt, Args&&... args)
-    {
-        return append_format_v(level, timestamp, fmt, detail::signature<Args...>(), EXO_FORMAT_WORDS(args));
-    }
-    uint64_t append_format_v(LogLevel level, uint64_t timestamp, const char* fmt, FormatSig sig, ...);
-
     // Visits retained records with seq >= `seq`, oldest first, until the
-    // visitor returns Stop. The visitor must not append to this ring. Returns the sequence number to pass next time:
-    // one past the last record visited, or max(seq, first_seq()) if none was.
+    // visitor returns Stop. The visitor must not append to this ring.
+    // Returns the sequence number to pass next time: one past the last
+    // record visited, or max(seq, first_seq()) if none was.
     // A reader whose next record's seq is larger than asked has lost records.
     uint64_t read_from(uint64_t seq, Visitor visitor, void* ctx) const;
 
@@ -110,8 +100,6 @@ public:
 private:
     uint64_t append_record(LogLevel level, uint64_t timestamp, const char* text, size_t length,
                            LogTruncation truncation);
-    uint64_t append_format_impl(LogLevel level, uint64_t timestamp, const char* fmt, const FormatArg* args,
-                                size_t count);
     void drop_oldest();
     // Position of the record header at or after `pos`, skipping padding.
     size_t skip_padding(size_t pos) const;

@@ -345,27 +345,6 @@ TEST(LogRing, ClearKeepsSequenceGrowing)
     EXPECT_EQ(recs[0].text, "three");
 }
 
-TEST(LogRing, AppendFormat)
-{
-    GuardedStorage mem(1024);
-    LogRing ring(mem.data(), mem.capacity());
-    EXPECT_EQ(ring.append_format(LogLevel::Info, 5, "heap: %u KiB at %p", 64u, reinterpret_cast<void*>(0x1000)), 0u);
-    ring.append_format(LogLevel::Warn, 6, "plain");
-    ring.append_format(LogLevel::Error, 7, "%s", 12);  // mismatch marker, not UB
-    std::string longline(400, 'L');
-    ring.append_format(LogLevel::Debug, 8, "%s!", longline.c_str());
-    auto recs = read_all(ring);
-    ASSERT_EQ(recs.size(), 4u);
-    EXPECT_EQ(recs[0].text, "heap: 64 KiB at 0x0000000000001000");
-    EXPECT_EQ(recs[0].timestamp, 5u);
-    EXPECT_EQ(recs[1].text, "plain");
-    EXPECT_EQ(recs[2].text, "<!>");
-    EXPECT_EQ(recs[3].text, std::string(LogRing::kMaxFormattedLine, 'L'));
-    EXPECT_EQ(recs[3].truncation, LogTruncation::Truncated);
-    EXPECT_EQ(recs[0].truncation, LogTruncation::Complete);
-    EXPECT_TRUE(mem.guards_intact());
-}
-
 // Many records of pseudo-random length against a model of what was appended:
 // retained records are always the newest ones, intact and in order, every
 // record is either retained or counted as dropped, and the ring does not drop
