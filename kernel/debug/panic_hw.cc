@@ -24,8 +24,26 @@ constexpr char kRegisterNames[] = "raxrbxrcxrdxrsirdirbprspr8 r9 r10r11r12r13r14
 static_assert(offsetof(TrapFrame, rax) == 14 * 8 && offsetof(TrapFrame, rbp) == 8 * 8
     && offsetof(TrapFrame, r8) == 7 * 8 && offsetof(TrapFrame, r14) == 1 * 8 && offsetof(TrapFrame, rsp) == 20 * 8);
 
-// A fault inside the report must not recurse forever.
-constinit bool g_panicking = false;
+// 1 while the first report is written. A fault inside it (in the formatter,
+// the VGA mirror, the symbolizer, the gdb handover) gets a fixed line
+// without any of those and halts; anything deeper halts at once, so a
+// broken report never recurses into a triple fault.
+constinit uint8_t g_panic_depth = 0;
+
+// Returns for the first panic only; a nested one is reported here and halts.
+void enter_panic(const char* what)
+{
+    uint8_t depth = ++g_panic_depth;
+    if (depth == 1)
+        return;
+    if (depth == 2) {
+        console::set_mirror(nullptr);
+        console::puts("\nKERNEL PANIC while reporting a panic: ");
+        console::puts(what);
+        console::puts("\nsystem halted\n");
+    }
+    cpu::halt_forever();
+}
 
 void print_symbol(uint64_t addr)
 {
@@ -60,13 +78,11 @@ void print_backtrace(uint64_t rip, uint64_t rbp)
 void panic_message(const char* text)
 {
     cpu::cli();
+    enter_panic(text);
     console::print("\nKERNEL PANIC: %s\n", text);
-    if (!g_panicking) {
-        g_panicking = true;
-        uint64_t rbp;
-        asm volatile("mov %%rbp, %0" : "=r"(rbp));
-        print_backtrace(reinterpret_cast<uint64_t>(__builtin_return_address(0)), rbp);
-    }
+    uint64_t rbp;
+    asm volatile("mov %%rbp, %0" : "=r"(rbp));
+    print_backtrace(reinterpret_cast<uint64_t>(__builtin_return_address(0)), rbp);
     console::puts("system halted\n");
     cpu::halt_forever();
 }
@@ -74,8 +90,7 @@ void panic_message(const char* text)
 void panic_exception(const TrapFrame& f)
 {
     cpu::cli();
-    bool nested = g_panicking;
-    g_panicking = true;
+    enter_panic(idt::exception_name(f.vector));
     console::print("\nKERNEL PANIC: exception %u (%s), error code 0x%x\n", f.vector,
         idt::exception_name(f.vector), f.error_code);
     if (f.vector == idt::vector::kPageFault) {
@@ -100,8 +115,7 @@ void panic_exception(const TrapFrame& f)
     console::print("\nr15 %p rflags 0x%x cs 0x%x ss 0x%x\n", f.r15, f.rflags, f.cs, f.ss);
     console::print("cr0 0x%x cr2 %p cr3 %p cr4 0x%x\n", cpu::read_cr0(), cpu::read_cr2(),
         cpu::read_cr3(), cpu::read_cr4());
-    if (!nested)
-        print_backtrace(f.rip, f.rbp);
+    print_backtrace(f.rip, f.rbp);
     // With gdb attached (or gdb=panic) the crash is handed over for inspection.
     gdb_server::enter_from_panic(const_cast<TrapFrame&>(f));
     console::puts("system halted\n");
