@@ -12,8 +12,10 @@ import re
 import sys
 from pathlib import Path
 
-INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
-INLINE_ASM = re.compile(r'\b(asm|__asm__)\b')
+INCLUDE = re.compile(r'^\s*#\s*include\s*["<]([^">]+)[">]')
+INLINE_ASM = re.compile(r'\b(asm|__asm|__asm__)\b')
+STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+SAME_LINE_COMMENT = re.compile(r'/\*.*?\*/')
 
 
 def problems(path: Path, root: Path, kernel_only: re.Pattern) -> list[str]:
@@ -30,8 +32,9 @@ def problems(path: Path, root: Path, kernel_only: re.Pattern) -> list[str]:
         if "/*" in code and "*/" not in code.split("/*", 1)[1]:
             in_block_comment = True
             code = code.split("/*", 1)[0]
-        code = code.split("//", 1)[0]
         include = INCLUDE.match(code)
+        # Comments and string literals cannot hold inline assembly.
+        code = SAME_LINE_COMMENT.sub(" ", STRING.sub('""', code)).split("//", 1)[0]
         if include and kernel_only.search("/" + include.group(1)):
             found.append(f"{rel}:{number}: pure file includes kernel-only {include.group(1)}")
         elif INLINE_ASM.search(code):

@@ -59,3 +59,20 @@ def test_inline_asm_fails(tmp_path):
 def test_commented_out_include_is_ignored(tmp_path):
     r = check(tmp_path, "kernel/lib/ok.cc", '// #include "kernel/mm/memory_hw.h"\n/*\n#include "kernel/arch/x86_64/cpu.h"\n*/\n')
     assert r.returncode == 0, r.stderr
+
+
+def test_angle_bracket_include_of_a_kernel_only_header_fails(tmp_path):
+    r = check(tmp_path, "kernel/lib/bad.cc", "#include <kernel/mm/memory_hw.h>\n")
+    assert r.returncode == 1 and "kernel/mm/memory_hw.h" in r.stderr
+
+
+def test_every_spelling_of_inline_asm_fails(tmp_path):
+    for i, spelling in enumerate(["__asm", "__asm__", "asm"]):
+        r = check(tmp_path, f"kernel/lib/bad{i}.cc", f'void f() {{ {spelling} volatile("pause"); }}\n')
+        assert r.returncode == 1 and "inline assembly" in r.stderr, spelling
+
+
+def test_asm_in_a_string_or_a_same_line_comment_passes(tmp_path):
+    r = check(tmp_path, "kernel/lib/ok.cc",
+              'const char* k = "asm";  /* asm */ int a; /* __asm__ */\nint b; // asm\n')
+    assert r.returncode == 0, r.stderr
