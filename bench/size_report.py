@@ -13,7 +13,8 @@ What it measures: every byte of every allocated section, file-backed (.text,
 .boot.bss), given to exactly one source file or to `(unattributed)`, then
 summed per folder: the file's directory relative to the repo root, cut to N
 components by --depth. Folders are read off the paths; no list of them is kept.
-As every byte is counted once, per-section sums equal `size -A` (checked).
+Every byte is given to one owner (a per-byte map per section), so the
+per-section sums are the section sizes.
 
 How a byte finds its file; the first rule that applies wins:
  1. code: the DWARF line table (.debug_line, decoded here). A byte belongs to
@@ -109,6 +110,9 @@ class Elf:
         self.data = path.read_bytes()
         if self.data[:4] != b"\x7fELF" or self.data[4:6] != b"\x02\x01":
             raise ReportError(f"{path} is not a little-endian ELF64 file")
+        if struct.unpack_from("<H", self.data, 0x3C)[0] == 0:
+            raise ReportError(f"{path} has no section headers (the stripped, trimmed kernel): "
+                              "pass the unstripped exo-kernel.elf next to it")
         try:
             self.sections = self._read_sections()
         except (struct.error, ValueError, IndexError):
@@ -730,25 +734,12 @@ def folder_table(att: Attribution, root: Path, depth, by_file) -> list[dict]:
     return table
 
 
-def size_a(elf_path: Path) -> dict[str, int]:
-    sizes = {}
-    for line in run("size", "-A", str(elf_path)).splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[0].startswith(".") and parts[1].isdigit():
-            sizes[parts[0]] = int(parts[1])
-    return sizes
-
-
-def section_table(att: Attribution, elf_path: Path) -> list[dict]:
-    sizes = size_a(elf_path)
+def section_table(att: Attribution) -> list[dict]:
     rows = []
     for m in att.maps.values():
         unattributed = m.owner.count(None)
-        attributed = len(m.owner) - unattributed
-        size = sizes.get(m.section.name)
-        rows.append({"section": m.section.name, "size_A": size, "file_backed": m.section.in_file,
-                     "attributed": attributed, "unattributed": unattributed,
-                     "residual": None if size is None else size - attributed - unattributed,
+        rows.append({"section": m.section.name, "size": m.section.size, "file_backed": m.section.in_file,
+                     "attributed": len(m.owner) - unattributed, "unattributed": unattributed,
                      "by_rule": dict(m.rules)})
     return rows
 
@@ -814,7 +805,7 @@ def build_report(elf_path: Path, args) -> dict:
     dwarf = Dwarf(elf, elf_path)
     att = Attribution(elf, elf_path, dwarf, args.inlined)
     root = repo_root(dwarf)
-    sections = section_table(att, elf_path)
+    sections = section_table(att)
     file_backed = sum(s.size for s in elf.alloc_sections() if s.in_file)
     return {
         "elf": str(elf_path),
@@ -861,24 +852,22 @@ RULES = ("line table", "symbols", "labels", "references")
 
 
 def print_sections(report: dict) -> None:
-    print(f"{'section':<14} {'size -A':>8} | {'line tbl':>8} {'symbols':>8} {'labels':>7} "
-          f"{'refs':>6} {'unattrib.':>9} | {'residual':>8}")
+    print(f"{'section':<14} {'size':>8} | {'line tbl':>8} {'symbols':>8} {'labels':>7} "
+          f"{'refs':>6} {'unattrib.':>9}")
     for kind, title in ((True, "file-backed"), (False, "memory only")):
         rows = [s for s in report["sections"] if s["file_backed"] == kind]
         for s in rows:
             print_section_row(s["section"], s)
-        total = {k: sum(s[k] or 0 for s in rows) for k in ("size_A", "unattributed", "residual")}
+        total = {k: sum(s[k] for s in rows) for k in ("size", "unattributed")}
         total["by_rule"] = sum((Counter(s["by_rule"]) for s in rows), Counter())
         print_section_row("= " + title, total)
-    print("residual = size -A minus (attributed + unattributed); 0: every byte counted once")
 
 
 def print_section_row(name: str, s: dict) -> None:
     rules = [s["by_rule"].get(rule, 0) for rule in RULES]
-    share = f"({100 * s['unattributed'] / s['size_A']:.1f}%)" if s["size_A"] else ""
-    print(f"{name:<14} {s['size_A'] if s['size_A'] is not None else '?':>8} | "
-          f"{rules[0]:>8} {rules[1]:>8} {rules[2]:>7} {rules[3]:>6} {s['unattributed']:>9} | "
-          f"{s['residual'] if s['residual'] is not None else '?':>8}  {share}")
+    share = f"({100 * s['unattributed'] / s['size']:.1f}%)" if s["size"] else ""
+    print(f"{name:<14} {s['size']:>8} | "
+          f"{rules[0]:>8} {rules[1]:>8} {rules[2]:>7} {rules[3]:>6} {s['unattributed']:>9}  {share}")
 
 
 def print_stripped(report: dict) -> None:
