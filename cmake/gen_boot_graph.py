@@ -23,7 +23,7 @@ import subprocess
 import sys
 
 TASK_BYTES = 32
-MAX_TASKS = 128  # kernel/boot/boot_runner.h kMaxBootTasks
+MAX_TASKS = 32  # the kernel's requirement masks are 32 bits (BootRunner::adopt)
 PHASES = ("critical", "essential", "optional")
 
 
@@ -68,6 +68,9 @@ def resolve(names: list[str], phases: list[int], requirements: list[list[str]]) 
     """The checks of BootRunner::validate() on the table's names, phases and
     requirements; fails (SystemExit) on the first problem, else returns each
     task's requirement mask (bit d: requires task d)."""
+    if len(names) > MAX_TASKS:
+        fail(f"{len(names)} tasks: the kernel's requirement masks hold {MAX_TASKS} (widen them in "
+             "BootRunner::adopt and here)")
     for i, name in enumerate(names):
         if name in names[:i]:
             fail(f"task '{name}': duplicate name")
@@ -97,9 +100,6 @@ def resolve(names: list[str], phases: list[int], requirements: list[list[str]]) 
     stuck = [names[i] for i in range(count) if not ordered >> i & 1]
     if stuck:
         fail(f"dependency cycle among {', '.join(stuck)}")
-    if count > 32:
-        fail(f"{count} tasks: the kernel's requirement masks hold 32 (widen them in "
-             "BootRunner::adopt and here)")
     return needs
 
 
@@ -121,8 +121,6 @@ def main() -> None:
         fail(f".boot_tasks is {end - start} bytes, not a multiple of {TASK_BYTES}")
     elf = Elf(elf_path)
     count = (end - start) // TASK_BYTES
-    if count > MAX_TASKS:
-        fail(f"{count} tasks, room for {MAX_TASKS}")
 
     names, phases, runs, requirements = [], [], [], []
     for i in range(count):

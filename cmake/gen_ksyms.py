@@ -6,7 +6,7 @@ Every function in .text is listed (assembly labels without a size run to the
 next symbol), with its own short name; padding between functions is kept out
 so an address there is never misnamed. Names are compressed with byte-pair
 tokens (as Linux's kallsyms does, but each token is stored as a pair of codes
-and expanded recursively), sizes are LEB128.
+and expanded recursively), sizes in a base-224/32 varint (size_code).
 
 Usage: gen_ksyms.py NM ELF OUT
        gen_ksyms.py --listing NM_OUTPUT OUT [FUNCTIONS_TXT]   (test fixtures)
@@ -23,7 +23,7 @@ END = 0x20                    # a name's expansion ends with ' ' ...
 END_PAD1 = 0x21               # ... or with '!': one byte of padding follows the function
 MAX_DEPTH = 15                # token nesting (kSymbolTokenDepth: the decoder's stack)
 SIZE_RADIX = 224              # size digits: 0..223 final, 224..255 a leading base-32 digit
-MAX_NAME = 63                 # bytes kept of a name (the decoder bounds names at 255)
+MAX_NAME = 63                 # bytes kept of a name (kSymbolNameMax, the decoder's bound)
 _TEXT_TYPES = 'tTwW'
 
 
@@ -70,7 +70,7 @@ def short_name(name: str, qualified: bool = False) -> str:
                'operator()', 'operator<<', 'operator<', 'operator->', 'operator>'):
         while op in name:
             key = '@%d@' % len(ops)
-            ops[key] = op.replace('operator ', '').replace('operator', 'operator')
+            ops[key] = op.replace('operator ', '')
             name = name.replace(op, key, 1)
     # A return type (templates) ends at the last space outside any group.
     name = name.replace(') const', ')')  # const member functions, also before ::{lambda

@@ -8,9 +8,9 @@ __ksyms_end:
     .byte 0
 
 /* The boot task graph, checked and resolved at build time by
- * cmake/gen_boot_graph.py (empty in the first stage; then the kernel
- * resolves the names itself). In .ksyms: generated from stage 1 the same
- * way, and last in rodata for the same reason. */
+ * cmake/gen_boot_graph.py (empty in the first stage, which is never booted:
+ * a kernel without it panics saying so). In .ksyms: generated from stage 1
+ * the same way, and last in rodata for the same reason. */
     .balign 4
     .global __boot_graph_start, __boot_graph_end
 __boot_graph_start:
