@@ -55,8 +55,12 @@ class Image(gen_boot_graph.Elf):
         self.elf = elf
         self.functions = []
         self.symbols = {}
-        for line in run(["nm", "-n", str(elf)]).splitlines():
+        self.sizes = {}
+        for line in run(["nm", "-n", "-S", str(elf)]).splitlines():
             parts = line.split()
+            if len(parts) == 4:
+                self.sizes[parts[3]] = int(parts[1], 16)
+                del parts[1]
             if len(parts) != 3:
                 continue
             addr, kind, name = int(parts[0], 16), parts[1], parts[2]
@@ -115,7 +119,9 @@ def main() -> int:
     entries = {image.symbols[s] for s in ("_start_multiboot", "_start_pvh")}
     mark = image.prompt_mark()
     bodies = image.task_bodies()
-    execute = image.symbols.get("_ZN3exo10BootRunner7executeEmNS_10RunContextE")
+    execute_name = "_ZN3exo10BootRunner7executeEmNS_10RunContextE"
+    execute = image.symbols.get(execute_name)
+    execute_end = execute + image.sizes.get(execute_name, 0) if execute else 0
     # Called once the Essential phase is done: from there on it is "after".
     after = image.symbols.get("_ZN3exo10BootRunner21mark_optional_pendingEv")
 
@@ -145,7 +151,7 @@ def main() -> int:
                     elif pc in bodies:
                         where = bodies[pc]
                         order.append(where)
-                    elif execute and execute <= pc < execute + 0x200 and where in bodies.values():
+                    elif execute and execute <= pc < execute_end and where in bodies.values():
                         where = "(runner between tasks)"
                     fn = image.function_at(pc)
                     execs[fn] += 1
