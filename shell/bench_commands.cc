@@ -46,11 +46,14 @@ Figure measure(const char* name, BenchOp op, void* ctx)
     return n ? Figure { name, ticks_to_ns(ticks[n / 2], hz), ticks_to_ns(ticks[0], hz) } : Figure { name, 0, 0 };
 }
 
-void yielder(void* arg)
+// The yield peer's countdown: static, not on cmd_bench's stack, because the
+// peer may run (and read it) after cmd_bench has returned.
+constinit volatile size_t g_yields_left = 0;
+
+void yielder(void*)
 {
-    auto* remaining = static_cast<volatile size_t*>(arg);
-    while (*remaining) {
-        *remaining = *remaining - 1;
+    while (g_yields_left) {
+        g_yields_left = g_yields_left - 1;
         threads::yield();
     }
 }
@@ -79,14 +82,14 @@ Result<void> cmd_bench(CommandContext& ctx, int, const char* const*)
     }, nullptr);
     // Two threads of the shell's priority yield to each other: one sample is
     // a switch there and one back.
-    volatile size_t remaining = kSamples + 1;
-    Thread* peer = threads::spawn("bench-yield", yielder, const_cast<size_t*>(&remaining), threads::current().priority)
-                       .value_or(nullptr);
+    g_yields_left = kSamples + 1;
+    Thread* peer = threads::spawn("bench-yield", yielder, nullptr, threads::current().priority).value_or(nullptr);
     figs[3] = measure("context_switch_pair", [](void* ctx) {
         threads::yield();
-        return ctx && *static_cast<volatile size_t*>(ctx) > 0;
-    }, peer ? const_cast<size_t*>(&remaining) : nullptr);
-    remaining = 0;
+        return ctx && g_yields_left > 0;
+    }, peer);
+    g_yields_left = 0;
+    threads::yield();  // the peer sees 0 and exits now, not at some later switch
     syscalls::clear_bench();
     bool user = user_mode::spawn(user_mode::Program::Bench).ok();
     // The program runs below the shell's priority: sleep so it gets the CPU.
