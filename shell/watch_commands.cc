@@ -30,7 +30,11 @@ Result<void> cmd_watch(CommandContext& ctx, int argc, const char* const* argv)
     uint64_t next = cpu::rdtsc();
     for (;;) {
         (void)table->dispatch(ctx.out(), 2, args);
+        // A kernel held by gdb (or a slow command) skips the missed ticks
+        // instead of firing them all back to back when it resumes.
         next += period;
+        if (uint64_t now = cpu::rdtsc(); next < now)
+            next = now + period;
         while (cpu::rdtsc() < next) {
             if (serial_input::try_read().ok())
                 return {};
