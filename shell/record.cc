@@ -18,14 +18,6 @@ char default_conversion(const FormatArg& arg)
     }
 }
 
-size_t bounded_length(const char* s, uint32_t max_len)
-{
-    size_t n = 0;
-    while (n < max_len && s[n] != '\0')
-        ++n;
-    return n;
-}
-
 void json_value(JsonWriter& json, const FormatArg* arg, char conv)
 {
     if (arg == nullptr) {
@@ -36,13 +28,17 @@ void json_value(JsonWriter& json, const FormatArg* arg, char conv)
         json.boolean(arg->b);
         return;
     }
+    // Numbers as the text shows them: a char is its byte, not its sign extension.
+    uint64_t bits = arg->u;
+    bool negative = false;
+    bool integer = format_integer(*arg, bits, negative);
     switch (conv) {
     case 'x':
     case 'X':
-    case 'p': json.hex(arg->u); return;
+    case 'p': json.hex(bits); return;
     case 's':
         if (arg->kind == FormatKind::String && arg->s != nullptr)
-            json.str(arg->s, bounded_length(arg->s, arg->max_len));
+            json.str(arg->s, format_string_length(arg->s, arg->max_len));
         else if (arg->kind == FormatKind::Char)
             json.str(&arg->c, 1);
         else
@@ -54,12 +50,12 @@ void json_value(JsonWriter& json, const FormatArg* arg, char conv)
         return;
     }
     default:
-        if (arg->kind == FormatKind::Signed)
-            json.i64(arg->i);
-        else if (arg->kind == FormatKind::String)
-            json.null();
+        if (negative)
+            json.i64(static_cast<int64_t>(bits));
+        else if (integer || arg->kind == FormatKind::Pointer)
+            json.u64(bits);
         else
-            json.u64(arg->u);
+            json.null();
     }
 }
 

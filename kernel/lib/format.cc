@@ -3,6 +3,41 @@
 
 namespace exo {
 
+bool format_integer(const FormatArg& a, uint64_t& bits, bool& negative)
+{
+    switch (a.kind) {
+    case FormatKind::Signed:
+        bits = static_cast<uint64_t>(a.i);
+        negative = a.i < 0;
+        return true;
+    case FormatKind::Unsigned:
+        bits = a.u;
+        negative = false;
+        return true;
+    case FormatKind::Char:
+        // Numeric value of a char is its byte, independent of char signedness.
+        bits = static_cast<unsigned char>(a.c);
+        negative = false;
+        return true;
+    case FormatKind::Bool:
+        bits = a.b ? 1 : 0;
+        negative = false;
+        return true;
+    case FormatKind::Pointer:
+    case FormatKind::String:
+        return false;
+    }
+    return false;
+}
+
+size_t format_string_length(const char* s, uint32_t max)
+{
+    size_t n = 0;
+    while (n < max && s[n] != '\0')
+        ++n;
+    return n;
+}
+
 namespace {
 
 // Widths beyond this are clamped: nobody needs a wider field, and it keeps
@@ -93,48 +128,11 @@ char* render_unsigned(char (&buf)[kNumberBuffer], uint64_t v, unsigned base, Cas
     return p;
 }
 
-// Integer view of an argument for the numeric conversions, if it has one.
-bool integer_value(const FormatArg& a, uint64_t& bits, bool& negative)
-{
-    switch (a.kind) {
-    case FormatKind::Signed:
-        bits = static_cast<uint64_t>(a.i);
-        negative = a.i < 0;
-        return true;
-    case FormatKind::Unsigned:
-        bits = a.u;
-        negative = false;
-        return true;
-    case FormatKind::Char:
-        // Numeric value of a char is its byte, independent of char signedness.
-        bits = static_cast<unsigned char>(a.c);
-        negative = false;
-        return true;
-    case FormatKind::Bool:
-        bits = a.b ? 1 : 0;
-        negative = false;
-        return true;
-    case FormatKind::Pointer:
-    case FormatKind::String:
-        return false;
-    }
-    return false;
-}
-
-// Bounded strlen: stops at NUL or after max chars.
-size_t string_length(const char* s, uint32_t max)
-{
-    size_t n = 0;
-    while (n < max && s[n] != '\0')
-        ++n;
-    return n;
-}
-
 void emit_decimal(Writer& out, const Spec& spec, const FormatArg& a, char conv)
 {
     uint64_t bits = 0;
     bool negative = false;
-    if (!integer_value(a, bits, negative)) {
+    if (!format_integer(a, bits, negative)) {
         out.write_cstr(kFormatMismatch);
         return;
     }
@@ -151,7 +149,7 @@ void emit_hex(Writer& out, const Spec& spec, const FormatArg& a, Case letter_cas
 {
     uint64_t bits = 0;
     bool negative = false;
-    if (!integer_value(a, bits, negative)) {
+    if (!format_integer(a, bits, negative)) {
         out.write_cstr(kFormatMismatch);
         return;
     }
@@ -190,7 +188,7 @@ void emit_string(Writer& out, const Spec& spec, const FormatArg& a)
     size_t len = 0;
     if (a.kind == FormatKind::String) {
         s = a.s != nullptr ? a.s : kFormatNull;
-        len = a.s != nullptr ? string_length(a.s, a.max_len) : __builtin_strlen(kFormatNull);
+        len = a.s != nullptr ? format_string_length(a.s, a.max_len) : __builtin_strlen(kFormatNull);
     } else if (a.kind == FormatKind::Bool) {
         s = a.b ? "true" : "false";
         len = __builtin_strlen(s);

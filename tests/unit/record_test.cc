@@ -49,6 +49,15 @@ TEST(Record, ConversionsPickTheJsonType)
         "{\"schema\":1,\"name\":\"com1\",\"irq\":-4,\"base\":\"0x3f8\",\"at\":\"0x1000\",\"on\":true,\"ch\":\"q\"}\r\n");
 }
 
+TEST(Record, AHighCharIsTheSameNumberInTextAndJson)
+{
+    // A char above 0x7f is its byte (233), not its sign extension.
+    char c = static_cast<char>(0xE9);
+    Rendered r = render("{byte:u} {hex:x}", c, c);
+    EXPECT_EQ(r.text, "233 e9");
+    EXPECT_EQ(r.json, "{\"schema\":1,\"byte\":233,\"hex\":\"0xe9\"}\r\n");
+}
+
 TEST(Record, TextOnlyJsonOnlyAndNestedObjects)
 {
     Rendered r = render("{@phys}total {total_kib} KiB (end {:x}){!peak}{@}\n{{literal}", 64u, 0xffu, 7u);
