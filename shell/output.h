@@ -9,8 +9,6 @@
 
 namespace exo {
 
-enum class HexPrefix : uint8_t { With, Without };
-
 class Output {
 public:
     // Same shape as exo::Sink's put, so one UART adapter serves both.
@@ -55,54 +53,7 @@ public:
             repeat(' ', width - length);
     }
 
-    // Numbers are rendered by the kernel's formatter (kernel/lib/format.h);
-    // these only add the column alignment the shell's tables need.
-
-    // Decimal, right-aligned in `width` columns filled with `fill`.
-    void put_unsigned(uint64_t value, size_t width = 0, char fill = ' ')
-    {
-        char text[kNumberBuffer];
-        put_right(text, format_to(text, sizeof text, "%u", value), width, fill);
-    }
-
-    void put_signed(int64_t value, size_t width = 0)
-    {
-        char text[kNumberBuffer];
-        put_right(text, format_to(text, sizeof text, "%d", value), width, ' ');
-    }
-
-    // Lowercase hex with at least `min_digits` digits (zero-padded).
-    void put_hex(uint64_t value, size_t min_digits = 1, HexPrefix prefix = HexPrefix::With)
-    {
-        char text[kNumberBuffer];
-        size_t length = format_to(text, sizeof text, "%x", value);
-        if (prefix == HexPrefix::With)
-            write("0x", 2);
-        put_right(text, length, min_digits, '0');
-    }
-
-    // Columns a decimal number takes (for aligning tables before printing).
-    static constexpr size_t decimal_digits(uint64_t value)
-    {
-        size_t count = 1;
-        while (value >= 10) {
-            value /= 10;
-            ++count;
-        }
-        return count;
-    }
-
 private:
-    // INT64_MIN is 20 characters; the formatter NUL-terminates.
-    static constexpr size_t kNumberBuffer = 24;
-
-    void put_right(const char* text, size_t length, size_t width, char fill)
-    {
-        if (length < width)
-            repeat(fill, width - length);
-        write(text, length);
-    }
-
     WriteFn m_fn;
     void* m_ctx;
 };

@@ -59,7 +59,9 @@ Result<void> run_pages(CommandContext& ctx, int argc, const char* const* argv)
     auto addr = parse_u64(argv[1]);
     if (!addr.ok())
         return ctx.fail(addr.error(), "bad address", argv[1]);
-    ctx.out().put_hex(addr.value());
+    char hex[24];
+    format_to(hex, sizeof hex, "0x%x", addr.value());
+    ctx.out().puts(hex);
     ctx.out().newline();
     return {};
 }
