@@ -93,13 +93,9 @@ int match(const CmdlineText& text, const char*& list)
 {
     int found = -1;
     for (int i = 0; *list != '\0'; ++i) {
-        size_t n = 0;
-        while (n < text.length && list[n] == text.text[n])
-            ++n;
-        if (found < 0 && n == text.length && list[n] == '\0')
+        if (found < 0 && text.equals(list))
             found = i;
-        while (*list++ != '\0') {
-        }
+        list += __builtin_strlen(list) + 1;
     }
     ++list;
     return found;

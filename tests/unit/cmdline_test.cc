@@ -102,6 +102,19 @@ TEST(Cmdline, BadValuesAreReportedAndIgnored)
     EXPECT_STREQ(cmdline_problem_text(CmdlineProblem::BadValue), "bad value");
 }
 
+TEST(Cmdline, AValueOfAnotherOptionIsABadValue)
+{
+    // Each value is looked up in its own option's list only.
+    Parsed p = parse("gdb=auto log=wait deferred=quiet");
+    EXPECT_EQ(p.options.deferred, DeferredMode::Manual);
+    EXPECT_EQ(p.options.gdb, GdbMode::Off);
+    EXPECT_EQ(p.options.log, LogVerbosity::Normal);
+    ASSERT_EQ(p.reports.size(), 3u);
+    for (const Report& r : p.reports) {
+        EXPECT_EQ(r.problem, CmdlineProblem::BadValue) << r.token;
+    }
+}
+
 TEST(Cmdline, UnknownOptionsAreReportedAndIgnored)
 {
     Parsed p = parse("console=ttyS0 quiet deferred=auto =x Deferred=auto logx=quiet");
