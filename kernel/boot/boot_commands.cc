@@ -1,14 +1,11 @@
 // Shell commands over the boot record: `boot` and `init`.
 #include "kernel/arch/x86_64/cpu.h"
-#include "kernel/lib/tsc_math.h"
 #include "kernel/boot/boot_sequence_hw.h"
 #include "shell/kernel_commands.h"
 #include "kernel/drivers/pit8254/timer_hw.h"
 
 namespace exo {
 namespace {
-
-uint64_t ns_of(uint64_t ticks) { return ticks_to_ns(ticks, timer::tsc_hz()); }
 
 constexpr size_t kMaxListed = 32;
 
@@ -32,7 +29,7 @@ size_t boot_order(const BootRunner& runner, uint16_t (&order)[kMaxListed])
     }
     return n;
 }
-uint64_t since_entry_ns(uint64_t tsc) { return tsc ? ns_of(tsc - boot_sequence::tsc_entry()) : 0; }
+uint64_t since_entry_ns(uint64_t tsc) { return tsc ? timer::ticks_to_ns(tsc - boot_sequence::tsc_entry()) : 0; }
 
 // The original plan's view: each task, phase totals, the total, and what waits.
 // Times show in text as microseconds with one decimal: a field carries the
@@ -54,7 +51,7 @@ Result<void> cmd_boot(CommandContext& ctx, int, const char* const*)
         const BootTask& t = runner.task(i);
         const BootRecord& r = runner.record(i);
         uint64_t start_ns = since_entry_ns(r.tsc_start);
-        uint64_t dur_ns = r.ran() ? ns_of(r.ticks()) : 0;
+        uint64_t dur_ns = r.ran() ? timer::ticks_to_ns(r.ticks()) : 0;
         bool deferred = r.context == RunContext::Deferred;
         list.row("{name:-12s} {phase:-10s} {start_us:8u}.{:u} {duration_us:8u}.{:u}{!duration_ns}  {status:-8s} "
                  "{frames:7d} {heap_bytes:9d}{:s}{!deferred}\n",
@@ -67,7 +64,7 @@ Result<void> cmd_boot(CommandContext& ctx, int, const char* const*)
     list.fields("{@phases}");
     for (uint8_t p = 0; p < kBootPhaseCount; ++p) {
         const char* name = boot_phase_name(static_cast<BootPhase>(p));
-        uint64_t ns = ns_of(runner.phase_ticks(static_cast<BootPhase>(p)));
+        uint64_t ns = timer::ticks_to_ns(runner.phase_ticks(static_cast<BootPhase>(p)));
         char tmpl[64];
         format_to(tmpl, sizeof tmpl, "%-9s total {%s_us:8u}.{:u} us\n", name, name);
         list.fields(tmpl, ns / 1000, ns % 1000 / 100);
@@ -92,7 +89,7 @@ void report_run(CommandContext& ctx, size_t i)
 {
     const BootRunner& runner = boot_sequence::runner();
     const BootRecord& r = runner.record(i);
-    uint64_t ns = r.ran() ? ns_of(r.ticks()) : 0;
+    uint64_t ns = r.ran() ? timer::ticks_to_ns(r.ticks()) : 0;
     print(ctx, "init %-10s %-8s %u.%u us, %d frames, %d heap bytes", runner.task(i).name, task_status_name(r.status),
         ns / 1000, ns % 1000 / 100, r.frames_delta, r.heap_delta);
     if (r.status == TaskStatus::Failed || r.status == TaskStatus::Absent)

@@ -52,8 +52,7 @@ void print_symbol(uint64_t addr)
         console::print(" %s+0x%x", hit.name, addr - hit.address);
 }
 
-}  // namespace
-
+// Prints "  #n 0xADDR symbol+0xoff" lines by walking saved frame pointers.
 void print_backtrace(uint64_t rip, uint64_t rbp)
 {
     console::print("backtrace:\n  #0  %p", rip);
@@ -74,6 +73,8 @@ void print_backtrace(uint64_t rip, uint64_t rbp)
         rbp = frame[0];
     }
 }
+
+}  // namespace
 
 void panic_message(const char* text)
 {

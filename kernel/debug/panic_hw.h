@@ -19,9 +19,6 @@ template<typename... Args>
     panic_message(text);
 }
 
-// Prints "  #n 0xADDR symbol+0xoff" lines by walking saved frame pointers.
-void print_backtrace(uint64_t rip, uint64_t rbp);
-
 }  // namespace exo
 
 #define KASSERT(cond)                                                                     \

@@ -2,13 +2,10 @@
 #include "kernel/boot/boot_sequence_hw.h"
 #include "kernel/drivers/drivers_hw.h"
 #include "kernel/drivers/pit8254/timer_hw.h"
-#include "kernel/lib/tsc_math.h"
 #include "shell/kernel_commands.h"
 
 namespace exo {
 namespace {
-
-uint64_t ns_of(uint64_t ticks) { return ticks_to_ns(ticks, timer::tsc_hz()); }
 
 const char* driver_state(const BootRecord& r)
 {
@@ -37,7 +34,7 @@ Result<void> cmd_drivers(CommandContext& ctx, int, const char* const*)
             continue;
         const BootRecord& r = runner.record(index.value());
         const BootTask& t = runner.task(index.value());
-        uint64_t init_ns = r.ran() ? ns_of(r.ticks()) : 0;
+        uint64_t init_ns = r.ran() ? timer::ticks_to_ns(r.ticks()) : 0;
         // init_us in text with one decimal: the integer part, then the tenths (text only).
         listing.row("{name:-10s} {phase:-10s} {state:-8s} {init_us:7u}.{:u}  {detail}\n", d->name,
             boot_phase_name(t.phase), driver_state(r), init_ns / 1000, init_ns % 1000 / 100, d->detail);

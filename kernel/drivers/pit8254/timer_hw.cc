@@ -150,6 +150,7 @@ uint64_t tsc_hz()
 TscSource tsc_source() { return g_source; }
 uint64_t ticks() { return g_ticks; }
 uint64_t ticks_to_us(uint64_t tsc_ticks) { return exo::ticks_to_us(tsc_ticks, tsc_hz()); }
+uint64_t ticks_to_ns(uint64_t tsc_ticks) { return exo::ticks_to_ns(tsc_ticks, tsc_hz()); }
 uint64_t uptime_us() { return ticks_to_us(cpu::rdtsc() - boot_sequence::tsc_entry()); }
 
 }  // namespace exo::timer

@@ -20,5 +20,6 @@ uint64_t ticks();
 // Microseconds since the kernel's first instruction (0 while uncalibrated).
 uint64_t uptime_us();
 uint64_t ticks_to_us(uint64_t tsc_ticks);
+uint64_t ticks_to_ns(uint64_t tsc_ticks);
 
 }  // namespace exo::timer
