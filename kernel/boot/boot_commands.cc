@@ -128,7 +128,10 @@ Result<void> cmd_init(CommandContext& ctx, int argc, const char* const* argv)
     }
     if (!r.ok()) {
         if (r.error() == Error::Busy) {
-            print(ctx, "init: %s already done\n", argv[1]);
+            // Not Pending: it ran already (whatever came of it), or runs right now.
+            TaskStatus status = runner.record(runner.find(argv[1]).value()).status;
+            print(ctx, status == TaskStatus::Running ? "init: %s is running\n" : "init: %s already ran (%s)\n",
+                argv[1], task_status_name(status));
             return {};
         }
         return ctx.fail(r.error(), r.error() == Error::NotFound ? "no such task" : error_name(r.error()), argv[1]);
