@@ -226,15 +226,7 @@ public:
 
     void run_monitor(const char* command, size_t length, RspWriteFn out, void* ctx)
     {
-        struct Sink {
-            RspWriteFn out;
-            void* ctx;
-        } sink { out, ctx };
-        Output o { [](void* c, const char* s, size_t n) {
-                      auto* k = static_cast<Sink*>(c);
-                      k->out(k->ctx, s, n);
-                  },
-            &sink };
+        Output o { out, ctx };  // RspWriteFn has Output::WriteFn's shape
         const CommandTable* table = shell_command_table();
         if (!table) {
             o.puts("error: the shell is not running yet\n");

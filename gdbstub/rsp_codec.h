@@ -53,7 +53,7 @@ struct RspCounters {
 class RspCodec {
 public:
     // All-zero when default-constructed, so a constinit instance (with its
-    // 8 KiB of buffers) lands in .bss; bind() before use.
+    // packet buffers) lands in .bss; bind() before use.
     constexpr RspCodec() = default;
     constexpr RspCodec(RspWriteFn write, void* ctx) : m_write(write), m_ctx(ctx) {}
     void bind(RspWriteFn write, void* ctx)

@@ -231,6 +231,9 @@ private:
 
     GdbTarget* m_target = nullptr;
     RspCodec m_codec;
+    // The packet being handled. A member rather than handle()'s local: the
+    // handlers reach it through `this` and the image is 144 B smaller. It
+    // holds a value only during one handle() call, which must not re-enter.
     Cursor m_cursor { nullptr, nullptr };
     SwBreakpoint m_software[kGdbMaxSwBreakpoints] {};
     HwSlot m_hardware[kDebugSlots] {};

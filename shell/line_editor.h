@@ -109,8 +109,7 @@ public:
     static constexpr size_t kMaxEscapeLength = 16;
 
     // `prompt` and `history` must outlive the editor. `limit` is clamped to
-    // 1..kCapacity. constexpr so the kernel can keep its editor in a
-    // constinit global.
+    // 1..kCapacity.
     constexpr LineEditor(Output& out, const char* prompt, LineHistory& history, size_t limit = kCapacity)
         : m_out(out)
         , m_history(history)
