@@ -1,5 +1,9 @@
 #include "gdbstub/gdb_server_hw.h"
 
+#include "gdbstub/single_step.h"
+#include "kernel/drivers/uart16550/serial_input_hw.h"
+#include "kernel/lib/nobreak.h"
+
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/gdt.h"
 #include "kernel/drivers/uart16550/console_hw.h"
@@ -21,13 +25,13 @@ constexpr uint16_t kCom2 = 0x2F8;
 constexpr uint8_t kIrqCom2 = 3;
 constexpr uint64_t kDr6SingleStep = 1ull << 14;
 constexpr uint64_t kDr6Slots = 0xF;
+// Typed three times on COM1 while stopped, it resumes the kernel without
+// gdb: the way out when gdb died without detaching.
+constexpr uint8_t kEscape = 0x1D;  // Ctrl-]
+constexpr int kEscapeCount = 3;
+constexpr size_t kLongestInstruction = 15;
 // context_switch.S pushes rbp rbx r12 r13 r14 r15 (r15 lowest), then the
 // return address sits above them: a blocked thread's registers are there.
-// One-byte instructions the stub executes itself when asked to step them:
-// after `sti` the CPU delivers no single-step trap (interrupt shadow), and a
-// stepped `hlt` would sleep until the next interrupt.
-constexpr uint8_t kOpcodeSti = 0xFB;
-constexpr uint8_t kOpcodeHlt = 0xF4;
 constexpr size_t kSavedR15 = 0, kSavedR14 = 1, kSavedR13 = 2, kSavedR12 = 3, kSavedRbx = 4, kSavedRbp = 5,
                  kSavedRip = 6, kSavedWords = 7;
 
@@ -37,19 +41,24 @@ constinit Uart16550<X86PortIo> g_com2 { X86PortIo {}, kCom2 };
 constinit TrapFrame* g_frame = nullptr;  // the stopped context
 constinit DebugRegisters g_debug {};
 constinit bool g_ready = false;
-constinit bool g_holding = false;       // stepping: keep this thread on the CPU
-constinit bool g_restore_if = false;    // IF was set before a step cleared it
+constinit bool g_stepping = false;      // a hardware step is under way: keep this thread on the CPU
+constinit StepKind g_step_kind = StepKind::Hardware;
+constinit uint64_t g_step_flags = 0;    // rflags before that step
 constinit uint64_t g_stops = 0;
 constinit bool g_boot_wait = false;     // the int3 in wait_for_attach() is ours, not gdb's
+// Set while a trap is in the stub's hands (from its hook's first line): a
+// #BP or #DB then is a breakpoint inside the debugger, never a nested stop.
+constinit bool g_inside = false;
+extern "C" const char __nobreak_start[], __nobreak_end[];
 
-uint64_t read_dr6()
+EXO_NOBREAK uint64_t read_dr6()
 {
     uint64_t v;
     asm volatile("mov %%dr6, %0" : "=r"(v));
     return v;
 }
 
-void write_dr(int n, uint64_t v)
+EXO_NOBREAK void write_dr(int n, uint64_t v)
 {
     switch (n) {
     case 0: asm volatile("mov %0, %%dr0" : : "r"(v)); break;
@@ -72,7 +81,7 @@ Thread* thread_by_gdb_id(ThreadId id)
     return nullptr;
 }
 
-ThreadId current_gdb_id() { return threads::started() ? threads::current().id + 1 : 1; }
+EXO_NOBREAK ThreadId current_gdb_id() { return threads::started() ? threads::current().id + 1 : 1; }
 
 uint64_t segment(GdbRegister r)
 {
@@ -193,6 +202,13 @@ public:
         return safe_memory::write(address, data, length);
     }
 
+    __attribute__((noinline)) Result<uint8_t*> code_alias(uint64_t address)
+    {
+        if (address >= reinterpret_cast<uint64_t>(__nobreak_start) && address < reinterpret_cast<uint64_t>(__nobreak_end))
+            return Error::Busy;
+        return safe_memory::writable_alias(address);
+    }
+
     void set_debug_registers(const DebugRegisters& regs) { g_debug = regs; }
 
     Result<ThreadId> thread_at(size_t index)
@@ -232,12 +248,7 @@ public:
             o.puts("error: the shell is not running yet\n");
             return;
         }
-        // Commands that wait for input or end the machine make no sense inside the stub.
-        if (length >= 5 && __builtin_memcmp(command, "watch", 5) == 0) {
-            o.puts("error: watch needs the shell's input; not available from gdb\n");
-            return;
-        }
-        (void)table->execute(o, command, length);
+        (void)table->execute(o, command, length, CommandOrigin::Debugger);
     }
 };
 
@@ -256,17 +267,33 @@ constinit GdbStub g_stub {};
 
 void com2_write(void*, const char* data, size_t length) { g_com2.write_bytes(data, length); }
 
-uint8_t com2_read_polling()
+// The next byte from gdb. Once gdb has been silent a while (2^32 TSC
+// cycles, 1-2 s), COM1 is read too, so that typing Ctrl-] three times there
+// resumes the kernel when gdb is gone (Detach); other bytes are kept for the
+// shell. Not sooner: while gdb talks, COM1 input stays in the UART, as
+// without a debugger.
+GdbAction next_from_gdb(bool& typed)
 {
+    constexpr uint64_t kGdbSilentCycles = 1ull << 32;
+    uint64_t since = cpu::rdtsc();
+    int escapes = 0;
     for (;;) {
         Result<uint8_t> b = g_com2.try_get();
         if (b.ok())
-            return b.value();
+            return g_stub.feed(b.value());
+        Result<uint8_t> key = cpu::rdtsc() - since > kGdbSilentCycles ? console::try_read() : Error::NotFound;
+        if (key.ok()) {
+            escapes = key.value() == kEscape ? escapes + 1 : 0;
+            if (escapes == kEscapeCount)
+                return g_stub.abandon();
+            if (key.value() != kEscape)
+                typed |= serial_input::keep(key.value());
+        }
         cpu::pause();
     }
 }
 
-void load_debug_registers()
+EXO_NOBREAK void load_debug_registers()
 {
     for (size_t i = 0; i < kDebugSlots; ++i)
         write_dr(static_cast<int>(i), g_debug.address[i]);
@@ -274,85 +301,133 @@ void load_debug_registers()
     write_dr(7, g_debug.dr7);
 }
 
+// Executes an instruction that touches IF or TF the way the CPU would,
+// without running it (single_step.h). False if its stack word is out of reach.
+bool emulate(TrapFrame& frame, const StepPlan& plan)
+{
+    uint64_t word = 0;
+    if (plan.kind == StepKind::Popf && safe_memory::read(frame.rsp, &word, plan.width).value_or(0) != plan.width)
+        return false;
+    if (plan.kind == StepKind::Pushf && safe_memory::read(frame.rsp - plan.width, &word, plan.width).value_or(0) != plan.width)
+        return false;  // the stack slot must be there before anything changes
+    emulate_step(plan, frame.rip, frame.rsp, frame.rflags, word);
+    if (plan.kind == StepKind::Pushf)
+        (void)safe_memory::write(frame.rsp, &word, plan.width);
+    return true;
+}
+
 // The stop/resume loop: talk to gdb until it resumes us, then set up the
 // frame for what it asked (TF for a step, debug registers for a continue).
-void stop_loop(TrapFrame& frame, const GdbStopEvent& event)
+EXO_NOBREAK void stop_loop(TrapFrame& frame, const GdbStopEvent& event)
 {
     cpu::cli();  // every entry path should have IF clear already; be sure
     ++g_stops;
     TrapFrame* outer = g_frame;
     g_frame = &frame;
     write_dr(7, 0);  // no watchpoint may fire on the stub's own accesses
-    if (g_restore_if) {
-        frame.rflags |= cpu::kFlagsIf;
-        g_restore_if = false;
+    if (g_stepping) {
+        // The #DB that ends a step: TF and IF as the kernel had them.
+        frame.rflags = flags_after_step(g_step_kind, g_step_flags, frame.rflags);
+        g_stepping = false;
     }
-    GdbAction action = g_stub.notify_stop(event);
+    bool was_attached = g_stub.attached();
+    GdbAction action = g_stub.notify_stop(event);  // lifts the breakpoints
+    if (!was_attached)
+        log_warn("gdb: stopped; Ctrl-] x3 on COM1 resumes");
+    bool typed = false;
     for (;;) {
         while (action == GdbAction::None || action == GdbAction::Stop)
-            action = g_stub.feed(com2_read_polling());
-        uint8_t opcode = 0;
-        if (action != GdbAction::Step || !safe_memory::read(frame.rip, &opcode, 1).ok()
-            || (opcode != kOpcodeSti && opcode != kOpcodeHlt))
+            action = next_from_gdb(typed);
+        if (action != GdbAction::Step)
             break;
-        // Step it here: `sti` sets IF in the stopped context (masked again
-        // for each real step, as always), `hlt` becomes a no-op.
-        if (opcode == kOpcodeSti)
-            frame.rflags |= cpu::kFlagsIf;
-        frame.rip += 1;
+        uint8_t code[kLongestInstruction];
+        StepPlan plan = plan_step(code, safe_memory::read(frame.rip, code, sizeof code).value_or(0));
+        if (plan.kind == StepKind::Hardware || plan.kind == StepKind::Iret || !emulate(frame, plan)) {
+            // Interrupts stay masked while stepping, or `stepi` would land in
+            // the timer handler instead of the next instruction.
+            g_step_kind = plan.kind;
+            g_step_flags = frame.rflags;
+            frame.rflags = flags_for_step(frame.rflags);
+            g_stepping = true;
+            break;
+        }
         action = g_stub.notify_stop(GdbStopEvent { GdbStopCause::Exception, idt::vector::kDebug, kDr6SingleStep,
             current_gdb_id() });
     }
-    frame.rflags &= ~cpu::kFlagsTf;
-    g_holding = false;
-    if (action == GdbAction::Step) {
-        // Interrupts stay masked while stepping, or `stepi` would land in the
-        // timer handler instead of the next instruction.
-        g_restore_if = frame.rflags & cpu::kFlagsIf;
-        frame.rflags = (frame.rflags | cpu::kFlagsTf) & ~cpu::kFlagsIf;
-        g_holding = true;
-    }
+    // RF: the instruction at rip runs even if a hardware breakpoint is on it
+    // (the one that stopped us, say), as after any #DB fault.
+    frame.rflags |= kFlagRf;
+    // Bytes typed on COM1 while stopped: the shell may only be woken where
+    // an interrupt could have come (IF was set); otherwise the next one does.
+    if (typed && (frame.rflags & kFlagIf))
+        serial_input::wake_readers();
+    g_stub.plant_breakpoints(g_stepping ? frame.rip : 0);
     load_debug_registers();
     g_frame = outer;
 }
 
-bool on_breakpoint(TrapFrame& frame)
+// A #BP or #DB while the stub already handles a trap: a breakpoint in code
+// the debugger runs (or a watchpoint on its data). Like kgdb, never stop
+// again: lift every breakpoint, drop the one hit, turn the debug registers
+// off for now, and say so.
+EXO_NOBREAK bool reentered(TrapFrame& frame, bool int3)
+{
+    g_stub.lift_breakpoints();
+    write_dr(7, 0);
+    bool ours = int3 && g_stub.forget_breakpoint(frame.rip - 1);
+    if (ours)
+        frame.rip -= 1;
+    log_error("gdb: trap inside the debugger; breakpoint removed");
+    return int3 ? ours : true;
+}
+
+EXO_NOBREAK bool on_breakpoint(TrapFrame& frame)
 {
     if (!g_ready)
         return false;
+    if (g_inside)
+        return reentered(frame, true);
+    g_inside = true;
+    GdbStopEvent event { GdbStopCause::Exception, idt::vector::kBreakpoint, 0, current_gdb_id() };
     if (g_boot_wait) {
         g_boot_wait = false;
-        stop_loop(frame, GdbStopEvent { GdbStopCause::Requested, 0, 0, current_gdb_id() });
-        return true;
+        event.cause = GdbStopCause::Requested;
     }
     // The stub moves rip back onto the int3 itself, for its own breakpoints only.
-    stop_loop(frame, GdbStopEvent { GdbStopCause::Exception, idt::vector::kBreakpoint, 0, current_gdb_id() });
+    stop_loop(frame, event);
+    g_inside = false;
     return true;
 }
 
-bool on_debug(TrapFrame& frame)
+EXO_NOBREAK bool on_debug(TrapFrame& frame)
 {
     if (!g_ready)
         return false;
+    if (g_inside)
+        return reentered(frame, false);
     uint64_t dr6 = read_dr6();
     write_dr(6, 0);
     if (!(dr6 & (kDr6SingleStep | kDr6Slots)) && !g_stub.attached())
         return false;
+    g_inside = true;
     stop_loop(frame, GdbStopEvent { GdbStopCause::Exception, idt::vector::kDebug, dr6, current_gdb_id() });
+    g_inside = false;
     return true;
 }
 
-void on_com2(TrapFrame& frame)
+EXO_NOBREAK void on_com2(TrapFrame& frame)
 {
+    g_inside = true;
     for (;;) {
         Result<uint8_t> b = g_com2.try_get();
         if (!b.ok())
-            return;
+            break;
         if (g_stub.feed(b.value()) == GdbAction::Stop) {
             stop_loop(frame, GdbStopEvent { GdbStopCause::Requested, 0, 0, current_gdb_id() });
-            return;
+            break;
         }
     }
+    g_inside = false;
 }
 
 Result<void> start_stub()
@@ -390,12 +465,17 @@ void enter_from_panic(TrapFrame& frame)
         return;
     if (!g_stub.attached() && boot_sequence::options().gdb != GdbMode::Panic)
         return;
+    if (g_inside) {
+        log_error("panic inside the gdb stub: not entering it again");
+        return;
+    }
+    g_inside = true;
     log_error("panic: handing the CPU to gdb on COM2");
     for (;;)
         stop_loop(frame, GdbStopEvent { GdbStopCause::Panic, static_cast<uint8_t>(frame.vector), 0, current_gdb_id() });
 }
 
-bool holding_cpu() { return g_holding; }
+bool holding_cpu() { return g_stepping; }
 const GdbStub& stub() { return g_stub; }
 uint64_t stops() { return g_stops; }
 

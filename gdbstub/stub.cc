@@ -2,6 +2,7 @@
 
 #include "gdbstub/hex.h"
 #include "gdbstub/target_xml.h"
+#include "kernel/lib/nobreak.h"
 
 namespace exo {
 
@@ -12,7 +13,6 @@ namespace {
 constexpr uint8_t kSigInt = 2;
 constexpr uint8_t kSigIll = 4;
 constexpr uint8_t kSigTrap = 5;
-constexpr uint8_t kSigAbrt = 6;
 constexpr uint8_t kSigFpe = 8;
 constexpr uint8_t kSigBus = 10;
 constexpr uint8_t kSigSegv = 11;
@@ -46,6 +46,8 @@ constexpr uint8_t kDr7Length[] = { 0, 0, kDr7Len2, 0, kDr7Len4, 0, 0, 0, kDr7Len
 
 // Error replies, errno-numbered like other stubs.
 constexpr const char* kErrMalformed = "E01";
+constexpr const char* kErrNoThread = "E03";  // ESRCH: no such thread, or not one this CPU can step
+constexpr const char* kErrRefused = "E0d";   // EACCES: a breakpoint in the debugger's own path
 constexpr const char* kErrFault = "E14";    // EFAULT
 constexpr const char* kErrInvalid = "E22";  // EINVAL: a watch gdb cannot have here
 constexpr const char* kErrNoSpace = "E28";  // ENOSPC: breakpoint table or DR slots full
@@ -76,7 +78,7 @@ uint8_t signal_for_vector(uint8_t vector)
 }  // namespace
 
 
-GdbAction GdbStub::feed(uint8_t byte)
+EXO_NOBREAK GdbAction GdbStub::feed(uint8_t byte)
 {
     RspEvent event = m_codec.feed(byte);
     if (event == RspEvent::None)
@@ -97,15 +99,16 @@ GdbAction GdbStub::feed(uint8_t byte)
     return handle(event);
 }
 
-GdbAction GdbStub::notify_stop(const GdbStopEvent& event)
+EXO_NOBREAK GdbAction GdbStub::notify_stop(const GdbStopEvent& event)
 {
+    lift_breakpoints();
     m_stopped = true;
     m_stop_thread = m_general_thread = event.thread;
     m_continue_thread = 0;
     m_reason = GdbStopReason::None;
     switch (event.cause) {
     case GdbStopCause::Requested: m_signal = m_interrupt ? kSigInt : kSigTrap; break;
-    case GdbStopCause::Panic: m_signal = kSigAbrt; break;
+    case GdbStopCause::Panic:  // a panic comes from an exception: report which
     case GdbStopCause::Exception: m_signal = signal_for_vector(event.vector); break;
     }
     m_interrupt = false;
@@ -171,14 +174,18 @@ GdbAction GdbStub::dispatch(Cursor& c, char command)
     GdbAction action = GdbAction::None;
     const char* answer = "";  // unknown packets get the empty reply
     if (command == 'c' || command == 'C' || command == 's' || command == 'S' || (command == 'v' && c.eat("Cont;"))) {
-        action = command == 'v' ? resume_vcont(c) : resume_legacy(c, command);
-        answer = action == GdbAction::None ? kErrMalformed : nullptr;
-    } else if (command == 'D' || command == 'k') {
-        remove_all_breakpoints();
-        m_stopped = false;
-        m_waiting = false;
-        m_attached = false;
-        action = GdbAction::Detach;
+        // Only the thread that stopped is on the CPU, so only it can be
+        // stepped (kgdb answers the same): stepping another is an error,
+        // never a silent step of this one.
+        ThreadId thread = 0;
+        action = command == 'v' ? resume_vcont(c, thread) : resume_legacy(c, command, thread);
+        answer = action == GdbAction::None                                             ? kErrMalformed
+            : action == GdbAction::Step && thread != 0 && thread != m_stop_thread ? kErrNoThread
+                                                                                   : nullptr;
+        action = answer != nullptr ? GdbAction::None : resume(action);
+    } else if ((command == 'D' && (c.at_end() || c.eat(';'))) || (command == 'k' && c.at_end())) {
+        // D, D;pid and k only: any other packet starting so is unknown.
+        action = detach();
         answer = command == 'D' ? kOk : nullptr;  // k: never kill the kernel, no reply is due
     } else if (command == '?') {
         answer = send_stop_reply();
@@ -215,35 +222,46 @@ GdbAction GdbStub::dispatch(Cursor& c, char command)
     return action;
 }
 
-// Every resume: gdb now waits for a stop reply.
-GdbAction GdbStub::resume(GdbAction action, ThreadId thread)
+GdbAction GdbStub::detach()
 {
-    m_resume_thread = thread != 0 ? thread : m_stop_thread;
+    remove_all_breakpoints();
+    m_stopped = false;
+    m_waiting = false;
+    m_attached = false;
+    return GdbAction::Detach;
+}
+
+GdbAction GdbStub::abandon() { return detach(); }
+
+// Every resume: gdb now waits for a stop reply.
+GdbAction GdbStub::resume(GdbAction action)
+{
+    m_resume_thread = m_stop_thread;
     m_stopped = false;
     m_waiting = true;
     return action;
 }
 
 // c [addr], s [addr], C sig[;addr], S sig[;addr]; the signal is ignored.
-// None means malformed.
-GdbAction GdbStub::resume_legacy(Cursor& c, char command)
+// None means malformed; `thread` is the one Hc chose.
+GdbAction GdbStub::resume_legacy(Cursor& c, char command, ThreadId& thread)
 {
     bool with_signal = command == 'C' || command == 'S';
     uint64_t value = 0;
-    ThreadId thread = m_continue_thread != 0 ? m_continue_thread : m_stop_thread;
+    thread = m_continue_thread != 0 ? m_continue_thread : m_stop_thread;
     bool ok = !with_signal || c.number(value);
     if (ok && (with_signal ? c.eat(';') : !c.at_end()))
         ok = c.number(value) && m_target->write_register(thread, GdbRegister::Rip, value).ok();
     if (!ok || !c.at_end())
         return GdbAction::None;
-    return resume(command == 'c' || command == 'C' ? GdbAction::Continue : GdbAction::Step, thread);
+    return command == 'c' || command == 'C' ? GdbAction::Continue : GdbAction::Step;
 }
 
-// vCont;action[:thread]... In all-stop on one CPU, a step anywhere wins.
-GdbAction GdbStub::resume_vcont(Cursor& c)
+// vCont;action[:thread]... In all-stop on one CPU, a step anywhere wins;
+// `step_thread` is the thread it names (0: any).
+GdbAction GdbStub::resume_vcont(Cursor& c, ThreadId& step_thread)
 {
     GdbAction action = GdbAction::Continue;
-    ThreadId step_thread = 0;
     do {
         char kind = c.next();
         uint64_t signal = 0;
@@ -256,7 +274,7 @@ GdbAction GdbStub::resume_vcont(Cursor& c)
             step_thread = thread;
         }
     } while (c.eat(';'));
-    return c.at_end() ? resume(action, step_thread) : GdbAction::None;
+    return c.at_end() ? action : GdbAction::None;
 }
 
 void GdbStub::reply(const char* text)
@@ -320,22 +338,39 @@ const char* GdbStub::read_registers()
     return nullptr;
 }
 
-// The whole `g` image; x87 and 'x'-marked registers are skipped.
+// The whole `g` image, all or nothing: x87 and 'x'-marked registers are
+// skipped, unchanged values are not written (so read-only registers given
+// back as read pass), and every change is checked before any is made (by
+// writing the register's own value back: refused where it cannot change).
 const char* GdbStub::write_registers(Cursor& c)
 {
-    bool ok = c.left() == 2 * kGdbRegisterBytes;
-    for (size_t i = 0; ok && i < kGdbRegisterCount; ++i) {
+    uint64_t values[kGdbRegisterCount];
+    uint64_t changed = 0;  // bit i: register i gets values[i]
+    static_assert(kGdbRegisterCount <= 64);
+    if (c.left() != 2 * kGdbRegisterBytes)
+        return kErrMalformed;
+    for (size_t i = 0; i < kGdbRegisterCount; ++i) {
         GdbRegister reg = static_cast<GdbRegister>(i);
         size_t size = register_size(reg);
-        uint64_t value = 0;
         if (is_x87_register(reg) || *c.pos() == 'x') {
             for (size_t k = 0; k < 2 * size; ++k)
                 c.next();
             continue;
         }
-        ok = c.little_endian(size, value) && m_target->write_register(m_general_thread, reg, value).ok();
+        if (!c.little_endian(size, values[i]))
+            return kErrMalformed;
+        Result<uint64_t> now = m_target->read_register(m_general_thread, reg);
+        if (now.ok() && now.value() == values[i])
+            continue;
+        if (!now.ok() || !m_target->write_register(m_general_thread, reg, now.value()).ok())
+            return kErrMalformed;
+        changed |= uint64_t { 1 } << i;
     }
-    return ok ? kOk : kErrMalformed;
+    for (size_t i = 0; i < kGdbRegisterCount; ++i) {
+        if (changed >> i & 1)
+            (void)m_target->write_register(m_general_thread, static_cast<GdbRegister>(i), values[i]);
+    }
+    return kOk;
 }
 
 const char* GdbStub::read_register(Cursor& c)
@@ -414,8 +449,15 @@ const char* GdbStub::breakpoint(Cursor& c, char command)
         return kErrMalformed;
     if (type == '0')
         return command == 'Z' ? insert_software(address) : remove_software(address);
-    if (type == '1')
+    if (type == '1') {
+        // Like an int3 there, a debug register on the trap path re-enters the stub.
+        if (command == 'Z') {
+            Result<uint8_t*> alias = m_target->code_alias(address);
+            if (!alias.ok() && alias.error() == Error::Busy)
+                return kErrRefused;
+        }
         return change_hardware(HwKind::Exec, address, 1, command);
+    }
     if (type == '2')
         return change_hardware(HwKind::Write, address, kind, command);
     if (type == '4')
@@ -423,6 +465,8 @@ const char* GdbStub::breakpoint(Cursor& c, char command)
     return "";  // x86 cannot watch reads alone (Z3)
 }
 
+// Recorded only: the int3 goes in when the kernel resumes (packets are
+// handled while stopped, when every breakpoint is lifted).
 const char* GdbStub::insert_software(uint64_t address)
 {
     SwBreakpoint* free_entry = nullptr;
@@ -434,23 +478,45 @@ const char* GdbStub::insert_software(uint64_t address)
     }
     if (free_entry == nullptr)
         return kErrNoSpace;
-    uint8_t saved = 0;
-    if (m_target->read_memory(address, &saved, 1).value_or(0) != 1
-        || m_target->write_memory(address, &kInt3, 1).value_or(0) != 1)
-        return kErrFault;
-    *free_entry = { address, saved, true };
+    Result<uint8_t*> alias = m_target->code_alias(address);
+    if (!alias.ok())
+        return alias.error() == Error::Busy ? kErrRefused : kErrFault;
+    *free_entry = { address, alias.value(), *alias.value(), true };
     return kOk;
 }
 
 const char* GdbStub::remove_software(uint64_t address)
 {
+    return forget_breakpoint(address) ? kOk : kErrMalformed;
+}
+
+EXO_NOBREAK bool GdbStub::forget_breakpoint(uint64_t address)
+{
     for (SwBreakpoint& bp : m_software) {
         if (bp.used && bp.address == address) {
             bp.used = false;
-            return m_target->write_memory(address, &bp.saved, 1).value_or(0) == 1 ? kOk : kErrFault;
+            return true;
         }
     }
-    return kErrMalformed;
+    return false;
+}
+
+// Plain stores through each breakpoint's alias: no call that a breakpoint
+// could sit in. Volatile, so none is dropped as a dead store.
+EXO_NOBREAK void GdbStub::lift_breakpoints()
+{
+    for (SwBreakpoint& bp : m_software) {
+        if (bp.used)
+            *static_cast<volatile uint8_t*>(bp.alias) = bp.saved;
+    }
+}
+
+EXO_NOBREAK void GdbStub::plant_breakpoints(uint64_t except)
+{
+    for (SwBreakpoint& bp : m_software) {
+        if (bp.used && bp.address != except)
+            *static_cast<volatile uint8_t*>(bp.alias) = kInt3;
+    }
 }
 
 const char* GdbStub::change_hardware(HwKind kind, uint64_t address, uint64_t length, char command)
@@ -497,12 +563,11 @@ __attribute__((noipa)) void GdbStub::load_debug_registers()
     m_target->set_debug_registers(regs);
 }
 
+// Stopped, so the int3 bytes are out of memory already.
 void GdbStub::remove_all_breakpoints()
 {
-    for (SwBreakpoint& bp : m_software) {
-        if (bp.used)
-            (void)remove_software(bp.address);
-    }
+    for (SwBreakpoint& bp : m_software)
+        bp.used = false;
     for (HwSlot& slot : m_hardware)
         slot.kind = HwKind::Free;
     load_debug_registers();
@@ -583,6 +648,8 @@ const char* GdbStub::thread_description(Cursor& c)
     ThreadId thread = 0;
     if (!c.number(thread) || !c.at_end())
         return kErrMalformed;
+    if (!m_target->thread_alive(thread))
+        return kErrNoThread;
     char text[kThreadDescription];
     size_t n = m_target->thread_description(thread, text, sizeof(text));
     for (size_t i = 0; i < n && i < sizeof(text); ++i)

@@ -5,9 +5,13 @@
 // Kernel side, in short:
 //   while running, each COM2 byte:  if (stub.feed(b) == GdbAction::Stop) stop;
 //   when stopped (that request, a breakpoint, a step, a fault, gdb=wait):
-//       action = stub.notify_stop(event);
+//       action = stub.notify_stop(event);   // lifts the breakpoints first
 //       while (action == GdbAction::None) action = stub.feed(read_byte());
+//       stub.plant_breakpoints(step ? rip : 0);  // the last thing before resuming
 //       resume as `action` says (Step: one instruction of resume_thread()).
+// Software breakpoints are in memory only while the kernel runs (as kgdb
+// does): nothing the stub runs while stopped can hit one, so a breakpoint on
+// strlen or memcmp cannot re-enter it.
 // A gdb attaching while the kernel runs makes feed() return Stop on its
 // first packet; notify_stop() then answers that packet.
 #pragma once
@@ -64,6 +68,18 @@ public:
     GdbAction feed(uint8_t byte);
     GdbAction notify_stop(const GdbStopEvent& event);
 
+    // int3 bytes in or out of memory. notify_stop() lifts them itself;
+    // the kernel plants them when it resumes, `except` at the address a step
+    // starts from (0: none), so the step executes the real instruction.
+    void lift_breakpoints();
+    void plant_breakpoints(uint64_t except);
+    // A breakpoint hit inside the debugger: forgets the one at `address`
+    // (lifted already); whether there was one.
+    bool forget_breakpoint(uint64_t address);
+    // gdb is gone without detaching (the operator said so on the console):
+    // as a detach, without a reply.
+    GdbAction abandon();
+
     // The thread a Step applies to (GDB thread id).
     ThreadId resume_thread() const { return m_resume_thread; }
     // A gdb has sent a packet since the last detach.
@@ -92,6 +108,7 @@ private:
     };
     struct SwBreakpoint {
         uint64_t address = 0;
+        uint8_t* alias = nullptr;  // where its byte is stored (GdbTarget::code_alias)
         uint8_t saved = 0;
         bool used = false;
     };
@@ -202,9 +219,10 @@ private:
 
     GdbAction handle(RspEvent event);
     GdbAction dispatch(Cursor& c, char command);
-    GdbAction resume(GdbAction action, ThreadId thread);
-    GdbAction resume_legacy(Cursor& c, char command);
-    GdbAction resume_vcont(Cursor& c);
+    GdbAction resume(GdbAction action);
+    GdbAction detach();
+    GdbAction resume_legacy(Cursor& c, char command, ThreadId& thread);
+    GdbAction resume_vcont(Cursor& c, ThreadId& step_thread);
     void reply(const char* text);
     void put_register(GdbRegister reg);
     void load_debug_registers();

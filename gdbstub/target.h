@@ -42,6 +42,13 @@ public:
     Result<size_t> read_memory(uint64_t address, uint8_t* out, size_t length);
     Result<size_t> write_memory(uint64_t address, const uint8_t* data, size_t length);
 
+    // Where the stub may store a software breakpoint's byte for `address`
+    // with a plain write, valid while the breakpoint exists (the kernel: the
+    // direct map's alias of the code page). Error::Busy for code that runs
+    // between a debug trap and the stub lifting its breakpoints (a
+    // breakpoint there would trap inside the debugger); NotMapped otherwise.
+    Result<uint8_t*> code_alias(uint64_t address);
+
     // Called whenever a hardware breakpoint or watchpoint changes. Load them
     // when resuming and keep DR7 clear while stopped, so the stub's own
     // memory accesses cannot trigger a watchpoint.
@@ -78,6 +85,7 @@ protected:
     {                                                                                                     \
         return static_cast<Impl*>(this)->write_memory(a, data, n);                                        \
     }                                                                                                     \
+    Result<uint8_t*> GdbTarget::code_alias(uint64_t a) { return static_cast<Impl*>(this)->code_alias(a); } \
     void GdbTarget::set_debug_registers(const DebugRegisters& regs)                               \
     {                                                                                                     \
         static_cast<Impl*>(this)->set_debug_registers(regs);                                              \

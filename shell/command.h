@@ -36,7 +36,15 @@ struct Command {
     // More arguments than this (not counting argv[0]) is a usage error,
     // reported by the table before run() is called.
     uint8_t max_args = kAnyArgs;
+    // kNotInDebugger: the command blocks, sleeps, spawns threads or faults,
+    // so `monitor` (run inside gdb's stop, on whatever was interrupted)
+    // refuses it.
+    uint8_t flags = 0;
+    static constexpr uint8_t kNotInDebugger = 1;
 };
+
+// Where a command line comes from.
+enum class CommandOrigin : uint8_t { Shell, Debugger };
 
 class CommandContext {
 public:

@@ -84,7 +84,7 @@ const Command* CommandTable::find(const char* name) const
     return name != nullptr ? find(name, __builtin_strlen(name)) : nullptr;
 }
 
-Result<void> CommandTable::execute(Output& out, const char* line, size_t length) const
+Result<void> CommandTable::execute(Output& out, const char* line, size_t length, CommandOrigin origin) const
 {
     Tokens tokens;
     auto parsed = tokens.parse(line, length);
@@ -96,10 +96,10 @@ Result<void> CommandTable::execute(Output& out, const char* line, size_t length)
         out.newline();
         return parsed.error();
     }
-    return dispatch(out, tokens.argc(), tokens.argv());
+    return dispatch(out, tokens.argc(), tokens.argv(), origin);
 }
 
-Result<void> CommandTable::dispatch(Output& out, int argc, const char* const* argv) const
+Result<void> CommandTable::dispatch(Output& out, int argc, const char* const* argv, CommandOrigin origin) const
 {
     if (argc < 0 || static_cast<size_t>(argc) > Tokens::kMaxArgs) {
         out.puts("error: too many arguments");
@@ -132,6 +132,8 @@ Result<void> CommandTable::dispatch(Output& out, int argc, const char* const* ar
         return ctx.usage_error();
     if (command->run == nullptr)
         return ctx.fail(Error::Unsupported);
+    if (origin == CommandOrigin::Debugger && (command->flags & Command::kNotInDebugger))
+        return ctx.fail(Error::Unsupported, "not from gdb: it blocks, sleeps, spawns threads or faults");
     Result<void> result = command->run(ctx, count, args);
     if (!result.ok() && !ctx.reported())
         (void)ctx.fail(result.error());

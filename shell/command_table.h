@@ -38,11 +38,14 @@ public:
 
     // Tokenizes `line[0..length)` and dispatches it. Tokenizer errors print
     // an error line too. An empty line does nothing.
-    Result<void> execute(Output& out, const char* line, size_t length) const;
+    Result<void> execute(Output& out, const char* line, size_t length,
+        CommandOrigin origin = CommandOrigin::Shell) const;
 
     // argv[0] is the command name. Returns the command's result (NotFound
-    // for an unknown command), after printing the error line if any.
-    Result<void> dispatch(Output& out, int argc, const char* const* argv) const;
+    // for an unknown command), after printing the error line if any. From
+    // the debugger, a kNotInDebugger command is refused (Unsupported).
+    Result<void> dispatch(Output& out, int argc, const char* const* argv,
+        CommandOrigin origin = CommandOrigin::Shell) const;
 
     // Candidates for the word under `cursor`: command names for the first
     // word (and for help's argument), the command's first-argument words for

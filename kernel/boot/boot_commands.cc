@@ -156,6 +156,6 @@ void complete_init(Completions& out)
 EXO_SHELL_COMMAND(kBootCommand, "boot", "boot [--json]", "boot tasks with phase, start, duration, status and memory",
     cmd_boot, nullptr, nullptr, 0);
 EXO_SHELL_COMMAND(kInitCommand, "init", "init deferred | init NAME", "run pending optional-phase inits now",
-    cmd_init, nullptr, complete_init, 1);
+    cmd_init, nullptr, complete_init, 1, Command::kNotInDebugger);
 
 }  // namespace exo

@@ -43,7 +43,7 @@ const uint8_t* read_low_phys(void*, uint64_t phys, size_t len)
 
 void report_option(void*, const char* token, size_t length, CmdlineProblem problem)
 {
-    log_warn("cmdline: %s '%s' ignored", cmdline_problem_text(problem), FormatStr { token, length });
+    log_warn("cmdline: %s '%s' ignored", cmdline_problem_text(problem), FormatStr { token, static_cast<uint32_t>(length) });
 }
 
 void record_boot_info(uint32_t magic, uint32_t info_phys)

@@ -40,6 +40,6 @@ constexpr const char* kFaultWords[] = { "pagefault", "ud", "stack", nullptr };
 }  // namespace
 
 EXO_SHELL_COMMAND(kFaultCommand, "fault", "fault pagefault|ud|stack", "trigger a kernel exception (shows the report)",
-    cmd_fault, kFaultWords, nullptr, 1);
+    cmd_fault, kFaultWords, nullptr, 1, Command::kNotInDebugger);
 
 }  // namespace exo

@@ -47,7 +47,7 @@ Result<void> cmd_log(CommandContext& ctx, int, const char* const*)
         const LogRecord& r = c.record;
         uint64_t us = r.timestamp > entry ? ticks_to_us(r.timestamp - entry, hz) : 0;
         list.row("[{:6u}.{:06u}{!seq}{!time_us}] {level:-5s} {text}\n", us / 1000000, us % 1000000, r.seq, us,
-            log_level_name(r.level), FormatStr { c.text, r.length });
+            log_level_name(r.level), FormatStr { c.text, static_cast<uint32_t>(r.length) });
     }
     return list.finish();
 }

@@ -75,9 +75,12 @@ struct FormatArg {
 
 // A length-delimited string, e.g. a token inside a larger buffer. Printed up
 // to `length` chars or the first NUL, whichever comes first.
-struct FormatStr {
+// Packed to 12 bytes: an aggregate of 16 bytes or more on the stack is
+// 16-byte aligned (x86-64 psABI), which costs each function that passes a
+// span a stack-realignment prologue under -mpreferred-stack-boundary=3.
+struct [[gnu::packed]] FormatStr {
     const char* data;
-    size_t length;
+    uint32_t length;
 };
 
 // The kinds of argument word a call site can pass: 3 bits each in a FormatSig.

@@ -58,24 +58,30 @@ Result<size_t> read(uint64_t addr, void* out, size_t len)
     return safe_copy(out, reinterpret_cast<const void*>(addr), ok);
 }
 
-Result<size_t> write(uint64_t addr, const void* in, size_t len)
+Result<uint8_t*> writable_alias(uint64_t addr)
 {
     if (!PageTable::is_canonical(addr))
         return Error::InvalidArgument;
+    Result<Translation> t = memory::kernel_page_table().translate(addr);
+    // The direct map covers RAM only: MMIO and holes have no alias.
+    if (!t.ok() || has(t.value().flags, PageFlags::User) || !memory::early_phys_to_virt(t.value().phys, 1))
+        return Error::NotMapped;
+    return static_cast<uint8_t*>(memory::phys_to_virt(t.value().phys));
+}
+
+Result<size_t> write(uint64_t addr, const void* in, size_t len)
+{
     size_t done = 0;
     auto* src = static_cast<const uint8_t*>(in);
     while (done < len) {
         uint64_t at = addr + done;
-        Result<Translation> t = memory::kernel_page_table().translate(at);
-        if (!t.ok() || has(t.value().flags, PageFlags::User))
+        Result<uint8_t*> alias = writable_alias(at);
+        if (!alias.ok())
             break;
         size_t chunk = kPage - (at & (kPage - 1));
         if (chunk > len - done)
             chunk = len - done;
-        // The direct map covers RAM only: MMIO or holes stop the write.
-        if (!memory::early_phys_to_virt(t.value().phys, chunk))
-            break;
-        size_t n = safe_copy(memory::phys_to_virt(t.value().phys), src + done, chunk);
+        size_t n = safe_copy(alias.value(), src + done, chunk);
         done += n;
         if (n != chunk)
             break;

@@ -17,5 +17,8 @@ namespace exo::safe_memory {
 Result<size_t> read(uint64_t addr, void* out, size_t len);
 // Writes up to len bytes through the physical alias; same partial rules.
 Result<size_t> write(uint64_t addr, const void* in, size_t len);
+// That alias for the byte at addr: the direct map's view of its page, for
+// kernel pages in RAM; NotMapped for user pages, MMIO and holes.
+Result<uint8_t*> writable_alias(uint64_t addr);
 
 }  // namespace exo::safe_memory

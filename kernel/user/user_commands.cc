@@ -26,6 +26,6 @@ Result<void> cmd_user(CommandContext& ctx, int argc, const char* const* argv)
 }  // namespace
 
 EXO_SHELL_COMMAND(kUserCommand, "user", "user sampler|badptr|fault|bench",
-    "run the ring-3 program: IPC sampler, bad pointer, fault, or syscall bench", cmd_user, kPrograms, nullptr, 1);
+    "run the ring-3 program: IPC sampler, bad pointer, fault, or syscall bench", cmd_user, kPrograms, nullptr, 1, Command::kNotInDebugger);
 
 }  // namespace exo

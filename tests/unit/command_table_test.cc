@@ -104,7 +104,8 @@ const Command kCommands[] = {
         .summary = "run pending optional inits",
         .run = run_usage,
         .arg_words = kInitWords,
-        .complete_arg = driver_names },
+        .complete_arg = driver_names,
+        .flags = Command::kNotInDebugger },
     { .name = "fails", .usage = "fails", .summary = "always times out", .run = run_fails },
     { .name = "reports", .usage = "reports", .summary = "reports its own error", .run = run_reports },
     { .name = "poweroff", .usage = "poweroff", .summary = "turn the machine off", .run = nullptr },
@@ -213,6 +214,24 @@ TEST(CommandTable, CommandErrorGetsOneErrorLine)
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error(), Error::Timeout);
     EXPECT_EQ(f.text, "partial output\r\nerror: fails: timeout\r\n");
+}
+
+TEST(CommandTable, DebuggerRefusesCommandsThatBlockOrFault)
+{
+    Fixture f;
+    std::string line = "init deferred";
+    auto r = f.table.execute(f.out, line.data(), line.size(), CommandOrigin::Debugger);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error(), Error::Unsupported);
+    EXPECT_EQ(f.text, "error: init: not from gdb: it blocks, sleeps, spawns threads or faults\r\n");
+    // The same line from the shell runs; other commands run from gdb.
+    f.text.clear();
+    (void)f.run(line);
+    EXPECT_EQ(f.text.find("not from gdb"), std::string::npos);
+    f.text.clear();
+    line = "mem";
+    EXPECT_TRUE(f.table.execute(f.out, line.data(), line.size(), CommandOrigin::Debugger).ok());
+    EXPECT_EQ(f.text.find("error"), std::string::npos);
 }
 
 TEST(CommandTable, SelfReportedErrorIsNotRepeated)

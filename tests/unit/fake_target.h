@@ -180,6 +180,17 @@ public:
         return n;
     }
 
+    // Breakpoint bytes go straight into the fake memory; [nobreak_begin,
+    // nobreak_end) plays the debugger's own trap path.
+    Result<uint8_t*> code_alias(uint64_t address)
+    {
+        if (address >= nobreak_begin && address < nobreak_end)
+            return Error::Busy;
+        if (address < kFakeMemoryBase || address >= kFakeMemoryBase + memory.size())
+            return Error::NotMapped;
+        return &memory[address - kFakeMemoryBase];
+    }
+
     void set_debug_registers(const DebugRegisters& r)
     {
         debug = r;
@@ -226,6 +237,8 @@ public:
     int register_writes = 0;
     int memory_writes = 0;
     bool refuse_cr0 = false;
+    uint64_t nobreak_begin = kFakeMemoryBase + 0x2000;
+    uint64_t nobreak_end = kFakeMemoryBase + 0x2100;
     std::vector<std::string> monitor_commands;
     std::vector<std::string> monitor_output;
 };

@@ -197,7 +197,24 @@ TEST_F(StubTest, GWithWrongLengthOrBadHexIsRefused)
     bad[3] = 'q';
     EXPECT_EQ(ask("G" + bad), "E01");
     target.refuse_cr0 = true;
+    EXPECT_EQ(ask("G" + g), "OK");  // cr0 unchanged: not written, so not refused
+}
+
+TEST_F(StubTest, GIsAllOrNothing)
+{
+    std::string g = ask("g");
+    uint64_t rax = target.reg(1, GdbRegister::Rax);
+    uint64_t cr0 = target.reg(1, GdbRegister::Cr0);
+    g.replace(0, 16, le_hex(0x1122334455667788ull, 8));
+    g.replace(2 * register_offset(GdbRegister::Cr0), 16, le_hex(cr0 ^ 1, 8));
+    target.refuse_cr0 = true;
     EXPECT_EQ(ask("G" + g), "E01");
+    EXPECT_EQ(target.reg(1, GdbRegister::Rax), rax);  // nothing changed
+    EXPECT_EQ(target.reg(1, GdbRegister::Cr0), cr0);
+    target.refuse_cr0 = false;
+    EXPECT_EQ(ask("G" + g), "OK");
+    EXPECT_EQ(target.reg(1, GdbRegister::Rax), 0x1122334455667788ull);
+    EXPECT_EQ(target.reg(1, GdbRegister::Cr0), cr0 ^ 1);
 }
 
 TEST_F(StubTest, PReadsAndCapitalPWritesOneRegister)
@@ -297,19 +314,66 @@ TEST_F(StubTest, XWritesEscapedBinary)
 
 // ---- Breakpoints -------------------------------------------------------------
 
-TEST_F(StubTest, SoftwareBreakpointPlantsAndRestoresInt3)
+TEST_F(StubTest, SoftwareBreakpointsAreInMemoryOnlyWhileRunning)
 {
     uint64_t a = kFakeMemoryBase + 0x100;
+    uint64_t b = kFakeMemoryBase + 0x180;
     uint8_t original = target.byte_at(a);
     EXPECT_EQ(ask("Z0," + number_hex(a) + ",1"), "OK");
-    EXPECT_EQ(target.byte_at(a), 0xCC);
+    EXPECT_EQ(ask("Z0," + number_hex(b) + ",1"), "OK");
+    EXPECT_EQ(target.byte_at(a), original);  // stopped: nothing the stub runs can hit it
     EXPECT_EQ(ask("Z0," + number_hex(a) + ",1"), "OK");  // again: no double save
-    EXPECT_EQ(ask("z0," + number_hex(a) + ",1"), "OK");
+    EXPECT_EQ(feed(rsp_frame("c")), GdbAction::Continue);
+    stub.plant_breakpoints(0);
+    EXPECT_EQ(target.byte_at(a), 0xCC);
+    EXPECT_EQ(target.byte_at(b), 0xCC);
+    (void)stub.notify_stop({ GdbStopCause::Requested, 0, 0, 1 });
+    replies();
+    EXPECT_EQ(target.byte_at(a), original);  // lifted by the stop itself
+    // A step from a breakpoint's address runs the real instruction there.
+    EXPECT_EQ(feed(rsp_frame("s")), GdbAction::Step);
+    stub.plant_breakpoints(a);
     EXPECT_EQ(target.byte_at(a), original);
+    EXPECT_EQ(target.byte_at(b), 0xCC);
+    (void)stub.notify_stop({ GdbStopCause::Exception, kVectorDebug, kDr6SingleStep, 1 });
+    replies();
+    EXPECT_EQ(ask("z0," + number_hex(a) + ",1"), "OK");
+    EXPECT_EQ(feed(rsp_frame("c")), GdbAction::Continue);
+    stub.plant_breakpoints(0);
+    EXPECT_EQ(target.byte_at(a), original);  // removed: never planted again
+    EXPECT_EQ(target.byte_at(b), 0xCC);
+    (void)stub.notify_stop({ GdbStopCause::Requested, 0, 0, 1 });
+    replies();
     EXPECT_EQ(ask("z0," + number_hex(a) + ",1"), "E01");  // not inserted
     EXPECT_EQ(ask("Z0,10,1"), "E14");                     // unmapped
     EXPECT_EQ(ask("Z0,zz,1"), "E01");
     EXPECT_EQ(ask("Z0," + number_hex(a)), "E01");
+}
+
+TEST_F(StubTest, BreakpointsOnTheDebuggersOwnPathAreRefused)
+{
+    uint64_t inside = target.nobreak_begin + 0x10;
+    EXPECT_EQ(ask("Z0," + number_hex(inside) + ",1"), "E0d");
+    EXPECT_EQ(ask("Z1," + number_hex(inside) + ",1"), "E0d");
+    EXPECT_EQ(stub.breakpoint_count(), 0u);
+    EXPECT_EQ(ask("Z0," + number_hex(target.nobreak_end) + ",1"), "OK");  // just past it
+}
+
+TEST_F(StubTest, BreakpointHitInsideTheDebuggerIsForgotten)
+{
+    uint64_t a = kFakeMemoryBase + 0x100;
+    uint8_t original = target.byte_at(a);
+    EXPECT_EQ(ask("Z0," + number_hex(a) + ",1"), "OK");
+    EXPECT_EQ(feed(rsp_frame("c")), GdbAction::Continue);
+    stub.plant_breakpoints(0);
+    // What the kernel does on a #BP while the stub handles a trap.
+    stub.lift_breakpoints();
+    EXPECT_TRUE(stub.forget_breakpoint(a));
+    EXPECT_FALSE(stub.forget_breakpoint(a));
+    EXPECT_EQ(target.byte_at(a), original);
+    stub.plant_breakpoints(0);
+    EXPECT_EQ(target.byte_at(a), original);
+    EXPECT_EQ(stub.breakpoint_count(), 0u);
 }
 
 TEST_F(StubTest, SoftwareBreakpointTableIsBounded)
@@ -369,6 +433,9 @@ TEST_F(StubTest, StopReplyCarriesThreadAndExpeditedRegisters)
 TEST_F(StubTest, VContQueryAndStep)
 {
     EXPECT_EQ(ask("vCont?"), "vCont;c;C;s;S");
+    EXPECT_EQ(feed(rsp_frame("c")), GdbAction::Continue);
+    (void)stub.notify_stop({ GdbStopCause::Requested, 0, 0, 2 });  // thread 2 now on the CPU
+    replies();
     EXPECT_EQ(feed(rsp_frame("vCont;s:2;c")), GdbAction::Step);
     EXPECT_EQ(stub.resume_thread(), 2u);
     EXPECT_TRUE(stub.running());
@@ -418,8 +485,27 @@ TEST_F(StubTest, LegacyContinueAndStepWithAddress)
     EXPECT_EQ(ask("C05;"), "E01");
 }
 
+TEST_F(StubTest, OnlyTheStoppedThreadCanBeStepped)
+{
+    // Thread 2 is not on the CPU: stepping it is an error, never a step of thread 1.
+    EXPECT_EQ(ask("vCont;s:2;c"), "E03");
+    EXPECT_EQ(ask("vCont;s:7"), "E03");
+    EXPECT_EQ(ask("Hc2"), "OK");
+    EXPECT_EQ(ask("s"), "E03");
+    EXPECT_FALSE(stub.running());
+    EXPECT_EQ(feed(rsp_frame("c")), GdbAction::Continue);  // continuing is global
+    (void)stub.notify_stop({ GdbStopCause::Requested, 0, 0, 1 });
+    replies();
+    EXPECT_EQ(ask("Hc1"), "OK");
+    EXPECT_EQ(feed(rsp_frame("vCont;s:1;c")), GdbAction::Step);
+    EXPECT_EQ(stub.resume_thread(), 1u);
+}
+
 TEST_F(StubTest, HcSelectsTheThreadLegacyStepsApplyTo)
 {
+    EXPECT_EQ(feed(rsp_frame("c")), GdbAction::Continue);
+    (void)stub.notify_stop({ GdbStopCause::Requested, 0, 0, 2 });
+    replies();
     EXPECT_EQ(ask("Hc2"), "OK");
     EXPECT_EQ(feed(rsp_frame("s")), GdbAction::Step);
     EXPECT_EQ(stub.resume_thread(), 2u);
@@ -490,8 +576,15 @@ TEST_F(StubTest, FaultsAndPanicsMapToSignals)
     (void)stub.notify_stop({ GdbStopCause::Exception, 0, 0, 1 });
     EXPECT_EQ(replies(), std::vector<std::string> { stop_reply(8, 1) });  // #DE: SIGFPE
     EXPECT_EQ(feed(rsp_frame("vCont;c")), GdbAction::Continue);
-    (void)stub.notify_stop({ GdbStopCause::Panic, 0, 0, 1 });
-    EXPECT_EQ(replies(), std::vector<std::string> { stop_reply(6, 1) });  // SIGABRT
+    // A panic reports the exception behind it, not SIGABRT.
+    (void)stub.notify_stop({ GdbStopCause::Panic, kVectorPageFault, 0, 1 });
+    EXPECT_EQ(replies(), std::vector<std::string> { stop_reply(11, 1) });  // #PF: SIGSEGV
+    EXPECT_EQ(feed(rsp_frame("vCont;c")), GdbAction::Continue);
+    (void)stub.notify_stop({ GdbStopCause::Panic, 6, 0, 1 });
+    EXPECT_EQ(replies(), std::vector<std::string> { stop_reply(4, 1) });  // #UD: SIGILL
+    EXPECT_EQ(feed(rsp_frame("vCont;c")), GdbAction::Continue);
+    (void)stub.notify_stop({ GdbStopCause::Panic, kVectorBreakpoint, 0, 1 });
+    EXPECT_EQ(replies(), std::vector<std::string> { stop_reply(5, 1) });  // #BP: SIGTRAP
 }
 
 TEST_F(StubTest, CtrlCWhileRunningStopsWithSigint)
@@ -557,6 +650,7 @@ TEST_F(StubTest, ThreadQueries)
     EXPECT_EQ(ask("qThreadExtraInfo,1"), to_hex("idle running"));
     EXPECT_EQ(ask("qThreadExtraInfo,2"), to_hex(std::string(64, 'z')));  // clamped
     EXPECT_EQ(ask("qThreadExtraInfo,zz"), "E01");
+    EXPECT_EQ(ask("qThreadExtraInfo,9"), "E03");  // no such thread
     EXPECT_EQ(ask("T2"), "OK");
     EXPECT_EQ(ask("T9"), "E01");
     EXPECT_EQ(ask("T"), "E01");
@@ -783,6 +877,29 @@ TEST_F(StubTest, DetachRemovesEveryBreakpointAndResumes)
     EXPECT_EQ(target.debug.dr7, 0u);
     EXPECT_TRUE(stub.running());
     EXPECT_FALSE(stub.attached());
+}
+
+TEST_F(StubTest, OnlyExactDAndKDetach)
+{
+    EXPECT_EQ(ask("Dxyz"), "");
+    EXPECT_EQ(ask("k0"), "");
+    EXPECT_EQ(ask("D1"), "");
+    EXPECT_FALSE(stub.running());
+    EXPECT_EQ(ask("D;1", GdbAction::Detach), "OK");  // multiprocess form
+    EXPECT_TRUE(stub.running());
+}
+
+TEST_F(StubTest, AbandonIsADetachWithoutReply)
+{
+    uint64_t a = kFakeMemoryBase + 0x100;
+    EXPECT_EQ(ask("Z0," + number_hex(a) + ",1"), "OK");
+    EXPECT_EQ(ask("Z2," + number_hex(a) + ",8"), "OK");
+    EXPECT_EQ(stub.abandon(), GdbAction::Detach);
+    EXPECT_TRUE(replies().empty());
+    EXPECT_TRUE(stub.running());
+    EXPECT_FALSE(stub.attached());
+    EXPECT_EQ(stub.breakpoint_count(), 0u);
+    EXPECT_EQ(target.debug.dr7, 0u);
 }
 
 TEST_F(StubTest, KillDetachesWithoutReply)

@@ -6,6 +6,7 @@
 #include "kernel/drivers/pic8259/pic_hw.h"
 #include "kernel/debug/panic_hw.h"
 #include "kernel/lib/names.h"
+#include "kernel/lib/nobreak.h"
 #include "kernel/sched/threads_hw.h"
 #include "kernel/user/user_mode_hw.h"
 
@@ -97,7 +98,7 @@ const char* exception_name(uint64_t vector)
 
 }  // namespace exo::idt
 
-extern "C" void trap_dispatch(exo::TrapFrame* frame)
+extern "C" EXO_NOBREAK void trap_dispatch(exo::TrapFrame* frame)
 {
     using namespace exo;
     uint64_t vector = frame->vector;

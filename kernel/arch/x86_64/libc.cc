@@ -18,19 +18,20 @@ extern "C" {
     return ret;
 }
 
-void* memset(void* dst, int value, size_t n)
+// First in .text (linker.ld), so its fill loop sits at a fixed place in
+// the first page of the image, nowhere near a page boundary.
+__attribute__((section(".text.memset"))) void* memset(void* dst, int value, size_t n)
 {
     void* ret = dst;
     uint64_t pattern = 0x0101010101010101ull * static_cast<uint8_t>(value);
     // Under TCG a rep iteration is one translated-block execution (~45 ns):
     // a 16 KiB stack fill was 2,048 of them. One loop step of eight stores
     // is one block: page-sized fills (tables, stacks, bitmaps) take 8x fewer.
-    // The loop (40 bytes) is 64-byte aligned so it never straddles a page:
-    // TCG ends a block at a page boundary, which split each step in three.
+    // The loop (40 bytes) must not straddle a page: TCG ends a block at a
+    // page boundary, which split each step in three. linker.ld places this
+    // function where it cannot (an alignment here would pad the image).
     if (size_t blocks = n / 64) {
-        asm volatile("jmp 2f\n\t"
-                     ".p2align 6\n"
-                     "2:\n\t"
+        asm volatile("2:\n\t"
                      "movq %%rax, (%%rdi)\n\t movq %%rax, 8(%%rdi)\n\t"
                      "movq %%rax, 16(%%rdi)\n\t movq %%rax, 24(%%rdi)\n\t"
                      "movq %%rax, 32(%%rdi)\n\t movq %%rax, 40(%%rdi)\n\t"

@@ -104,6 +104,21 @@ void inject(const char* bytes, size_t n)
         g_readers.wake_all(threads::scheduler());
 }
 
+bool keep(uint8_t b)
+{
+    if (g_ring.full())
+        return false;
+    g_ring.push(b);
+    ++g_received;
+    return true;
+}
+
+void wake_readers()
+{
+    if (threads::started())
+        g_readers.wake_all(threads::scheduler());
+}
+
 uint64_t bytes_received()
 {
     cpu::InterruptGuard guard;

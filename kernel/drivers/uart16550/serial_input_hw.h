@@ -16,5 +16,11 @@ Result<uint8_t> try_read();
 uint64_t bytes_received();
 // Another input device (the PS/2 keyboard) adds bytes as if typed on COM1.
 void inject(const char* bytes, size_t n);
+// For the debugger's stop loop, where the kernel may be frozen anywhere:
+// keep(b) stores a byte read from COM1 for the shell without waking anyone
+// (false if the ring is full and it is lost); wake_readers() once resuming
+// into code that runs with interrupts on.
+bool keep(uint8_t b);
+void wake_readers();
 
 }  // namespace exo::serial_input

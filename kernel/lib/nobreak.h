@@ -1,0 +1,10 @@
+// EXO_NOBREAK puts a function in .text.nobreak, the code that runs between
+// a debug trap (#BP, #DB, the COM2 interrupt) and the GDB stub lifting its
+// breakpoints, or after it plants them again. A breakpoint there would trap
+// inside the debugger, so the stub refuses any (GdbTarget::code_alias), as
+// kgdb keeps its own entry path out of reach. The linker script gathers the
+// section between __nobreak_start and __nobreak_end, with the interrupt
+// entry stubs. Code inlined into such a function goes with it.
+#pragma once
+
+#define EXO_NOBREAK __attribute__((section(".text.nobreak")))
