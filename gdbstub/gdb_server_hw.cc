@@ -49,6 +49,7 @@ constinit bool g_boot_wait = false;     // the int3 in wait_for_attach() is ours
 // Set while a trap is in the stub's hands (from its hook's first line): a
 // #BP or #DB then is a breakpoint inside the debugger, never a nested stop.
 constinit bool g_inside = false;
+constinit bool g_hinted = false;        // the Ctrl-] hint was printed this session
 extern "C" const char __nobreak_start[], __nobreak_end[];
 
 EXO_NOBREAK uint64_t read_dr6()
@@ -270,8 +271,8 @@ void com2_write(void*, const char* data, size_t length) { g_com2.write_bytes(dat
 // The next byte from gdb. Once gdb has been silent a while (2^32 TSC
 // cycles, 1-2 s), COM1 is read too, so that typing Ctrl-] three times there
 // resumes the kernel when gdb is gone (Detach); other bytes are kept for the
-// shell. Not sooner: while gdb talks, COM1 input stays in the UART, as
-// without a debugger.
+// shell, and the first one gets a hint. Not sooner: while gdb talks, COM1
+// input stays in the UART, as without a debugger.
 GdbAction next_from_gdb(bool& typed)
 {
     constexpr uint64_t kGdbSilentCycles = 1ull << 32;
@@ -286,8 +287,15 @@ GdbAction next_from_gdb(bool& typed)
             escapes = key.value() == kEscape ? escapes + 1 : 0;
             if (escapes == kEscapeCount)
                 return g_stub.abandon();
-            if (key.value() != kEscape)
+            if (key.value() != kEscape) {
                 typed |= serial_input::keep(key.value());
+                if (!g_hinted) {
+                    // Someone types at the shell of a stopped kernel: once
+                    // per session, the way out if gdb died without detaching.
+                    log_warn("gdb: kernel stopped by gdb; Ctrl-] x3 on COM1 resumes");
+                    g_hinted = true;
+                }
+            }
         }
         cpu::pause();
     }
@@ -301,21 +309,6 @@ EXO_NOBREAK void load_debug_registers()
     write_dr(7, g_debug.dr7);
 }
 
-// Executes an instruction that touches IF or TF the way the CPU would,
-// without running it (single_step.h). False if its stack word is out of reach.
-bool emulate(TrapFrame& frame, const StepPlan& plan)
-{
-    uint64_t word = 0;
-    if (plan.kind == StepKind::Popf && safe_memory::read(frame.rsp, &word, plan.width).value_or(0) != plan.width)
-        return false;
-    if (plan.kind == StepKind::Pushf && safe_memory::read(frame.rsp - plan.width, &word, plan.width).value_or(0) != plan.width)
-        return false;  // the stack slot must be there before anything changes
-    emulate_step(plan, frame.rip, frame.rsp, frame.rflags, word);
-    if (plan.kind == StepKind::Pushf)
-        (void)safe_memory::write(frame.rsp, &word, plan.width);
-    return true;
-}
-
 // The stop/resume loop: talk to gdb until it resumes us, then set up the
 // frame for what it asked (TF for a step, debug registers for a continue).
 EXO_NOBREAK void stop_loop(TrapFrame& frame, const GdbStopEvent& event)
@@ -326,14 +319,17 @@ EXO_NOBREAK void stop_loop(TrapFrame& frame, const GdbStopEvent& event)
     g_frame = &frame;
     write_dr(7, 0);  // no watchpoint may fire on the stub's own accesses
     if (g_stepping) {
-        // The #DB that ends a step: TF and IF as the kernel had them.
+        // The #DB that ends a step: TF and IF as the kernel had them, also
+        // in the word a stepped pushf stored (both sit in its low 16 bits).
         frame.rflags = flags_after_step(g_step_kind, g_step_flags, frame.rflags);
+        uint16_t pushed = 0;
+        if (g_step_kind == StepKind::Pushf && safe_memory::read(frame.rsp, &pushed, 2).ok()) {
+            pushed = static_cast<uint16_t>(flags_after_step(StepKind::Hardware, g_step_flags, pushed));
+            (void)safe_memory::write(frame.rsp, &pushed, 2);
+        }
         g_stepping = false;
     }
-    bool was_attached = g_stub.attached();
     GdbAction action = g_stub.notify_stop(event);  // lifts the breakpoints
-    if (!was_attached)
-        log_warn("gdb: stopped; Ctrl-] x3 on COM1 resumes");
     bool typed = false;
     for (;;) {
         while (action == GdbAction::None || action == GdbAction::Stop)
@@ -342,7 +338,7 @@ EXO_NOBREAK void stop_loop(TrapFrame& frame, const GdbStopEvent& event)
             break;
         uint8_t code[kLongestInstruction];
         StepPlan plan = plan_step(code, safe_memory::read(frame.rip, code, sizeof code).value_or(0));
-        if (plan.kind == StepKind::Hardware || plan.kind == StepKind::Iret || !emulate(frame, plan)) {
+        if (!is_emulated(plan.kind)) {
             // Interrupts stay masked while stepping, or `stepi` would land in
             // the timer handler instead of the next instruction.
             g_step_kind = plan.kind;
@@ -351,9 +347,11 @@ EXO_NOBREAK void stop_loop(TrapFrame& frame, const GdbStopEvent& event)
             g_stepping = true;
             break;
         }
+        emulate_step(plan, frame.rip, frame.rflags);
         action = g_stub.notify_stop(GdbStopEvent { GdbStopCause::Exception, idt::vector::kDebug, kDr6SingleStep,
             current_gdb_id() });
     }
+    g_hinted = action != GdbAction::Detach;
     // RF: the instruction at rip runs even if a hardware breakpoint is on it
     // (the one that stopped us, say), as after any #DB fault.
     frame.rflags |= kFlagRf;

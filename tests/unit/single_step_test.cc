@@ -18,7 +18,7 @@ constexpr uint64_t kRf = 1u << 16;
 
 }  // namespace
 
-TEST(SingleStepPlan, FlagInstructionsAreEmulatedAndTheRestStepped)
+TEST(SingleStepPlan, CliStiHltAreEmulatedTheRestStepped)
 {
     EXPECT_EQ(plan({ 0xFA }).kind, StepKind::Cli);
     EXPECT_EQ(plan({ 0xFB }).kind, StepKind::Sti);
@@ -28,20 +28,19 @@ TEST(SingleStepPlan, FlagInstructionsAreEmulatedAndTheRestStepped)
     EXPECT_EQ(plan({ 0x48, 0xCF }).kind, StepKind::Iret);
     EXPECT_EQ(plan({ 0x48, 0x89, 0xC3 }).kind, StepKind::Hardware);  // mov %rax,%rbx
     EXPECT_EQ(plan({ 0x90 }).kind, StepKind::Hardware);
+    for (StepKind k : { StepKind::Cli, StepKind::Sti, StepKind::Hlt })
+        EXPECT_TRUE(is_emulated(k));
+    for (StepKind k : { StepKind::Hardware, StepKind::Pushf, StepKind::Popf, StepKind::Iret })
+        EXPECT_FALSE(is_emulated(k));
     EXPECT_EQ(plan({ 0xFA }).length, 1u);
-    EXPECT_EQ(plan({ 0x9C }).width, 8u);
 }
 
-TEST(SingleStepPlan, PrefixesCountInTheLengthAndOperandSizeNarrowsPushf)
+TEST(SingleStepPlan, PrefixesCountInTheLength)
 {
-    StepPlan p = plan({ 0x66, 0x9C });
-    EXPECT_EQ(p.kind, StepKind::Pushf);
-    EXPECT_EQ(p.length, 2u);
-    EXPECT_EQ(p.width, 2u);
-    p = plan({ 0x48, 0x9D });  // REX.W popfq: still 8 bytes
-    EXPECT_EQ(p.kind, StepKind::Popf);
-    EXPECT_EQ(p.length, 2u);
-    EXPECT_EQ(p.width, 8u);
+    EXPECT_EQ(plan({ 0x66, 0x9C }).kind, StepKind::Pushf);
+    EXPECT_EQ(plan({ 0x66, 0x9C }).length, 2u);
+    EXPECT_EQ(plan({ 0x3E, 0xFA }).kind, StepKind::Cli);
+    EXPECT_EQ(plan({ 0x3E, 0xFA }).length, 2u);
 }
 
 TEST(SingleStepPlan, UnreadableOrAllPrefixCodeIsAHardwareStep)
@@ -51,48 +50,18 @@ TEST(SingleStepPlan, UnreadableOrAllPrefixCodeIsAHardwareStep)
     EXPECT_EQ(plan({ 0x66, 0x66 }).length, 0u);
 }
 
-TEST(SingleStepEmulation, CliAndStiChangeOnlyIf)
+TEST(SingleStepEmulation, CliAndStiChangeOnlyIfAndHltOnlyRip)
 {
-    uint64_t rip = 0x1000, rsp = 0x8000, flags = 0x246 | kIf, word = 0;
-    emulate_step(plan({ 0xFA }), rip, rsp, flags, word);
+    uint64_t rip = 0x1000, flags = 0x246 | kIf;
+    emulate_step(plan({ 0xFA }), rip, flags);
     EXPECT_EQ(rip, 0x1001u);
     EXPECT_EQ(flags, 0x246u & ~kIf);
-    emulate_step(plan({ 0xFB }), rip, rsp, flags, word);
-    EXPECT_EQ(flags, 0x246u | kIf);
-    EXPECT_EQ(rsp, 0x8000u);
-    emulate_step(plan({ 0xF4 }), rip, rsp, flags, word);
+    emulate_step(plan({ 0x3E, 0xFB }), rip, flags);
     EXPECT_EQ(rip, 0x1003u);
     EXPECT_EQ(flags, 0x246u | kIf);
-}
-
-TEST(SingleStepEmulation, PushfStoresTheKernelsFlagsNotTheDebuggers)
-{
-    uint64_t rip = 0x1000, rsp = 0x8000, flags = 0x282 | kRf, word = 0;
-    emulate_step(plan({ 0x9C }), rip, rsp, flags, word);
-    EXPECT_EQ(rsp, 0x7FF8u);
-    EXPECT_EQ(word, 0x282u);  // RF reads as 0; no TF; IF (0x200) as the kernel had it
-    EXPECT_EQ(word & kTf, 0u);
-    EXPECT_EQ(rip, 0x1001u);
-    rsp = 0x8000;
-    emulate_step(plan({ 0x66, 0x9C }), rip, rsp, flags, word);
-    EXPECT_EQ(rsp, 0x7FFEu);
-}
-
-TEST(SingleStepEmulation, PopfLoadsWhatItMayAndKeepsTheRest)
-{
-    uint64_t rip = 0x1000, rsp = 0x7FF8, flags = 0x2 | kRf | (1u << 17), word = 0x246 | kIf | (1u << 20);
-    emulate_step(plan({ 0x9D }), rip, rsp, flags, word);
-    EXPECT_EQ(rsp, 0x8000u);
-    // IF and the arithmetic flags come from the stack; RF clears; VM (17)
-    // stays; VIP (20) is not POPF's to set.
-    EXPECT_EQ(flags, (0x246u | kIf | (1u << 17)));
-    // 16-bit popf: only the low 16 bits are loaded (CF here); ID (21) stays.
-    rsp = 0x7FFE;
-    flags = 0x2 | (1u << 21) | 0x40;
-    word = 0xFFFF0001;
-    emulate_step(plan({ 0x66, 0x9D }), rip, rsp, flags, word);
-    EXPECT_EQ(rsp, 0x8000u);
-    EXPECT_EQ(flags, (1u << 21) | 0x2 | 0x1);
+    emulate_step(plan({ 0xF4 }), rip, flags);
+    EXPECT_EQ(rip, 0x1004u);
+    EXPECT_EQ(flags, 0x246u | kIf);
 }
 
 TEST(SingleStepFlags, AHardwareStepRunsMaskedAndReportsTheFlagsAsBefore)
@@ -105,6 +74,20 @@ TEST(SingleStepFlags, AHardwareStepRunsMaskedAndReportsTheFlagsAsBefore)
     // TF and IF are as before the step.
     uint64_t after = (running | 0x40) & ~0x1;
     EXPECT_EQ(flags_after_step(StepKind::Hardware, before, after), (before | 0x40) & ~0x1);
-    // iretq loads IF itself: the new value stands.
-    EXPECT_EQ(flags_after_step(StepKind::Iret, before, 0x2 | kTf) & (kIf | kTf), 0u);
+    EXPECT_EQ(flags_after_step(StepKind::Pushf, before, running), before);
+}
+
+TEST(SingleStepFlags, PopfAndIretKeepTheFlagsTheyLoaded)
+{
+    uint64_t before = 0x246 | kIf;
+    EXPECT_EQ(flags_after_step(StepKind::Popf, before, 0x2), 0x2u);
+    EXPECT_EQ(flags_after_step(StepKind::Iret, before, 0x2 | kIf), 0x2u | kIf);
+}
+
+TEST(SingleStepFlags, TheWordASteppedPushfStoredGetsTheKernelsTfAndIf)
+{
+    uint64_t before = 0x202;               // IF on, TF off: the kernel's
+    uint64_t stored = flags_for_step(before) & ~kRf;  // what the CPU pushed: TF on, IF off
+    EXPECT_EQ(flags_after_step(StepKind::Hardware, before, stored), 0x202u);
+    EXPECT_EQ(flags_after_step(StepKind::Hardware, 0x2, flags_for_step(0x2)), 0x2u);  // IF was off
 }
