@@ -128,7 +128,7 @@ EXO_NOBREAK GdbAction GdbStub::notify_stop(const GdbStopEvent& event)
             const HwSlot& slot = m_hardware[i];
             if (slot.kind == HwKind::Free || (event.dr6 & (1u << i)) == 0)
                 continue;
-            m_watch_address = slot.address;
+            m_watch_address = slot.watch;
             m_reason = slot.kind == HwKind::Exec    ? GdbStopReason::HwBreak
                 : slot.kind == HwKind::Write        ? GdbStopReason::Watch
                                                     : GdbStopReason::AccessWatch;
@@ -519,28 +519,50 @@ EXO_NOBREAK void GdbStub::plant_breakpoints(uint64_t except)
     }
 }
 
+// A range gdb asks for becomes naturally aligned pieces of 8, 4, 2 or 1
+// bytes, one debug register each (SDM 18.2.5), as QEMU's stub allows: up
+// to 32 bytes over the four. The limits are told apart by the error:
+// E22 for a length no four registers can cover, E28 when too few are free.
 const char* GdbStub::change_hardware(HwKind kind, uint64_t address, uint64_t length, char command)
 {
-    // DR7 lengths are 1, 2, 4 or 8 bytes, naturally aligned (SDM 18.2.5).
-    // One test for both: a power of two up to 8 (0 wraps past 7), and aligned.
-    if (length - 1 > 7 || ((length | address) & (length - 1)) != 0)
+    if (length - 1 >= 8 * kDebugSlots || address + (length - 1) < address)  // 0 wraps past the limit
         return kErrInvalid;
-    HwSlot* free_slot = nullptr;
+    bool found = false;
     for (HwSlot& slot : m_hardware) {
-        if (slot.kind == kind && slot.address == address && slot.length == length) {
+        if (slot.kind == kind && slot.watch == address && slot.watch_length == length) {
             if (command == 'z')
                 slot.kind = HwKind::Free;
-            load_debug_registers();
-            return kOk;
+            found = true;
         }
-        if (slot.kind == HwKind::Free && free_slot == nullptr)
-            free_slot = &slot;
     }
-    if (command == 'z')
-        return kErrMalformed;
-    if (free_slot == nullptr)
+    if (command == 'z' || found) {
+        load_debug_registers();
+        return found ? kOk : kErrMalformed;  // inserting twice is fine; removing nothing is not
+    }
+    size_t free_slots = 0;
+    for (const HwSlot& slot : m_hardware)
+        free_slots += slot.kind == HwKind::Free;
+    uint64_t at = address;
+    uint64_t end = address + length;
+    size_t pieces = 0;
+    for (; at < end; ++pieces) {
+        uint64_t size = 8;
+        while ((at & (size - 1)) != 0 || at + size > end)
+            size >>= 1;
+        at += size;
+    }
+    if (pieces > free_slots)
         return kErrNoSpace;
-    *free_slot = { address, static_cast<uint8_t>(length), kind };
+    at = address;
+    for (HwSlot& slot : m_hardware) {
+        if (slot.kind != HwKind::Free || at == end)
+            continue;
+        uint64_t size = 8;
+        while ((at & (size - 1)) != 0 || at + size > end)
+            size >>= 1;
+        slot = { at, address, static_cast<uint8_t>(size), static_cast<uint8_t>(length), kind };
+        at += size;
+    }
     load_debug_registers();
     return kOk;
 }

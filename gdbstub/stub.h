@@ -101,9 +101,13 @@ public:
 
 private:
     enum class HwKind : uint8_t { Free, Exec, Write, Access };
+    // One debug register: a naturally aligned piece of the range gdb asked
+    // to watch (`watch`, `watch_length`), which may take several.
     struct HwSlot {
         uint64_t address = 0;
+        uint64_t watch = 0;
         uint8_t length = 0;
+        uint8_t watch_length = 0;
         HwKind kind = HwKind::Free;
     };
     struct SwBreakpoint {

@@ -27,8 +27,10 @@ struct Command {
     static constexpr uint8_t kAnyArgs = 0xFF;
 
     const char* name;
-    const char* usage;    // "pages [VADDR]": shown by help and usage errors
-    const char* summary;  // one line for help
+    // "pages [VADDR]\0mapped virtual ranges": the usage line (help and usage
+    // errors), then after its NUL the one-line summary for help. One pointer
+    // for both: there is one of these for every command in the image.
+    const char* usage;
     CommandFn run;        // argv[0] is the name; --json is already removed
     // Fixed words for the first argument, nullptr-terminated (may be null).
     const char* const* arg_words = nullptr;
@@ -41,6 +43,8 @@ struct Command {
     // refuses it.
     uint8_t flags = 0;
     static constexpr uint8_t kNotInDebugger = 1;
+
+    const char* summary() const { return usage + __builtin_strlen(usage) + 1; }
 };
 
 // Where a command line comes from.

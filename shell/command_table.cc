@@ -2,6 +2,7 @@
 
 #include "shell/json_writer.h"
 #include "shell/tokenizer.h"
+#include "kernel/lib/names.h"
 
 namespace exo {
 
@@ -21,10 +22,6 @@ int compare(const char* a, const char* b)
     return static_cast<int>(static_cast<uint8_t>(*a)) - static_cast<int>(static_cast<uint8_t>(*b));
 }
 
-bool equal(const char* text, size_t length, const char* name)
-{
-    return __builtin_strlen(name) == length && __builtin_memcmp(text, name, length) == 0;
-}
 
 bool is_json_flag(const char* arg) { return compare(arg, CommandTable::kJsonFlag) == 0; }
 
@@ -36,7 +33,7 @@ void write_command(JsonWriter& json, const Command& command)
     json.begin_object();
     json.field_str("name", command.name);
     json.field_str("usage", command.usage);
-    json.field_str("summary", command.summary);
+    json.field_str("summary", command.summary());
     json.end_object();
 }
 
@@ -56,8 +53,7 @@ Result<void> run_help(CommandContext& ctx, int argc, const char* const* argv)
 
 constexpr Command kHelpCommand {
     .name = "help",
-    .usage = "help [cmd]",
-    .summary = "list commands, or show one command's usage",
+    .usage = "help [cmd]\0list commands, or show one command's usage",
     .run = run_help,
     .arg_words = nullptr,
     .complete_arg = nullptr,
@@ -70,10 +66,10 @@ const Command* CommandTable::find(const char* name, size_t length) const
 {
     if (name == nullptr)
         return nullptr;
-    if (equal(name, length, kHelpCommand.name))
+    if (equals_name(name, length, kHelpCommand.name))
         return &kHelpCommand;
     for (size_t i = 0; i < m_count; ++i) {
-        if (equal(name, length, m_commands[i].name))
+        if (equals_name(name, length, m_commands[i].name))
             return &m_commands[i];
     }
     return nullptr;
@@ -159,7 +155,7 @@ void CommandTable::complete(const char* line, size_t cursor, Completions& out) c
         size_t word = i;
         while (i < start && !is_blank(line[i]))
             ++i;
-        if (equal(line + word, i - word, kJsonFlag))
+        if (equals_name(line + word, i - word, kJsonFlag))
             continue;
         if (index == 0) {
             first = line + word;
@@ -235,7 +231,7 @@ void CommandTable::print_help(Output& out, OutputFormat format) const
                     width = length;
             } else {
                 out.put_padded(usage_of(*c), width + kHelpColumnGap);
-                out.puts(c->summary);
+                out.puts(c->summary());
                 out.newline();
             }
         }
@@ -261,7 +257,7 @@ Result<void> CommandTable::print_command_help(Output& out, OutputFormat format, 
     out.puts("usage: ");
     out.puts(usage_of(*command));
     out.newline();
-    out.puts(command->summary);
+    out.puts(command->summary());
     out.newline();
     return {};
 }

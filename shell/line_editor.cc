@@ -1,5 +1,7 @@
 #include "shell/line_editor.h"
 
+#include "kernel/lib/names.h"
+
 namespace exo {
 
 namespace {
@@ -51,11 +53,6 @@ constexpr char kBell = '\a';
 
 constexpr bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
-// The kernel provides memcmp and strlen but not strcmp.
-bool equal(const char* a, size_t a_length, const char* b)
-{
-    return __builtin_strlen(b) == a_length && __builtin_memcmp(a, b, a_length) == 0;
-}
 
 }  // namespace
 
@@ -67,7 +64,7 @@ void Completions::add(const char* word)
     if (length < m_prefix_length || __builtin_memcmp(word, m_prefix, m_prefix_length) != 0)
         return;
     for (size_t i = 0; i < m_count; ++i) {
-        if (equal(word, length, m_items[i]))
+        if (equals_name(word, length, m_items[i]))
             return;
     }
     if (m_count == kMaxCandidates) {

@@ -29,8 +29,9 @@ public:
     // The same destination as a formatter sink (WriteFn has Sink::put's shape).
     Sink sink() const { return Sink { m_fn, m_ctx }; }
 
-    // Unlike C's puts, no newline is added.
-    void puts(const char* text)
+    // Unlike C's puts, no newline is added. Out of line: partial inlining
+    // otherwise leaves a private copy of it in every file that prints.
+    [[gnu::noinline]] void puts(const char* text)
     {
         if (text != nullptr)
             write(text, __builtin_strlen(text));

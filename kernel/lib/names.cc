@@ -12,4 +12,9 @@ const char* name_at(const char* packed, size_t index)
     return *packed != '\0' ? packed : "?";
 }
 
+bool equals_name(const char* text, size_t length, const char* name)
+{
+    return __builtin_strlen(name) == length && __builtin_memcmp(text, name, length) == 0;
+}
+
 }  // namespace exo

@@ -11,4 +11,8 @@ namespace exo {
 // The index-th name of `packed`, or "?" past the end.
 const char* name_at(const char* packed, size_t index);
 
+// Whether text[0..length) is exactly the NUL-terminated `name` (the kernel
+// has memcmp and strlen but no strcmp). One copy for every caller.
+bool equals_name(const char* text, size_t length, const char* name);
+
 }  // namespace exo

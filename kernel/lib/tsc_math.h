@@ -38,7 +38,9 @@ constexpr uint64_t div_128_by_64(uint64_t hi, uint64_t lo, uint64_t d)
 // floor(a * b / d), saturating at UINT64_MAX; 0 when d == 0.
 // Splits a = q*d + r so the common case is two 64-bit divisions:
 // a*b/d = q*b + r*b/d, and r*b/d < b always fits.
-constexpr uint64_t mul_div_floor(uint64_t a, uint64_t b, uint64_t d)
+// Out of line at run time: partial inlining otherwise left a private copy
+// of its slow path in each caller's file.
+[[gnu::noinline]] constexpr uint64_t mul_div_floor(uint64_t a, uint64_t b, uint64_t d)
 {
     if (d == 0)
         return 0;

@@ -683,7 +683,7 @@ def test_read_watchpoint_is_unsupported_and_bad_watch_lengths(kernel, kernel_sym
     counter = kernel_symbols.address("g_received", "bB")
     reply = rsp.request(f"Z3,{counter:x},8")
     assert reply == "", rsp.why(f"Z3 (read watchpoint) answered {reply!r}, want empty (unsupported)")
-    for bad in (f"Z2,{counter:x},3", f"Z2,{counter + 1:x},8", f"Z4,{counter:x},16"):
+    for bad in (f"Z2,{counter:x},0", f"Z4,{counter:x},21"):   # 33 bytes: more than 4 registers cover
         reply = rsp.request(bad)
         assert re.fullmatch(r"E[0-9a-f]{2}", reply), rsp.why(f"{bad} answered {reply!r}")
     # Four slots, then no more.

@@ -97,18 +97,17 @@ constexpr const char* kInitWords[] = { "deferred", nullptr };
 
 // Deliberately unsorted, as a linker section would deliver them.
 const Command kCommands[] = {
-    { .name = "pages", .usage = "pages [VADDR]", .summary = "mapped virtual ranges", .run = run_pages, .max_args = 1 },
-    { .name = "mem", .usage = "mem", .summary = "physical memory and heap", .run = run_mem, .max_args = 0 },
+    { .name = "pages", .usage = "pages [VADDR]\0mapped virtual ranges", .run = run_pages, .max_args = 1 },
+    { .name = "mem", .usage = "mem\0physical memory and heap", .run = run_mem, .max_args = 0 },
     { .name = "init",
-        .usage = "init deferred|NAME",
-        .summary = "run pending optional inits",
+        .usage = "init deferred|NAME\0run pending optional inits",
         .run = run_usage,
         .arg_words = kInitWords,
         .complete_arg = driver_names,
         .flags = Command::kNotInDebugger },
-    { .name = "fails", .usage = "fails", .summary = "always times out", .run = run_fails },
-    { .name = "reports", .usage = "reports", .summary = "reports its own error", .run = run_reports },
-    { .name = "poweroff", .usage = "poweroff", .summary = "turn the machine off", .run = nullptr },
+    { .name = "fails", .usage = "fails\0always times out", .run = run_fails },
+    { .name = "reports", .usage = "reports\0reports its own error", .run = run_reports },
+    { .name = "poweroff", .usage = "poweroff\0turn the machine off", .run = nullptr },
 };
 
 struct Fixture {
@@ -267,7 +266,7 @@ TEST(CommandContext, FailFormsShareOneLineShape)
 {
     std::string text;
     Output out(append, &text);
-    Command command { .name = "x", .usage = "x ADDR", .summary = "dump", .run = nullptr };
+    Command command { .name = "x", .usage = "x ADDR\0dump", .run = nullptr };
     CommandContext ctx(out, OutputFormat::Text, command, nullptr);
     EXPECT_EQ(ctx.fail(Error::NotMapped).error(), Error::NotMapped);
     EXPECT_TRUE(ctx.reported());
@@ -389,8 +388,8 @@ TEST(CommandTable, HelpWithEmptyTable)
 TEST(CommandTable, DuplicateNamesListedOnce)
 {
     const Command dup[] = {
-        { .name = "mem", .usage = "mem", .summary = "first", .run = run_mem },
-        { .name = "mem", .usage = "mem", .summary = "second", .run = run_mem },
+        { .name = "mem", .usage = "mem\0first", .run = run_mem },
+        { .name = "mem", .usage = "mem\0second", .run = run_mem },
     };
     std::string text;
     Output out(append, &text);

@@ -415,10 +415,37 @@ TEST_F(StubTest, ReadWatchpointsAreUnsupportedAndBadWatchesRefused)
     EXPECT_EQ(ask("Z3," + number_hex(kFakeMemoryBase) + ",4"), "");
     EXPECT_EQ(ask("z3," + number_hex(kFakeMemoryBase) + ",4"), "");
     EXPECT_EQ(ask("Z5,0,1"), "");
-    EXPECT_EQ(ask("Z2," + number_hex(kFakeMemoryBase + 2) + ",4"), "E22");  // unaligned
-    EXPECT_EQ(ask("Z2," + number_hex(kFakeMemoryBase) + ",3"), "E22");      // no such length
-    EXPECT_EQ(ask("Z4," + number_hex(kFakeMemoryBase) + ",10"), "E22");
+    EXPECT_EQ(ask("Z2," + number_hex(kFakeMemoryBase) + ",0"), "E22");
+    EXPECT_EQ(ask("Z2," + number_hex(kFakeMemoryBase) + ",21"), "E22");  // 33 bytes: more than 4 x 8
+    EXPECT_EQ(ask("Z2,fffffffffffffff8,10"), "E22");                     // wraps
     EXPECT_EQ(target.debug_loads, 0);
+}
+
+TEST_F(StubTest, WatchRangesSplitOverDebugRegisters)
+{
+    uint64_t base = kFakeMemoryBase + 0x200;
+    // 16 bytes, aligned: two 8-byte pieces.
+    EXPECT_EQ(ask("Z2," + number_hex(base) + ",10"), "OK");
+    EXPECT_EQ(target.debug.address[0], base);
+    EXPECT_EQ(target.debug.address[1], base + 8);
+    EXPECT_EQ((target.debug.dr7 >> 16) & 0xFF, 0x99u);  // LEN=10 (8), R/W=01, twice
+    // 3 bytes at an odd address: 1 + 2.
+    EXPECT_EQ(ask("Z4," + number_hex(base + 0x21) + ",3"), "OK");
+    EXPECT_EQ(target.debug.address[2], base + 0x21);
+    EXPECT_EQ(target.debug.address[3], base + 0x22);
+    EXPECT_EQ((target.debug.dr7 >> 24) & 0xFF, 0x73u);  // LEN=00 (1) then 01 (2), R/W=11
+    EXPECT_EQ(ask("Z2," + number_hex(base + 0x40) + ",1"), "E28");  // no register left
+    // A hit in any piece reports the start of the range gdb asked for.
+    EXPECT_EQ(feed(rsp_frame("c")), GdbAction::Continue);
+    (void)stub.notify_stop({ GdbStopCause::Exception, kVectorDebug, 1u << 1, 1 });
+    EXPECT_EQ(replies(), std::vector<std::string> { stop_reply(5, 1, "watch:" + number_hex(base) + ";") });
+    // Removing one range frees all of its pieces and nothing else.
+    EXPECT_EQ(ask("z2," + number_hex(base) + ",10"), "OK");
+    EXPECT_EQ(stub.breakpoint_count(), 2u);
+    EXPECT_EQ(ask("z2," + number_hex(base) + ",10"), "E01");
+    EXPECT_EQ(ask("Z2," + number_hex(base + 1) + ",f"), "E28");  // 1+2+4+8: four pieces, two free
+    EXPECT_EQ(ask("Z2," + number_hex(base + 4) + ",c"), "OK");   // 4 + 8
+    EXPECT_EQ(stub.breakpoint_count(), 4u);
 }
 
 // ---- Resuming and stopping -----------------------------------------------------

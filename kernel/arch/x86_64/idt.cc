@@ -51,14 +51,14 @@ void set_gate(uint8_t vector, uint64_t handler, uint8_t type, uint8_t ist)
 }
 
 // Indexed by vector, packed for name_at (no table of pointers).
+// Reserved vectors are "-" (exception_name says "reserved").
 constexpr char kExceptionNames[] =
     "#DE divide error\0" "#DB debug\0" "NMI\0" "#BP breakpoint\0" "#OF overflow\0" "#BR bound range\0"
     "#UD invalid opcode\0" "#NM device not available\0" "#DF double fault\0" "coprocessor segment overrun\0"
     "#TS invalid TSS\0" "#NP segment not present\0" "#SS stack fault\0" "#GP general protection\0"
-    "#PF page fault\0" "reserved 15\0" "#MF x87 floating point\0" "#AC alignment check\0" "#MC machine check\0"
-    "#XM SIMD floating point\0" "#VE virtualization\0" "#CP control protection\0" "reserved 22\0"
-    "reserved 23\0" "reserved 24\0" "reserved 25\0" "reserved 26\0" "reserved 27\0"
-    "#HV hypervisor injection\0" "#VC VMM communication\0" "#SX security\0" "reserved 31\0";
+    "#PF page fault\0" "-\0" "#MF x87 floating point\0" "#AC alignment check\0" "#MC machine check\0"
+    "#XM SIMD floating point\0" "#VE virtualization\0" "#CP control protection\0" "-\0-\0-\0-\0-\0-\0"
+    "#HV hypervisor injection\0" "#VC VMM communication\0" "#SX security\0-";
 
 }  // namespace
 
@@ -93,7 +93,10 @@ void set_exception_hook(uint8_t vector, ExceptionHook hook)
 
 const char* exception_name(uint64_t vector)
 {
-    return vector < kExceptionCount ? name_at(kExceptionNames, vector) : "interrupt";
+    if (vector >= kExceptionCount)
+        return "interrupt";
+    const char* name = name_at(kExceptionNames, vector);
+    return *name != '-' ? name : "reserved";
 }
 
 }  // namespace exo::idt
