@@ -527,33 +527,14 @@ const char* GdbStub::change_hardware(HwKind kind, uint64_t address, uint64_t len
 {
     if (length - 1 >= 8 * kDebugSlots || address + (length - 1) < address)  // 0 wraps past the limit
         return kErrInvalid;
-    bool found = false;
-    for (HwSlot& slot : m_hardware) {
-        if (slot.kind == kind && slot.watch == address && slot.watch_length == length) {
-            if (command == 'z')
-                slot.kind = HwKind::Free;
-            found = true;
-        }
-    }
-    if (command == 'z' || found) {
+    // Inserting what is there already replaces it (gdb may insert twice).
+    bool found = release_hardware(kind, address, length);
+    if (command == 'z') {
         load_debug_registers();
-        return found ? kOk : kErrMalformed;  // inserting twice is fine; removing nothing is not
+        return found ? kOk : kErrMalformed;
     }
-    size_t free_slots = 0;
-    for (const HwSlot& slot : m_hardware)
-        free_slots += slot.kind == HwKind::Free;
     uint64_t at = address;
     uint64_t end = address + length;
-    size_t pieces = 0;
-    for (; at < end; ++pieces) {
-        uint64_t size = 8;
-        while ((at & (size - 1)) != 0 || at + size > end)
-            size >>= 1;
-        at += size;
-    }
-    if (pieces > free_slots)
-        return kErrNoSpace;
-    at = address;
     for (HwSlot& slot : m_hardware) {
         if (slot.kind != HwKind::Free || at == end)
             continue;
@@ -563,8 +544,24 @@ const char* GdbStub::change_hardware(HwKind kind, uint64_t address, uint64_t len
         slot = { at, address, static_cast<uint8_t>(size), static_cast<uint8_t>(length), kind };
         at += size;
     }
+    bool fits = at == end;
+    if (!fits)
+        release_hardware(kind, address, length);
     load_debug_registers();
-    return kOk;
+    return fits ? kOk : kErrNoSpace;
+}
+
+// Frees every debug register holding a piece of that range; whether any did.
+bool GdbStub::release_hardware(HwKind kind, uint64_t address, uint64_t length)
+{
+    bool found = false;
+    for (HwSlot& slot : m_hardware) {
+        if (slot.kind == kind && slot.watch == address && slot.watch_length == length) {
+            slot.kind = HwKind::Free;
+            found = true;
+        }
+    }
+    return found;
 }
 
 // noipa: not specialised on the kernel's global stub (short register-relative

@@ -243,6 +243,7 @@ private:
     const char* insert_software(uint64_t address);
     const char* remove_software(uint64_t address);
     const char* change_hardware(HwKind kind, uint64_t address, uint64_t length, char command);
+    bool release_hardware(HwKind kind, uint64_t address, uint64_t length);
     const char* query(Cursor& c);
     const char* read_features(Cursor& c);
     const char* thread_list(bool first);

@@ -315,6 +315,40 @@ def test_panic_reports_the_exception_as_its_signal(machine):
         rsp.close()
 
 
+def test_watch_of_an_unaligned_range_takes_several_debug_registers(kernel, kernel_symbols):
+    """Watch 3 bytes at an odd address (QEMU's stub takes it; ours used to
+    refuse): two debug registers, and a write to any byte stops the kernel
+    with the range's start in the stop reply."""
+    q, rsp = kernel()
+    attach(rsp)
+    counter = kernel_symbols.address("g_received", "bB")
+    rsp.ok(f"Z2,{counter + 1:x},3")
+    stop = continue_and_stop(q, rsp, "uptime")
+    assert int(stop.get("watch", "0"), 16) == counter + 1, rsp.why(f"watch stop: {stop}")
+    rsp.ok(f"z2,{counter + 1:x},3")
+    reply = rsp.request(f"Z2,{counter:x},21")        # 33 bytes: more than the four registers cover
+    assert re.fullmatch(r"E[0-9a-f]{2}", reply), rsp.why(f"a 33-byte watch answered {reply!r}")
+    rsp.send("c")
+    q.wait_prompt(CMD_TIMEOUT_S)
+    detach_and_check(q, rsp, "a split watchpoint")
+
+
+def test_gdb_shows_flag_registers_by_name(target, gdb):
+    """target.xml gives eflags, cr0, cr4 and efer flag types: gdb prints
+    `[ IF ... ]`, `[ PG ... PE ]`, not bare numbers."""
+    q, where = target()
+    g = gdb(where, ("regs", "info registers eflags cr0 cr4 efer"), ("detach", "detach"))
+    out = g.finish()
+    regs = section(out, "regs")
+    for name, bits in (("eflags", ("IF",)), ("cr0", ("PG", "PE", "WP")), ("cr4", ("PAE",)), ("efer", ("LME", "LMA"))):
+        m = re.search(rf"^{name}\s+0x[0-9a-f]+\s+\[([^\]]*)\]", regs, re.M)
+        assert m, g.describe(f"{name} is not shown as flags")
+        for bit in bits:
+            assert bit in m.group(1).split(), g.describe(f"{name} lacks {bit}")
+    detached(section(out, "detach"))
+    shell_answers(q, "info registers of the flag registers")
+
+
 # --------------------------------------------------------------------------
 # A gdb that vanished
 

@@ -821,7 +821,11 @@ TEST_F(StubTest, TargetXmlComesInChunksAndIsWellFormed)
             break;
     }
     EXPECT_EQ(assembled, full);
-    EXPECT_EQ(ask("qXfer:features:read:target.xml:0,ffb"), "l" + full);
+    // A request larger than a packet gets one packet's worth (the
+    // document, with its flag types, is longer than that).
+    std::string first = ask("qXfer:features:read:target.xml:0,ffb");
+    ASSERT_GT(full.size(), kRspPacketSize - 1);
+    EXPECT_EQ(first, "m" + full.substr(0, kRspPacketSize - 1));
     EXPECT_EQ(ask("qXfer:features:read:target.xml:" + number_hex(full.size()) + ",100"), "l");
     EXPECT_EQ(ask("qXfer:features:read:target.xml:ffffff,100"), "l");
     EXPECT_EQ(ask("qXfer:features:read:target.xml:0,0"), "m");
@@ -844,6 +848,18 @@ TEST_F(StubTest, TargetXmlComesInChunksAndIsWellFormed)
         EXPECT_EQ(regs[i], std::string(names[i]) + ":" + std::to_string(8 * register_size(static_cast<GdbRegister>(i))))
             << "register " << i;
     }
+    // Flag registers name their flags type, defined earlier in the same
+    // feature, with single-bit fields written without leading zeros.
+    for (const char* reg : { "eflags\" bitsize=\"32\" type=\"i386_eflags\"", "cr0\" bitsize=\"64\" type=\"exo_cr0\"",
+             "cr4\" bitsize=\"64\" type=\"exo_cr4\"", "efer\" bitsize=\"64\" type=\"exo_efer\"" })
+        EXPECT_NE(full.find(std::string("<reg name=\"") + reg), std::string::npos) << reg;
+    EXPECT_LT(full.find("<flags id=\"i386_eflags\" size=\"4\">"), full.find("name=\"eflags\""));
+    EXPECT_LT(full.find("<flags id=\"exo_cr4\" size=\"8\">"), full.find("name=\"cr4\""));
+    EXPECT_GT(full.find("<flags id=\"exo_cr0\""), full.find("org.exo.x86-64.system"));
+    EXPECT_NE(full.find("<field name=\"IF\" start=\"9\" end=\"9\"/>"), std::string::npos);
+    EXPECT_NE(full.find("<field name=\"PG\" start=\"31\" end=\"31\"/>"), std::string::npos);
+    EXPECT_NE(full.find("<field name=\"LMA\" start=\"10\" end=\"10\"/>"), std::string::npos);
+    EXPECT_EQ(full.find("start=\"0"), full.find("start=\"0\""));  // no "09"
 }
 
 TEST_F(StubTest, MonitorStreamsOutputThenOk)
