@@ -74,18 +74,35 @@ void print_backtrace(uint64_t rip, uint64_t rbp)
     }
 }
 
-}  // namespace
-
-void panic_message(const char* text)
+// The report of both entry points; rip and rbp are their caller's, so the
+// backtrace starts at the panic's call site.
+[[noreturn]] void report_panic(const char* text, uint64_t rip, uint64_t rbp)
 {
     cpu::cli();
     enter_panic(text);
     console::print("\nKERNEL PANIC: %s\n", text);
-    uint64_t rbp;
-    asm volatile("mov %%rbp, %0" : "=r"(rbp));
-    print_backtrace(reinterpret_cast<uint64_t>(__builtin_return_address(0)), rbp);
+    print_backtrace(rip, rbp);
     console::puts("system halted\n");
     cpu::halt_forever();
+}
+
+}  // namespace
+
+void panic_message(const char* text)
+{
+    uint64_t rbp;
+    asm volatile("mov %%rbp, %0" : "=r"(rbp));
+    report_panic(text, reinterpret_cast<uint64_t>(__builtin_return_address(0)), rbp);
+}
+
+void panic_v(const char* fmt, FormatSig sig, ...)
+{
+    char text[160];
+    EXO_DECODE_FORMAT_ARGS(sig, args, count);
+    format_to_impl(text, sizeof text, fmt, args, count);
+    uint64_t rbp;
+    asm volatile("mov %%rbp, %0" : "=r"(rbp));
+    report_panic(text, reinterpret_cast<uint64_t>(__builtin_return_address(0)), rbp);
 }
 
 void panic_exception(const TrapFrame& f)

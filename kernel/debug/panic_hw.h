@@ -11,12 +11,15 @@ namespace exo {
 [[noreturn]] void panic_message(const char* text);
 [[noreturn]] void panic_exception(const TrapFrame& frame);
 
+// Formats (exo::format syntax) and reports like panic_message. Out of line:
+// the text buffer inlined at each call site made every caller realign its
+// stack and carry its own copy of the formatting call.
+[[noreturn]] void panic_v(const char* fmt, FormatSig sig, ...);
+
 template<typename... Args>
 [[noreturn]] void panic(const char* fmt, const Args&... args)
 {
-    char text[160];
-    format_to(text, sizeof text, fmt, args...);
-    panic_message(text);
+    panic_v(fmt, detail::signature<Args...>(), EXO_FORMAT_WORDS(args));
 }
 
 }  // namespace exo
