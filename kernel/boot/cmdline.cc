@@ -54,10 +54,13 @@ private:
     bool m_first = true;
 };
 
+// has_value first: a local struct whose first field is a 16-byte struct is
+// 16-byte aligned under LTO, and that realigns the stack of every function
+// split() is inlined into (kernel_main among them).
 struct KeyValue {
+    bool has_value = false;
     CmdlineText key;
     CmdlineText value;
-    bool has_value = false;
 };
 
 KeyValue split(const CmdlineText& token)
