@@ -160,8 +160,12 @@ FrameAllocator* frames()
 // over it is built on first use, above).
 Result<void> init_frames()
 {
-    PhysRange usable[kMaxRanges];
-    return collect_usable(usable) ? Result<void> {} : Error::NotFound;
+    const BootInfo& info = boot_info();
+    for (size_t i = 0; i < info.region_count; ++i) {
+        if (info.regions[i].type == MemoryType::Usable)
+            return {};
+    }
+    return Error::NotFound;
 }
 
 uint64_t* table_of(const char* boot_symbol)
