@@ -16,4 +16,13 @@ const DriverEntry* find_driver(const char* name)
     return nullptr;
 }
 
+void driver_detail_v(const char* name, const char* fmt, FormatSig sig, ...)
+{
+    const DriverEntry* d = find_driver(name);
+    if (!d)
+        return;
+    EXO_DECODE_FORMAT_ARGS(sig, args, count);
+    format_to_impl(d->detail, kDriverDetailSize, fmt, args, count);
+}
+
 }  // namespace exo

@@ -31,11 +31,14 @@ DriverList drivers();
 
 const DriverEntry* find_driver(const char* name);
 
+// Formats the named driver's detail line (exo::format syntax). Out of line:
+// the lookup, its null check and the formatting call were inlined per site.
+void driver_detail_v(const char* name, const char* fmt, FormatSig sig, ...);
+
 template<typename... Args>
 void driver_detail(const char* name, const char* fmt, const Args&... args)
 {
-    if (const DriverEntry* d = find_driver(name))
-        format_to(d->detail, kDriverDetailSize, fmt, args...);
+    driver_detail_v(name, fmt, detail::signature<Args...>(), EXO_FORMAT_WORDS(args));
 }
 
 }  // namespace exo
