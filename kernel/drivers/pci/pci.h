@@ -117,8 +117,10 @@ struct PciDevice {
 // route RAM). Skip sizing where drivers already run.
 enum class BarSizing : uint8_t { Skip, Probe };
 
+// 8 bytes: returned in one register. At 16 (a size_t count) the result was
+// a 128-bit value whose spill slot realigned the caller's stack.
 struct PciScan {
-    size_t count { 0 };            // devices stored in the caller's array
+    uint32_t count { 0 };          // devices stored in the caller's array
     bool truncated { false };      // more functions were found than fit
     uint8_t buses { 0 };           // buses scanned
     uint8_t skipped_bridges { 0 }; // bridges not followed: bus seen already, or too deep
