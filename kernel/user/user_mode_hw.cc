@@ -5,6 +5,7 @@
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/idt.h"
 #include "kernel/debug/klog_hw.h"
+#include "kernel/lib/names.h"
 #include "kernel/mm/memory_hw.h"
 #include "kernel/sched/threads_hw.h"
 
@@ -119,13 +120,9 @@ Result<void> copy_user(uint64_t user, uint8_t* kernel, size_t n, bool to_user)
 
 const char* program_name(Program p)
 {
-    switch (p) {
-    case Program::Sampler: return "user:sampler";
-    case Program::BadPointer: return "user:badptr";
-    case Program::Fault: return "user:fault";
-    case Program::Bench: return "user:bench";
-    }
-    return "user";
+    if (p > Program::Bench)
+        return "user";
+    return name_at("user:sampler\0user:badptr\0user:fault\0user:bench\0", static_cast<size_t>(p));
 }
 
 Result<Thread*> spawn(Program program)
