@@ -16,14 +16,15 @@ constinit LogRing g_ring { g_ring_storage, kRingBytes };
 constinit LogVerbosity g_verbosity = LogVerbosity::Normal;
 constinit LogEcho g_echo = nullptr;
 
+// Quiet prints up to Warn, Normal up to Info, Verbose everything: each
+// verbosity lets through one level more than the previous, so a compare
+// does what a switch did.
+static_assert(static_cast<int>(LogVerbosity::Quiet) + 1 == static_cast<int>(LogLevel::Warn)
+    && static_cast<int>(LogVerbosity::Normal) + 1 == static_cast<int>(LogLevel::Info)
+    && static_cast<int>(LogVerbosity::Verbose) + 1 == static_cast<int>(LogLevel::Debug));
 bool should_print(LogLevel level)
 {
-    switch (g_verbosity) {
-    case LogVerbosity::Quiet: return level <= LogLevel::Warn;
-    case LogVerbosity::Normal: return level <= LogLevel::Info;
-    case LogVerbosity::Verbose: return true;
-    }
-    return true;
+    return static_cast<int>(level) <= static_cast<int>(g_verbosity) + 1;
 }
 
 void print_line(const char* text, size_t n)
