@@ -21,7 +21,7 @@ sets nodelay=on on its own socket; --nagle drops it from ours, which is what
 `exo_qemu.py --gdb-port` gives today: ~40 ms of delayed ACK per packet).
 Runs alternate which stub goes first so host drift hits both alike. Prints
 per-phase and total medians over N runs (default 5), the ratio ours/QEMU's
-and the goals.md budget (within 2x), the exact commands, and the packet
+and the goals.md budget (within 1.5x), the exact commands, and the packet
 counts from gdb's remote log. A report: exits 0 whatever the verdict; 1 if
 a session failed.
 
@@ -54,7 +54,7 @@ import exo_qemu  # noqa: E402
 from exo_qemu import BootMode  # noqa: E402
 
 GDB = os.environ.get("EXO_GDB", "/usr/bin/gdb")
-BUDGET_RATIO = 2.0            # goals.md: within 2x of QEMU's stub
+BUDGET_RATIO = 1.5            # goals.md: within 1.5x of QEMU's stub
 SESSION_TIMEOUT_S = 300.0
 PHASES = ("attach", "stepi", "x", "info registers", "detach")
 STAMP = re.compile(r"^@@T(\d+)$", re.M)
