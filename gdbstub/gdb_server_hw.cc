@@ -1,6 +1,7 @@
 #include "gdbstub/gdb_server_hw.h"
 
 #include "gdbstub/single_step.h"
+#include "kernel/drivers/ioapic/ioapic_hw.h"
 #include "kernel/drivers/uart16550/serial_input_hw.h"
 #include "kernel/lib/nobreak.h"
 
@@ -49,8 +50,15 @@ constinit bool g_boot_wait = false;     // the int3 in wait_for_attach() is ours
 // Set while a trap is in the stub's hands (from its hook's first line): a
 // #BP or #DB then is a breakpoint inside the debugger, never a nested stop.
 constinit bool g_inside = false;
-constinit bool g_hinted = false;        // the Ctrl-] hint was printed this session
+constinit bool g_hinted = false;
+constinit bool g_nmi_poll = false;      // on_nmi set TF: the coming #DB is for reading COM2        // the Ctrl-] hint was printed this session
 extern "C" const char __nobreak_start[], __nobreak_end[];
+
+// Code a trap runs before the stub lifts its breakpoints (kernel/lib/nobreak.h).
+bool in_trap_path(uint64_t rip)
+{
+    return rip >= reinterpret_cast<uint64_t>(__nobreak_start) && rip < reinterpret_cast<uint64_t>(__nobreak_end);
+}
 
 EXO_NOBREAK uint64_t read_dr6()
 {
@@ -205,7 +213,7 @@ public:
 
     __attribute__((noinline)) Result<uint8_t*> code_alias(uint64_t address)
     {
-        if (address >= reinterpret_cast<uint64_t>(__nobreak_start) && address < reinterpret_cast<uint64_t>(__nobreak_end))
+        if (in_trap_path(address))
             return Error::Busy;
         return safe_memory::writable_alias(address);
     }
@@ -397,6 +405,8 @@ EXO_NOBREAK bool on_breakpoint(TrapFrame& frame)
     return true;
 }
 
+void on_com2(TrapFrame& frame);
+
 EXO_NOBREAK bool on_debug(TrapFrame& frame)
 {
     if (!g_ready)
@@ -405,6 +415,12 @@ EXO_NOBREAK bool on_debug(TrapFrame& frame)
         return reentered(frame, false);
     uint64_t dr6 = read_dr6();
     write_dr(6, 0);
+    if (g_nmi_poll && !g_stepping) {
+        g_nmi_poll = false;  // the step on_nmi asked for: now read COM2
+        frame.rflags &= ~kFlagTf;
+        on_com2(frame);
+        return true;
+    }
     if (!(dr6 & (kDr6SingleStep | kDr6Slots)) && !g_stub.attached())
         return false;
     g_inside = true;
@@ -428,6 +444,23 @@ EXO_NOBREAK void on_com2(TrapFrame& frame)
     g_inside = false;
 }
 
+// COM2's line also arrives as an NMI (ioapic::mirror_isa_irq_as_nmi). With
+// IF set, IRQ 3 follows and handles the bytes; with IF clear (a kernel
+// spinning with interrupts off, an interrupt handler) the NMI is the only
+// way in, so gdb's Ctrl-C still stops it. Nothing is read on the NMI's own
+// stack: an IRET from any fault taken there would let a second NMI overwrite
+// it. The NMI only steps the interrupted code by one instruction; the #DB
+// after it reads COM2 on the interrupted stack (on_debug). Not while the
+// stub, the trap path or a gdb step is at work: they read COM2 themselves.
+EXO_NOBREAK bool on_nmi(TrapFrame& frame)
+{
+    if (g_ready && !g_inside && !g_stepping && !(frame.rflags & cpu::kFlagsIf) && !in_trap_path(frame.rip)) {
+        g_nmi_poll = true;
+        frame.rflags |= kFlagTf;
+    }
+    return true;
+}
+
 Result<void> start_stub()
 {
     TRY_VOID(g_com2.init(console::kBaud));
@@ -435,10 +468,14 @@ Result<void> start_stub()
     idt::set_exception_hook(idt::vector::kBreakpoint, on_breakpoint);
     idt::set_exception_hook(idt::vector::kDebug, on_debug);
     idt::set_irq_handler(kIrqCom2, on_com2);
+    bool nmi = ioapic::mirror_isa_irq_as_nmi(kIrqCom2).ok();
+    if (nmi)
+        idt::set_exception_hook(idt::vector::kNmi, on_nmi);
     g_com2.enable_rx_interrupt();
     pic::unmask(kIrqCom2);
     g_ready = true;
-    driver_detail("gdbstub", "RSP on COM2 0x2f8, IRQ 3, %u baud; attach any time", console::kBaud);
+    driver_detail("gdbstub", "RSP on COM2 0x2f8, IRQ 3%s, %u baud; attach any time", nmi ? " and NMI" : "",
+        console::kBaud);
     return {};
 }
 

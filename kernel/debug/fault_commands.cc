@@ -1,4 +1,5 @@
 // `fault`: deliberate kernel exceptions, to see the report a person would get.
+#include "kernel/arch/x86_64/cpu.h"
 #include "shell/kernel_commands.h"
 
 namespace exo {
@@ -17,6 +18,11 @@ constinit volatile bool g_keep_recursing = true;
     return below + frame[0];
 }
 
+// A hang as a bug makes one: interrupts off, spinning. Only the GDB stub's
+// NMI path can stop it (gdb's Ctrl-C); clearing this flag from gdb
+// (`set var g_spinning = 0`) lets the command return.
+constinit volatile bool g_spinning = false;
+
 // Deliberate faults, to see the exception report a person would get.
 Result<void> cmd_fault(CommandContext& ctx, int argc, const char* const* argv)
 {
@@ -29,17 +35,22 @@ Result<void> cmd_fault(CommandContext& ctx, int argc, const char* const* argv)
         asm volatile("ud2");
     } else if (__builtin_strcmp(argv[1], "stack") == 0) {
         print(ctx, "%u\n", overflow_stack(0));
+    } else if (__builtin_strcmp(argv[1], "spin") == 0) {
+        ctx.out().puts("spinning with interrupts off\r\n");
+        cpu::InterruptGuard guard;
+        for (g_spinning = true; g_spinning;)
+            cpu::pause();
     } else {
         return ctx.usage_error();
     }
     return {};
 }
 
-constexpr const char* kFaultWords[] = { "pagefault", "ud", "stack", nullptr };
+constexpr const char* kFaultWords[] = { "pagefault", "ud", "stack", "spin", nullptr };
 
 }  // namespace
 
-EXO_SHELL_COMMAND(kFaultCommand, "fault", "fault pagefault|ud|stack", "trigger a kernel exception (shows the report)",
+EXO_SHELL_COMMAND(kFaultCommand, "fault", "fault pagefault|ud|stack|spin", "trigger a kernel exception (shows the report), or a hang",
     cmd_fault, kFaultWords, nullptr, 1, Command::kNotInDebugger);
 
 }  // namespace exo

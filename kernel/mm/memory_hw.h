@@ -62,6 +62,7 @@ void release_boot_frames();
 // writable, never executable.
 enum class FixmapSlot : uint8_t {
     Lapic,
+    IoApic,
 };
 uint64_t fixmap_mmio(FixmapSlot slot, uint64_t phys);
 

@@ -349,6 +349,28 @@ def test_gdb_shows_flag_registers_by_name(target, gdb):
     shell_answers(q, "info registers of the flag registers")
 
 
+def test_ctrl_c_stops_a_kernel_spinning_with_interrupts_off(kernel, kernel_symbols):
+    """`fault spin` hangs the shell's thread with interrupts off, as a bug
+    would: COM2's interrupt cannot come, but its NMI does, so Ctrl-C stops
+    the kernel there, gdb sees where, and releasing the flag resumes it."""
+    q, rsp = kernel()
+    attach(rsp)
+    rsp.send("c")
+    q.send_line("fault spin")
+    q.wait_for("spinning with interrupts off", CMD_TIMEOUT_S)
+    rsp.send_raw(b"\x03")
+    stop = rsp.stop_reply(rsp.read_packet())
+    assert stop["signal"] == 2, rsp.why(f"Ctrl-C during the spin: {stop}")
+    start, size = kernel_symbols.find("cmd_fault", "tT")
+    assert start <= stop[RIP] < start + size, rsp.why(f"stopped at {stop[RIP]:#x}, not in cmd_fault")
+    assert not register(rsp, EFLAGS) & IF, rsp.why("the spin runs with interrupts off")
+    flag = kernel_symbols.address("g_spinning", "bBdD")
+    rsp.ok(f"M{flag:x},1:00")
+    rsp.send("c")
+    q.wait_prompt(CMD_TIMEOUT_S)
+    detach_and_check(q, rsp, "stopping a kernel spinning with interrupts off")
+
+
 # --------------------------------------------------------------------------
 # A gdb that vanished
 
