@@ -136,7 +136,7 @@ Result<void> BootRunner::check_cycles()
 
 size_t BootRunner::cycle_successor(size_t i) const
 {
-    return m_records[i].needs.intersect(m_stuck).first();
+    return m_records[i].needs.first_shared(m_stuck);
 }
 
 size_t BootRunner::cycle_path(uint16_t* out, size_t max) const
@@ -178,12 +178,7 @@ Result<void> BootRunner::run_phase(BootPhase phase)
     if (m_stage < want)
         return Error::InvalidArgument;
 
-    TaskSet eligible;
-    for (size_t i = 0; i < m_count; ++i) {
-        if (m_tasks[i].phase == phase && m_records[i].status == TaskStatus::NotRun)
-            eligible.add(i);
-    }
-    run_ready(eligible, RunContext::InPhase);
+    run_ready(phase, TaskStatus::NotRun, RunContext::InPhase);
     m_stage = phase == BootPhase::Critical ? Stage::Essential : Stage::Optional;
     return {};
 }
@@ -209,7 +204,7 @@ size_t BootRunner::run_deferred()
 {
     if (m_validation != Validation::Valid || m_busy)
         return 0;
-    return run_ready(m_pending, RunContext::Deferred);
+    return run_ready(BootPhase::Optional, TaskStatus::Pending, RunContext::Deferred);
 }
 
 Result<TaskStatus> BootRunner::run_one(const char* name)
@@ -231,7 +226,7 @@ Result<TaskStatus> BootRunner::run_one(const char* name)
     while (m_pending.contains(target)) {
         size_t at = target;
         for (size_t steps = 0;; ++steps) {
-            size_t below = m_records[at].needs.intersect(m_pending).first();
+            size_t below = m_records[at].needs.first_shared(m_pending);
             if (below == kMaxBootTasks)
                 break;
             if (steps == m_count)
@@ -243,22 +238,25 @@ Result<TaskStatus> BootRunner::run_one(const char* name)
     return m_records[target].status;
 }
 
-// Runs the eligible tasks: each round picks the lowest-index task whose
-// requirements are all finished. Returns how many it finished.
-size_t BootRunner::run_ready(TaskSet eligible, RunContext context)
+// Runs the tasks of `phase` waiting in `waiting` (NotRun at boot, Pending
+// from the shell): each round picks the lowest-index one whose requirements
+// are all finished. A task leaves `waiting` when it runs. Looked up in place
+// rather than gathered into a TaskSet local, which would cost the caller a
+// 16-byte stack realignment. Returns how many it finished.
+size_t BootRunner::run_ready(BootPhase phase, TaskStatus waiting, RunContext context)
 {
     size_t finished = 0;
     for (;;) {
         size_t pick = kMaxBootTasks;
-        for (size_t i = eligible.first(); i < kMaxBootTasks; i = eligible.next(i + 1)) {
-            if (m_done.contains_all(m_records[i].needs)) {
+        for (size_t i = 0; i < m_count; ++i) {
+            const BootRecord& rec = m_records[i];
+            if (m_tasks[i].phase == phase && rec.status == waiting && m_done.contains_all(rec.needs)) {
                 pick = i;
                 break;
             }
         }
         if (pick == kMaxBootTasks)
             return finished;
-        eligible.remove(pick);
         execute(pick, context);
         ++finished;
     }

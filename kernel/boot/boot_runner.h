@@ -78,6 +78,18 @@ public:
 
     constexpr size_t first() const { return next(0); }
 
+    // intersect(other).first() without the temporary set (a TaskSet on the
+    // stack is 16-byte aligned, which costs the caller a stack realignment).
+    constexpr size_t first_shared(const TaskSet& other) const
+    {
+        for (size_t w = 0; w < kWords; ++w) {
+            uint64_t word = m_words[w] & other.m_words[w];
+            if (word != 0)
+                return w * kBits + static_cast<size_t>(std::countr_zero(word));
+        }
+        return kMaxBootTasks;
+    }
+
     // The set of tasks 0..63 whose bits are set in `mask`.
     static constexpr TaskSet from_mask(uint64_t mask)
     {
@@ -260,7 +272,7 @@ private:
     Result<void> resolve_requirements(size_t i);
     Result<void> check_cycles();
     size_t cycle_successor(size_t i) const;
-    size_t run_ready(TaskSet eligible, RunContext context);
+    size_t run_ready(BootPhase phase, TaskStatus waiting, RunContext context);
     void execute(size_t i, RunContext context);
     void settle(size_t i);
     uint64_t probe(uint64_t (*fn)()) const { return fn != nullptr ? fn() : 0; }
