@@ -103,9 +103,11 @@ Result<void> cmd_init(CommandContext& ctx, int argc, const char* const* argv)
         return ctx.usage_error();
     BootRunner& runner = boot_sequence::runner();
     if (__builtin_strcmp(argv[1], "deferred") == 0) {
-        bool was_pending[kMaxListed] {};
+        // One bit per task (a bool array would be 16-byte aligned on the stack).
+        uint32_t was_pending = 0;
+        static_assert(kMaxListed <= 32);
         for (size_t i = 0; i < runner.size() && i < kMaxListed; ++i)
-            was_pending[i] = runner.record(i).status == TaskStatus::Pending;
+            was_pending |= uint32_t { runner.record(i).status == TaskStatus::Pending } << i;
         size_t ran = 0;
         {
             cpu::InterruptGuard guard;  // see boot_sequence::run_deferred_now
@@ -116,7 +118,7 @@ Result<void> cmd_init(CommandContext& ctx, int argc, const char* const* argv)
             return {};
         }
         for (size_t i = 0; i < runner.size() && i < kMaxListed; ++i) {
-            if (was_pending[i])
+            if (was_pending >> i & 1)
                 report_run(ctx, i);
         }
         return {};
