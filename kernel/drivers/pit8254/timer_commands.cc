@@ -12,13 +12,14 @@ Result<void> cmd_uptime(CommandContext& ctx, int, const char* const*)
     uint64_t us = timer::uptime_us();
     Result<int64_t> wall = rtc_clock::unix_now();  // after `init rtc`
     uint64_t s = us / 1000000;
-    // The wall clock line (and "unix_time") only once the RTC is up.
-#define EXO_UPTIME "up {:u}:{:02u}:{:02u}.{:03u}{!uptime_us} ({ticks} timer ticks at {tick_hz} Hz)\n{!tsc_hz}"
-    return emit_record(ctx,
-        wall.ok() ? EXO_UPTIME "wall clock: {unix_time:d} seconds since 1970-01-01 UTC (CMOS RTC)\n" : EXO_UPTIME,
-        s / 3600, (s / 60) % 60, s % 60, (us / 1000) % 1000, us, timer::ticks(), timer::kTickHz, timer::tsc_hz(),
-        wall.value_or(0));
-#undef EXO_UPTIME
+    // The wall clock line (and "unix_time") only once the RTC is up: a
+    // second record part, so the first template is not stored twice.
+    Listing record(ctx, nullptr);
+    record.fields("up {:u}:{:02u}:{:02u}.{:03u}{!uptime_us} ({ticks} timer ticks at {tick_hz} Hz)\n{!tsc_hz}",
+        s / 3600, (s / 60) % 60, s % 60, (us / 1000) % 1000, us, timer::ticks(), timer::kTickHz, timer::tsc_hz());
+    if (wall.ok())
+        record.fields("wall clock: {unix_time:d} seconds since 1970-01-01 UTC (CMOS RTC)\n", wall.value());
+    return record.finish();
 }
 
 }  // namespace
