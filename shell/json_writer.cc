@@ -6,7 +6,8 @@ namespace {
 
 constexpr uint8_t kFirstNonControl = 0x20;  // RFC 8259 section 7: below must be escaped
 constexpr uint8_t kDel = 0x7F;              // escaped too, to keep the line printable
-constexpr char kHexDigits[] = "0123456789abcdef";
+// A pointer to a literal, not an array: the literal merges with format.cc's.
+constexpr const char* kHexDigits = "0123456789abcdef";
 
 }  // namespace
 
