@@ -36,32 +36,22 @@ constexpr uint64_t div_128_by_64(uint64_t hi, uint64_t lo, uint64_t d)
 }  // namespace tsc_detail
 
 // floor(a * b / d), saturating at UINT64_MAX; 0 when d == 0.
-// Splits a = q*d + r so the common case is two 64-bit divisions:
-// a*b/d = q*b + r*b/d, and r*b/d < b always fits.
+// One 64x64->128 multiply; the quotient fits in 64 bits exactly when the
+// high half is below d. A 64-bit division when the product fits 64 bits,
+// else the shift-subtract loop (about 64 steps).
 // Out of line at run time: partial inlining otherwise left a private copy
 // of its slow path in each caller's file.
 [[gnu::noinline]] constexpr uint64_t mul_div_floor(uint64_t a, uint64_t b, uint64_t d)
 {
     if (d == 0)
         return 0;
-    uint64_t q = a / d;
-    uint64_t r = a % d;
-    uint64_t high = 0;
-    if (__builtin_mul_overflow(q, b, &high))
+    __extension__ using U128 = unsigned __int128;
+    U128 product = static_cast<U128>(a) * b;
+    uint64_t high = static_cast<uint64_t>(product >> 64);
+    uint64_t low = static_cast<uint64_t>(product);
+    if (high >= d)
         return UINT64_MAX;
-    uint64_t rb = 0;
-    uint64_t low = 0;
-    if (!__builtin_mul_overflow(r, b, &rb)) {
-        low = rb / d;
-    } else {
-        __extension__ using U128 = unsigned __int128;
-        U128 product = static_cast<U128>(r) * b;
-        low = tsc_detail::div_128_by_64(static_cast<uint64_t>(product >> 64), static_cast<uint64_t>(product), d);
-    }
-    uint64_t sum = 0;
-    if (__builtin_add_overflow(high, low, &sum))
-        return UINT64_MAX;
-    return sum;
+    return high == 0 ? low / d : tsc_detail::div_128_by_64(high, low, d);
 }
 
 constexpr uint64_t ticks_to_us(uint64_t ticks, uint64_t tsc_hz)
