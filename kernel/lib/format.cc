@@ -128,98 +128,71 @@ char* render_unsigned(char (&buf)[kNumberBuffer], uint64_t v, unsigned base, Cas
     return p;
 }
 
-void emit_decimal(Writer& out, const Spec& spec, const FormatArg& a, char conv)
+// One conversion of `a` (conv is one of "diuxXpsc"), padded per `spec`.
+// One function for all of them: they differ in which kinds they accept and
+// in the text they hand to emit_field.
+void emit_conversion(Writer& out, const Spec& spec, const FormatArg& a, char conv)
 {
     uint64_t bits = 0;
     bool negative = false;
-    if (!format_integer(a, bits, negative)) {
-        out.write_cstr(kFormatMismatch);
-        return;
-    }
-    // %u of a negative signed value prints its two's complement, as %x does.
-    bool show_sign = negative && conv != 'u';
-    // Negating in unsigned arithmetic is well defined, including INT64_MIN.
-    uint64_t magnitude = show_sign ? 0 - bits : bits;
-    char buf[kNumberBuffer];
-    char* p = render_unsigned(buf, magnitude, 10, Case::Lower, 1);
-    emit_field(out, spec, "-", show_sign ? 1 : 0, p, static_cast<size_t>(buf + kNumberBuffer - p), spec.pad);
-}
-
-void emit_hex(Writer& out, const Spec& spec, const FormatArg& a, Case letter_case)
-{
-    uint64_t bits = 0;
-    bool negative = false;
-    if (!format_integer(a, bits, negative)) {
+    bool ok = format_integer(a, bits, negative);  // d i u x X
+    if (conv == 's')
+        ok = a.kind == FormatKind::String || a.kind == FormatKind::Bool;
+    else if (conv == 'c')
+        ok = ok && a.kind != FormatKind::Bool;
+    else if (conv == 'p')
+        ok = a.kind != FormatKind::Char && a.kind != FormatKind::Bool;
+    if (!ok) {
         out.write_cstr(kFormatMismatch);
         return;
     }
     char buf[kNumberBuffer];
-    char* p = render_unsigned(buf, bits, 16, letter_case, 1);
-    emit_field(out, spec, "", 0, p, static_cast<size_t>(buf + kNumberBuffer - p), spec.pad);
-}
-
-void emit_pointer(Writer& out, const Spec& spec, const FormatArg& a)
-{
-    uint64_t bits = 0;
-    switch (a.kind) {
-    case FormatKind::Pointer:
-    case FormatKind::Unsigned:
-        bits = a.u;
-        break;
-    case FormatKind::Signed:
-        bits = static_cast<uint64_t>(a.i);
-        break;
-    case FormatKind::String:
-        bits = reinterpret_cast<uintptr_t>(a.s);
-        break;
-    case FormatKind::Char:
-    case FormatKind::Bool:
-        out.write_cstr(kFormatMismatch);
-        return;
-    }
-    char buf[kNumberBuffer];
-    char* p = render_unsigned(buf, bits, 16, Case::Lower, kPointerDigits);
-    emit_field(out, spec, "0x", 2, p, static_cast<size_t>(buf + kNumberBuffer - p), Pad::Space);
-}
-
-void emit_string(Writer& out, const Spec& spec, const FormatArg& a)
-{
-    const char* s = nullptr;
-    size_t len = 0;
-    if (a.kind == FormatKind::String) {
-        s = a.s != nullptr ? a.s : kFormatNull;
-        len = a.s != nullptr ? format_string_length(a.s, a.max_len) : __builtin_strlen(kFormatNull);
-    } else if (a.kind == FormatKind::Bool) {
-        s = a.b ? "true" : "false";
-        len = __builtin_strlen(s);
+    const char* body = buf;
+    size_t body_len = 1;
+    const char* prefix = "";
+    size_t prefix_len = 0;
+    Pad pad = Pad::Space;
+    if (conv == 's') {
+        if (a.kind == FormatKind::Bool) {
+            body = a.b ? "true" : "false";
+            body_len = __builtin_strlen(body);
+        } else if (a.s == nullptr) {
+            body = kFormatNull;
+            body_len = __builtin_strlen(kFormatNull);
+        } else {
+            body = a.s;
+            body_len = format_string_length(a.s, a.max_len);
+        }
+    } else if (conv == 'c') {
+        // As in C, %c takes an integer and prints its low byte.
+        buf[0] = static_cast<char>(bits);
     } else {
-        out.write_cstr(kFormatMismatch);
-        return;
+        unsigned base = 10;
+        unsigned min_digits = 1;
+        Case letter_case = conv == 'X' ? Case::Upper : Case::Lower;
+        if (conv == 'p') {
+            // Integers, pointers and strings (their address) all live in `u`.
+            bits = a.u;
+            min_digits = kPointerDigits;
+            base = 16;
+            prefix = "0x";
+            prefix_len = 2;
+        } else if (conv == 'x' || conv == 'X') {
+            base = 16;
+            pad = spec.pad;
+        } else {
+            // %u of a negative signed value prints its two's complement, as %x does.
+            if (negative && conv != 'u') {
+                bits = 0 - bits;  // well defined in unsigned arithmetic, INT64_MIN included
+                prefix = "-";
+                prefix_len = 1;
+            }
+            pad = spec.pad;
+        }
+        body = render_unsigned(buf, bits, base, letter_case, min_digits);
+        body_len = static_cast<size_t>(buf + kNumberBuffer - body);
     }
-    emit_field(out, spec, "", 0, s, len, Pad::Space);
-}
-
-void emit_char(Writer& out, const Spec& spec, const FormatArg& a)
-{
-    char c = 0;
-    switch (a.kind) {
-    case FormatKind::Char:
-        c = a.c;
-        break;
-    // As in C, %c takes an integer and prints its low byte.
-    case FormatKind::Signed:
-        c = static_cast<char>(static_cast<uint64_t>(a.i) & 0xff);
-        break;
-    case FormatKind::Unsigned:
-        c = static_cast<char>(a.u & 0xff);
-        break;
-    case FormatKind::Pointer:
-    case FormatKind::String:
-    case FormatKind::Bool:
-        out.write_cstr(kFormatMismatch);
-        return;
-    }
-    emit_field(out, spec, "", 0, &c, 1, Pad::Space);
+    emit_field(out, spec, prefix, prefix_len, body, body_len, pad);
 }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -289,31 +262,7 @@ size_t format_impl(const Sink& sink, const char* fmt, const FormatArg* args, siz
             out.write_cstr(kFormatMissing);
             continue;
         }
-        const FormatArg& arg = args[next_arg++];
-        switch (conv) {
-        case 'd':
-        case 'i':
-        case 'u':
-            emit_decimal(out, spec, arg, conv);
-            break;
-        case 'x':
-            emit_hex(out, spec, arg, Case::Lower);
-            break;
-        case 'X':
-            emit_hex(out, spec, arg, Case::Upper);
-            break;
-        case 'p':
-            emit_pointer(out, spec, arg);
-            break;
-        case 's':
-            emit_string(out, spec, arg);
-            break;
-        case 'c':
-            emit_char(out, spec, arg);
-            break;
-        default:
-            break;
-        }
+        emit_conversion(out, spec, args[next_arg++], conv);
     }
     // Extra arguments are ignored by design.
     return out.total();
