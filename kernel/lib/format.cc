@@ -294,6 +294,13 @@ size_t format_to_impl(char* buf, size_t cap, const char* fmt, const FormatArg* a
     return out.length();
 }
 
+static_assert(static_cast<uint8_t>(FormatWordKind::Signed) == static_cast<uint8_t>(FormatKind::Signed) &&
+              static_cast<uint8_t>(FormatWordKind::Unsigned) == static_cast<uint8_t>(FormatKind::Unsigned) &&
+              static_cast<uint8_t>(FormatWordKind::Pointer) == static_cast<uint8_t>(FormatKind::Pointer) &&
+              static_cast<uint8_t>(FormatWordKind::String) == static_cast<uint8_t>(FormatKind::String) &&
+              static_cast<uint8_t>(FormatWordKind::Char) == static_cast<uint8_t>(FormatKind::Char) &&
+              static_cast<uint8_t>(FormatWordKind::Bool) == static_cast<uint8_t>(FormatKind::Bool));
+
 size_t decode_format_args(FormatSig sig, __builtin_va_list ap, FormatArg (&out)[kMaxFormatArgs])
 {
     size_t count = sig & ((1u << kFormatCountBits) - 1);
@@ -304,29 +311,17 @@ size_t decode_format_args(FormatSig sig, __builtin_va_list ap, FormatArg (&out)[
         uint64_t word = __builtin_va_arg(ap, uint64_t);
         FormatArg& a = out[i];
         a.max_len = FormatArg::kUnbounded;
-        a.u = word;
-        switch (static_cast<FormatWordKind>(sig & ((1u << kFormatKindBits) - 1))) {
-        case FormatWordKind::Signed: a.kind = FormatKind::Signed; break;
-        case FormatWordKind::Unsigned: a.kind = FormatKind::Unsigned; break;
-        case FormatWordKind::Pointer: a.kind = FormatKind::Pointer; break;
-        case FormatWordKind::String: a.kind = FormatKind::String; break;
-        case FormatWordKind::Char:
-            a.kind = FormatKind::Char;
-            a.c = static_cast<char>(word);
-            break;
-        case FormatWordKind::Bool:
-            a.kind = FormatKind::Bool;
-            a.b = word != 0;
-            break;
-        case FormatWordKind::Span: {
+        a.u = word;  // `c` and `b` are its low byte (a bool word is 0 or 1)
+        auto kind = static_cast<FormatWordKind>(sig & ((1u << kFormatKindBits) - 1));
+        if (kind == FormatWordKind::Span) {
             const FormatStr* span = reinterpret_cast<const FormatStr*>(word);
             a.kind = FormatKind::String;
             a.s = span->data;
-            a.max_len = span->length > FormatArg::kUnbounded ? FormatArg::kUnbounded
-                                                               : static_cast<uint32_t>(span->length);
-            break;
-        }
-        case FormatWordKind::Arg: a = *reinterpret_cast<const FormatArg*>(word); break;
+            a.max_len = span->length;
+        } else if (kind == FormatWordKind::Arg) {
+            a = *reinterpret_cast<const FormatArg*>(word);
+        } else {
+            a.kind = static_cast<FormatKind>(kind);  // the same values (static_asserts above)
         }
     }
     return count;
