@@ -6,16 +6,12 @@ namespace {
 // Longest printf spec a placeholder may carry ("-20s" and the like).
 constexpr size_t kMaxSpec = 14;
 
+// The conversion a bare {key} uses, by FormatKind: Signed d, Unsigned u,
+// Pointer p, String s, Char c, Bool s.
 char default_conversion(const FormatArg& arg)
 {
-    switch (arg.kind) {
-    case FormatKind::Signed: return 'd';
-    case FormatKind::Pointer: return 'p';
-    case FormatKind::String:
-    case FormatKind::Bool: return 's';
-    case FormatKind::Char: return 'c';
-    default: return 'u';
-    }
+    static_assert(static_cast<uint8_t>(FormatKind::Bool) == 5);
+    return "dupscs"[static_cast<uint8_t>(arg.kind)];
 }
 
 void json_value(JsonWriter& json, const FormatArg* arg, char conv)
