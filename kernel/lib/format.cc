@@ -5,29 +5,11 @@ namespace exo {
 
 bool format_integer(const FormatArg& a, uint64_t& bits, bool& negative)
 {
-    switch (a.kind) {
-    case FormatKind::Signed:
-        bits = static_cast<uint64_t>(a.i);
-        negative = a.i < 0;
-        return true;
-    case FormatKind::Unsigned:
-        bits = a.u;
-        negative = false;
-        return true;
-    case FormatKind::Char:
-        // Numeric value of a char is its byte, independent of char signedness.
-        bits = static_cast<unsigned char>(a.c);
-        negative = false;
-        return true;
-    case FormatKind::Bool:
-        bits = a.b ? 1 : 0;
-        negative = false;
-        return true;
-    case FormatKind::Pointer:
-    case FormatKind::String:
-        return false;
-    }
-    return false;
+    negative = a.kind == FormatKind::Signed && a.i < 0;
+    // A char's value is its byte, independent of char signedness; a bool's
+    // byte is 0 or 1.
+    bits = a.kind == FormatKind::Char || a.kind == FormatKind::Bool ? static_cast<unsigned char>(a.c) : a.u;
+    return a.kind != FormatKind::Pointer && a.kind != FormatKind::String;
 }
 
 size_t format_string_length(const char* s, uint32_t max)

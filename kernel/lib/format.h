@@ -223,8 +223,9 @@ size_t format_impl(const Sink& sink, const char* fmt, const FormatArg* args, siz
 size_t format_to_impl(char* buf, size_t cap, const char* fmt, const FormatArg* args, size_t count);
 
 // The numeric value %d/%u/%x print for `a` (a char is its byte, a bool 0/1);
-// false for pointers and strings. For renderers other than the formatter
-// (the shell's JSON records), so both show the same number.
+// false for pointers and strings (bits is then the raw word, negative false).
+// For renderers other than the formatter (the shell's JSON records), so both
+// show the same number.
 bool format_integer(const FormatArg& a, uint64_t& bits, bool& negative);
 // strlen bounded by `max` (a String argument's max_len).
 size_t format_string_length(const char* s, uint32_t max);
