@@ -164,20 +164,18 @@ void CommandTable::complete(const char* line, size_t cursor, Completions& out) c
         ++index;
     }
 
-    if (index == 0) {
-        out.add(kHelpCommand.name);
-        for (size_t c = 0; c < m_count; ++c)
-            out.add(m_commands[c].name);
-        return;
+    // The first word, or the argument of `help`: a command name.
+    const Command* command = nullptr;
+    if (index != 0) {
+        if (out.prefix_length() > 0 && out.prefix()[0] == '-')
+            out.add(kJsonFlag);
+        if (index != 1)
+            return;
+        command = find(first, first_length);
+        if (command == nullptr)
+            return;
     }
-    if (out.prefix_length() > 0 && out.prefix()[0] == '-')
-        out.add(kJsonFlag);
-    if (index != 1)
-        return;
-    const Command* command = find(first, first_length);
-    if (command == nullptr)
-        return;
-    if (command == &kHelpCommand) {
+    if (command == nullptr || command == &kHelpCommand) {
         out.add(kHelpCommand.name);
         for (size_t c = 0; c < m_count; ++c)
             out.add(m_commands[c].name);
