@@ -17,17 +17,14 @@ public:
     // The serial line does no LF -> CRLF translation, so the shell sends both.
     static constexpr const char* kNewline = "\r\n";
     // A null `fn` discards everything (useful for counting or muting).
-    constexpr Output(WriteFn fn, void* ctx) : m_fn(fn), m_ctx(ctx) {}
+    constexpr Output(WriteFn fn, void* ctx) : m_sink { fn, ctx } {}
 
-    void write(const char* data, size_t length)
-    {
-        if (m_fn != nullptr && length != 0)
-            m_fn(m_ctx, data, length);
-    }
+    void write(const char* data, size_t length) { m_sink.write(data, length); }
 
     void put(char c) { write(&c, 1); }
-    // The same destination as a formatter sink (WriteFn has Sink::put's shape).
-    Sink sink() const { return Sink { m_fn, m_ctx }; }
+    // The same destination as a formatter sink, by reference: print() hands
+    // it straight to format_v.
+    const Sink& sink() const { return m_sink; }
 
     // Unlike C's puts, no newline is added. Out of line: partial inlining
     // otherwise leaves a private copy of it in every file that prints.
@@ -55,8 +52,7 @@ public:
     }
 
 private:
-    WriteFn m_fn;
-    void* m_ctx;
+    Sink m_sink;
 };
 
 }  // namespace exo

@@ -8,12 +8,10 @@
 
 namespace exo {
 
-void print_v(Output& out, const char* fmt, FormatSig sig, ...);
-
 template<typename... Args>
 void print(CommandContext& ctx, const char* fmt, Args&&... args)
 {
-    print_v(ctx.out(), fmt, detail::signature<Args...>(), EXO_FORMAT_WORDS(args));
+    (void)format_v(ctx.out().sink(), fmt, detail::signature<Args...>(), EXO_FORMAT_WORDS(args));
 }
 
 }  // namespace exo

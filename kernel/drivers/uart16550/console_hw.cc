@@ -37,13 +37,7 @@ void write(const char* s, size_t n)
 
 void puts(const char* s) { write(s, __builtin_strlen(s)); }
 
-Sink sink() { return Sink { sink_put, nullptr }; }
-
-void print_v(const char* fmt, FormatSig sig, ...)
-{
-    EXO_DECODE_FORMAT_ARGS(sig, args, count)
-    format_impl(sink(), fmt, args, count);
-}
+constinit const Sink kSink { sink_put, nullptr };
 
 Result<uint8_t> try_read() { return g_com1.try_get(); }
 

@@ -16,15 +16,16 @@ constexpr uint32_t kBaud = 115200;
 Result<void> init();
 void write(const char* s, size_t n);
 void puts(const char* s);
-Sink sink();
+// A sink that writes to COM1.
+extern const Sink kSink;
+inline Sink sink() { return kSink; }
 
-// Formatted output (exo::format syntax), one non-template call per site.
-void print_v(const char* fmt, FormatSig sig, ...);
-
+// Formatted output (exo::format syntax), one non-template call per site
+// (format_v, shared with the shell's print).
 template<typename... Args>
 void print(const char* fmt, Args&&... args)
 {
-    print_v(fmt, detail::signature<Args...>(), EXO_FORMAT_WORDS(args));
+    (void)format_v(kSink, fmt, detail::signature<Args...>(), EXO_FORMAT_WORDS(args));
 }
 
 // Non-blocking read of one received byte (polling path; the shell normally
