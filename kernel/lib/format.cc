@@ -29,7 +29,6 @@ constexpr size_t kMaxWidth = 1024;
 constexpr size_t kNumberBuffer = 24;
 // %p is always "0x" followed by all 16 nibbles of a 64-bit address.
 constexpr unsigned kPointerDigits = 16;
-constexpr size_t kPadChunk = 16;
 
 enum class Align : uint8_t { Right, Left };
 enum class Pad : uint8_t { Space, Zero };
@@ -46,15 +45,11 @@ public:
         m_total += n;
     }
 
+    // One char per write: padding is short, and no chunk buffer to fill.
     void repeat(char c, size_t n)
     {
-        char chunk[kPadChunk];
-        __builtin_memset(chunk, c, sizeof(chunk));
-        while (n > 0) {
-            size_t step = n < sizeof(chunk) ? n : sizeof(chunk);
-            write(chunk, step);
-            n -= step;
-        }
+        for (; n > 0; --n)
+            write(&c, 1);
     }
 
     void write_cstr(const char* s) { write(s, __builtin_strlen(s)); }
