@@ -6,8 +6,6 @@ namespace {
 
 constexpr bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
-enum class Quote : uint8_t { None, Double, Single };
-
 }  // namespace
 
 Result<void> Tokens::parse(const char* line, size_t length)
@@ -30,34 +28,25 @@ Result<void> Tokens::parse(const char* line, size_t length)
             return Error::TooLong;
         }
         size_t word_start = out;
-        Quote quote = Quote::None;
+        char quote = '\0';  // the open quote character, if any
         for (; i < length; ++i) {
             char c = line[i];
-            if (quote == Quote::None) {
+            if (quote == '\0') {
                 if (is_blank(c))
                     break;
-                if (c == '"')
-                    quote = Quote::Double;
-                else if (c == '\'')
-                    quote = Quote::Single;
-                else
-                    m_storage[out++] = c;
-            } else if (quote == Quote::Single) {
-                if (c == '\'')
-                    quote = Quote::None;
-                else
-                    m_storage[out++] = c;
-            } else {
-                if (c == '"') {
-                    quote = Quote::None;
-                } else if (c == '\\' && i + 1 < length && (line[i + 1] == '"' || line[i + 1] == '\\')) {
-                    m_storage[out++] = line[++i];
-                } else {
-                    m_storage[out++] = c;
+                if (c == '"' || c == '\'') {
+                    quote = c;
+                    continue;
                 }
+            } else if (c == quote) {
+                quote = '\0';
+                continue;
+            } else if (quote == '"' && c == '\\' && i + 1 < length && (line[i + 1] == '"' || line[i + 1] == '\\')) {
+                c = line[++i];  // only \" and \\ are escapes, inside double quotes
             }
+            m_storage[out++] = c;
         }
-        if (quote != Quote::None) {
+        if (quote != '\0') {
             m_argv[0] = nullptr;
             return Error::InvalidArgument;
         }
