@@ -73,14 +73,13 @@ Result<uint64_t> parse_u64(const char* text)
     uint64_t value = 0;
     for (; *text != '\0'; ++text) {
         char c = *text;
-        uint64_t digit;
+        char lower = static_cast<char>(c | 0x20);  // 'A'-'F' -> 'a'-'f'
+        uint64_t digit = 16;                       // not a digit in either base
         if (c >= '0' && c <= '9')
             digit = static_cast<uint64_t>(c - '0');
-        else if (base == 16 && c >= 'a' && c <= 'f')
-            digit = static_cast<uint64_t>(c - 'a' + 10);
-        else if (base == 16 && c >= 'A' && c <= 'F')
-            digit = static_cast<uint64_t>(c - 'A' + 10);
-        else
+        else if (lower >= 'a' && lower <= 'f')
+            digit = static_cast<uint64_t>(lower - 'a' + 10);
+        if (digit >= base)
             return Error::InvalidArgument;
         if (value > (kMax - digit) / base)
             return Error::TooLong;
