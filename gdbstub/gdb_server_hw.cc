@@ -15,6 +15,7 @@
 #include "kernel/boot/boot_sequence_hw.h"
 #include "kernel/drivers/drivers_hw.h"
 #include "kernel/debug/klog_hw.h"
+#include "kernel/mm/memory_hw.h"
 #include "kernel/mm/safe_memory_hw.h"
 #include "shell/shell_main_hw.h"
 #include "kernel/sched/threads_hw.h"
@@ -53,6 +54,7 @@ constinit bool g_inside = false;
 constinit bool g_hinted = false;
 constinit bool g_nmi_poll = false;      // on_nmi set TF: the coming #DB is for reading COM2        // the Ctrl-] hint was printed this session
 extern "C" const char __nobreak_start[], __nobreak_end[];
+extern "C" const char __kernel_phys_start[], __kernel_phys_end[];  // linker.ld: the image's load range
 
 // Code a trap runs before the stub lifts its breakpoints (kernel/lib/nobreak.h).
 bool in_trap_path(uint64_t rip)
@@ -209,6 +211,13 @@ public:
     Result<size_t> write_memory(uint64_t address, const uint8_t* data, size_t length)
     {
         return safe_memory::write(address, data, length);
+    }
+
+    uint64_t link_address(uint64_t address)
+    {
+        bool in_image = address >= reinterpret_cast<uint64_t>(__kernel_phys_start)
+            && address < reinterpret_cast<uint64_t>(__kernel_phys_end);
+        return in_image ? address + memory::kKernelVma : address;
     }
 
     __attribute__((noinline)) Result<uint8_t*> code_alias(uint64_t address)

@@ -60,6 +60,22 @@ constexpr const char* kSupported =
 constexpr size_t kMaxNumberDigits = 16;       // a 64-bit number in hex
 constexpr size_t kThreadDescription = 64;     // chars of qThreadExtraInfo
 constexpr size_t kThreadListEntry = 1 + kMaxNumberDigits;
+// qCRC reads memory into the reply buffer's free end, after room for its
+// own reply ("C" and eight digits).
+constexpr size_t kCrcReplyRoom = 1 + 8;
+constexpr size_t kCrcWindow = kRspPacketSize - kCrcReplyRoom;
+
+// gdb's CRC-32 (libiberty's xcrc32): polynomial 0x04C11DB7, most
+// significant bit first, no reflection, no final xor (CRC-32/MPEG-2).
+uint32_t crc32_gdb(uint32_t crc, const uint8_t* data, size_t size)
+{
+    for (size_t i = 0; i < size; ++i) {
+        crc ^= static_cast<uint32_t>(data[i]) << 24;
+        for (int bit = 0; bit < 8; ++bit)
+            crc = crc & 0x80000000u ? crc << 1 ^ 0x04C11DB7u : crc << 1;
+    }
+    return crc;
+}
 
 uint8_t signal_for_vector(uint8_t vector)
 {
@@ -595,7 +611,7 @@ void GdbStub::remove_all_breakpoints()
 const char* GdbStub::query(Cursor& c)
 {
     int which = c.match("Supported\0Xfer:features:read:\0fThreadInfo\0sThreadInfo\0ThreadExtraInfo,\0Rcmd,\0"
-                        "Attached\0Offsets\0Symbol:\0");
+                        "Attached\0Offsets\0Symbol:\0CRC:\0");
     if (which == 0)
         return kSupported;  // whatever gdb offers, this is what we do
     if (which == 1)
@@ -612,6 +628,8 @@ const char* GdbStub::query(Cursor& c)
         return "Text=0;Data=0;Bss=0";
     if (which == 8)
         return kOk;
+    if (which == 9)
+        return memory_crc(c);
     if (c.eat('C') && c.at_end()) {
         m_codec.put("QC");
         m_codec.put_number(m_stop_thread);
@@ -619,6 +637,34 @@ const char* GdbStub::query(Cursor& c)
         return nullptr;
     }
     return "";
+}
+
+// qCRC:addr,length -> C<crc32>: gdb's compare-sections checks the running
+// kernel against the ELF with it, at the sections' load addresses
+// (breakpoints are lifted while stopped, so text matches). Memory is read a window at a time into the reply buffer's
+// free end; an unreadable window is E14. (qSearch:memory is not offered:
+// gdb's find then reads the memory itself, as fast in packets.)
+const char* GdbStub::memory_crc(Cursor& c)
+{
+    uint64_t address = 0;
+    uint64_t length = 0;
+    if (!c.pair(address, length) || !c.at_end())
+        return kErrMalformed;
+    address = m_target->link_address(address);
+    uint8_t* window = reinterpret_cast<uint8_t*>(m_codec.reply_end() + kCrcReplyRoom);
+    uint32_t sum = 0xFFFFFFFF;
+    for (uint64_t left = length; left != 0;) {
+        size_t want = left < kCrcWindow ? static_cast<size_t>(left) : kCrcWindow;
+        if (m_target->read_memory(address, window, want).value_or(0) != want)
+            return kErrFault;
+        sum = crc32_gdb(sum, window, want);
+        address += want;
+        left -= want;
+    }
+    m_codec.put('C');
+    m_codec.put_number(sum);
+    m_codec.send_reply();
+    return nullptr;
 }
 
 // qXfer:features:read:annex:offset,length -> m<data> (more) or l<data> (last).

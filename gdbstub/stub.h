@@ -246,6 +246,7 @@ private:
     bool release_hardware(HwKind kind, uint64_t address, uint64_t length);
     const char* query(Cursor& c);
     const char* read_features(Cursor& c);
+    const char* memory_crc(Cursor& c);
     const char* thread_list(bool first);
     const char* thread_description(Cursor& c);
     const char* monitor(Cursor& c);

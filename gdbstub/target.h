@@ -49,6 +49,10 @@ public:
     // breakpoint there would trap inside the debugger); NotMapped otherwise.
     Result<uint8_t*> code_alias(uint64_t address);
 
+    // The link address of a load address in the program's image (the ELF's
+    // LMA, which gdb's compare-sections asks about), or `address` unchanged.
+    uint64_t link_address(uint64_t address);
+
     // Called whenever a hardware breakpoint or watchpoint changes. Load them
     // when resuming and keep DR7 clear while stopped, so the stub's own
     // memory accesses cannot trigger a watchpoint.
@@ -86,6 +90,7 @@ protected:
         return static_cast<Impl*>(this)->write_memory(a, data, n);                                        \
     }                                                                                                     \
     Result<uint8_t*> GdbTarget::code_alias(uint64_t a) { return static_cast<Impl*>(this)->code_alias(a); } \
+    uint64_t GdbTarget::link_address(uint64_t a) { return static_cast<Impl*>(this)->link_address(a); }    \
     void GdbTarget::set_debug_registers(const DebugRegisters& regs)                               \
     {                                                                                                     \
         static_cast<Impl*>(this)->set_debug_registers(regs);                                              \

@@ -371,6 +371,23 @@ def test_ctrl_c_stops_a_kernel_spinning_with_interrupts_off(kernel, kernel_symbo
     detach_and_check(q, rsp, "stopping a kernel spinning with interrupts off")
 
 
+def test_compare_sections_finds_the_running_text_unchanged(target, gdb):
+    """qCRC: gdb's compare-sections checks the kernel's text and rodata in
+    memory against the ELF; with a breakpoint set the text still matches
+    (the int3 bytes are lifted while the kernel is stopped)."""
+    q, where = target()
+    g = gdb(where, ("break", "break cmd_uptime"), ("text", "compare-sections .text"),
+            ("rodata", "compare-sections .rodata"), ("detach", "detach"))
+    out = g.finish()
+    cmp = section(out, "text") + section(out, "rodata")
+    for name in (".text", ".rodata"):
+        assert re.search(rf"Section {re.escape(name)}, range 0x[0-9a-f]+ -- 0x[0-9a-f]+: matched", cmp), \
+            g.describe(f"compare-sections: {name} did not match")
+    assert "MIS-MATCHED" not in cmp, g.describe("compare-sections found a difference")
+    detached(section(out, "detach"))
+    shell_answers(q, "compare-sections")
+
+
 # --------------------------------------------------------------------------
 # A gdb that vanished
 

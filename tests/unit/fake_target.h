@@ -191,6 +191,9 @@ public:
         return &memory[address - kFakeMemoryBase];
     }
 
+    // The fake's "image" loads at 0x1000 below its link address.
+    uint64_t link_address(uint64_t address) { return address >= 0x1000 && address < 0x4000 ? address - 0x1000 + kFakeMemoryBase : address; }
+
     void set_debug_registers(const DebugRegisters& r)
     {
         debug = r;

@@ -743,7 +743,7 @@ TEST_F(StubTest, SimpleQueries)
     EXPECT_EQ(ask("qOffsets"), "Text=0;Data=0;Bss=0");
     EXPECT_EQ(ask("qSymbol::"), "OK");
     EXPECT_EQ(ask("qTStatus"), "");
-    EXPECT_EQ(ask("qCRC:0,4"), "");
+    EXPECT_EQ(ask("qSearch:memory:0;4;ab"), "");  // gdb searches by reading memory itself
     EXPECT_EQ(ask("vMustReplyEmpty"), "");
     EXPECT_EQ(ask("vKill;1"), "");
     EXPECT_EQ(ask("QThreadEvents:1"), "");
@@ -860,6 +860,28 @@ TEST_F(StubTest, TargetXmlComesInChunksAndIsWellFormed)
     EXPECT_NE(full.find("<field name=\"PG\" start=\"31\" end=\"31\"/>"), std::string::npos);
     EXPECT_NE(full.find("<field name=\"LMA\" start=\"10\" end=\"10\"/>"), std::string::npos);
     EXPECT_EQ(full.find("start=\"0"), full.find("start=\"0\""));  // no "09"
+}
+
+TEST_F(StubTest, QCrcIsGdbsCrc32OverMemory)
+{
+    uint64_t a = kFakeMemoryBase + 0x400;
+    EXPECT_EQ(ask("M" + number_hex(a) + ",9:" + to_hex("123456789")), "OK");
+    // CRC-32/MPEG-2's check value: what libiberty's xcrc32 gives gdb.
+    EXPECT_EQ(ask("qCRC:" + number_hex(a) + ",9"), "C376e6e7");
+    EXPECT_EQ(ask("qCRC:" + number_hex(a) + ",0"), "Cffffffff");
+    // Longer than one window: the same as the CRC computed here.
+    uint32_t crc = 0xFFFFFFFF;
+    for (size_t i = 0; i < 0x1800; ++i) {
+        crc ^= static_cast<uint32_t>(target.byte_at(kFakeMemoryBase + i)) << 24;
+        for (int bit = 0; bit < 8; ++bit)
+            crc = crc & 0x80000000u ? crc << 1 ^ 0x04C11DB7u : crc << 1;
+    }
+    EXPECT_EQ(ask("qCRC:" + number_hex(kFakeMemoryBase) + ",1800"), "C" + number_hex(crc));
+    EXPECT_EQ(ask("qCRC:" + number_hex(kFakeMemoryBase + exo::test::kFakeMemorySize - 4) + ",8"), "E14");  // runs off the end
+    EXPECT_EQ(ask("qCRC:10,4"), "E14");
+    // At a load address (the ELF's LMA, which compare-sections uses).
+    EXPECT_EQ(ask("qCRC:" + number_hex(a - kFakeMemoryBase + 0x1000) + ",9"), "C376e6e7");
+    EXPECT_EQ(ask("qCRC:" + number_hex(a)), "E01");
 }
 
 TEST_F(StubTest, MonitorStreamsOutputThenOk)
