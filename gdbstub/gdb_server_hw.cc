@@ -27,6 +27,7 @@ constexpr uint16_t kCom2 = 0x2F8;
 constexpr uint8_t kIrqCom2 = 3;
 constexpr uint64_t kDr6SingleStep = 1ull << 14;
 constexpr uint64_t kDr6Slots = 0xF;
+constexpr uint32_t kMsrKernelGsBase = 0xC0000102;  // what swapgs exchanges with GS base
 // Typed three times on COM1 while stopped, it resumes the kernel without
 // gdb: the way out when gdb died without detaching.
 constexpr uint8_t kEscape = 0x1D;  // Ctrl-]
@@ -47,6 +48,7 @@ constinit bool g_stepping = false;      // a hardware step is under way: keep th
 constinit StepKind g_step_kind = StepKind::Hardware;
 constinit uint64_t g_step_flags = 0;    // rflags before that step
 constinit uint64_t g_stops = 0;
+constinit uint64_t g_dr6 = 0;           // DR6 at the last #DB (the CPU's is cleared for the next)
 constinit bool g_boot_wait = false;     // the int3 in wait_for_attach() is ours, not gdb's
 // Set while a trap is in the stub's hands (from its hook's first line): a
 // #BP or #DB then is a breakpoint inside the debugger, never a nested stop.
@@ -140,8 +142,21 @@ Result<uint64_t> system_register(GdbRegister r)
     case GdbRegister::Cr3: return cpu::read_cr3();
     case GdbRegister::Cr4: return cpu::read_cr4();
     case GdbRegister::Efer: return cpu::rdmsr(cpu::msr::kEfer);
-    default: return Error::NotFound;
+    case GdbRegister::Cr8: {
+        uint64_t v;
+        asm volatile("mov %%cr8, %0" : "=r"(v));
+        return v;
     }
+    case GdbRegister::KGsBase: return cpu::rdmsr(kMsrKernelGsBase);
+    case GdbRegister::Dr6: return g_dr6;
+    case GdbRegister::Dr7: return g_debug.dr7;
+    default: break;
+    }
+    // DR0-DR3 as the kernel runs with them; while stopped the CPU's are off.
+    size_t slot = static_cast<size_t>(r) - static_cast<size_t>(GdbRegister::Dr0);
+    if (slot < kDebugSlots)
+        return g_debug.address[slot];
+    return Error::NotFound;
 }
 
 // The saved word holding each of GdbRegister Rax..Rip (kNotSaved: none).
@@ -423,6 +438,7 @@ EXO_NOBREAK bool on_debug(TrapFrame& frame)
     if (g_inside)
         return reentered(frame, false);
     uint64_t dr6 = read_dr6();
+    g_dr6 = dr6;
     write_dr(6, 0);
     if (g_nmi_poll && !g_stepping) {
         g_nmi_poll = false;  // the step on_nmi asked for: now read COM2

@@ -19,8 +19,10 @@ enum class GdbRegister : uint8_t {
     Fctrl, Fstat, Ftag, Fiseg, Fioff, Foseg, Fooff, Fop,
     // org.gnu.gdb.i386.segments
     FsBase, GsBase,
-    // org.exo.x86-64.system
+    // org.exo.x86-64.system (after efer: added later, so numbers stay put)
     Cr0, Cr2, Cr3, Cr4, Efer,
+    Cr8, KGsBase,
+    Dr0, Dr1, Dr2, Dr3, Dr6, Dr7,  // as the kernel runs with them (the stub's breakpoints)
     Count,
 };
 
@@ -48,7 +50,7 @@ constexpr size_t register_offset(GdbRegister r)
 
 // Size of the `g` image in bytes.
 constexpr size_t kGdbRegisterBytes = register_offset(GdbRegister::Count);
-static_assert(kGdbRegisterBytes == 17 * 8 + 7 * 4 + 8 * 10 + 8 * 4 + 2 * 8 + 5 * 8);
+static_assert(kGdbRegisterBytes == 17 * 8 + 7 * 4 + 8 * 10 + 8 * 4 + 2 * 8 + 13 * 8);
 static_assert(kGdbRegisterBytes * 2 < 0x800, "g reply must fit one packet");
 
 }  // namespace exo

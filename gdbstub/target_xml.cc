@@ -14,7 +14,8 @@ namespace {
 constexpr char kNames[] =
     "rax\0rbx\0rcx\0rdx\0rsi\0rdi\0rbp\0rsp\0r8\0r9\0r10\0r11\0r12\0r13\0r14\0r15\0rip\0eflags\0"
     "cs\0ss\0ds\0es\0fs\0gs\0st0\0st1\0st2\0st3\0st4\0st5\0st6\0st7\0"
-    "fctrl\0fstat\0ftag\0fiseg\0fioff\0foseg\0fooff\0fop\0fs_base\0gs_base\0cr0\0cr2\0cr3\0cr4\0efer";
+    "fctrl\0fstat\0ftag\0fiseg\0fioff\0foseg\0fooff\0fop\0fs_base\0gs_base\0cr0\0cr2\0cr3\0cr4\0efer\0"
+    "cr8\0k_gs_base\0dr0\0dr1\0dr2\0dr3\0dr6\0dr7";
 
 // Flag types, so gdb prints eflags as [ IF ZF ] rather than 582. Each type:
 // its id, NUL, a byte with its size in bytes, then each field as its name

@@ -388,6 +388,29 @@ def test_compare_sections_finds_the_running_text_unchanged(target, gdb):
     shell_answers(q, "compare-sections")
 
 
+def test_debug_cr8_and_kernel_gs_base_registers(kernel, kernel_symbols):
+    """dr0-dr3/dr7 show the watchpoints the kernel runs with (the CPU's
+    are off while stopped), dr6 what the last #DB said; cr8 and k_gs_base
+    are there as QEMU's stub gives them."""
+    q, rsp = kernel()
+    attach(rsp)
+    counter = kernel_symbols.address("g_received", "bB")
+    rsp.ok(f"Z2,{counter:x},8")
+    assert register(rsp, 0x31) == counter, rsp.why("dr0 is not the watched address")
+    dr7 = register(rsp, 0x36)
+    assert dr7 & 0b10 and (dr7 >> 16) & 0xF == 0b1001, rsp.why(f"dr7 {dr7:#x}: G0, 8-byte write watch")
+    stop = continue_and_stop(q, rsp, "uptime")
+    assert "watch" in stop, rsp.why(f"watch stop: {stop}")
+    assert register(rsp, 0x35) & 0b1, rsp.why("dr6 does not say slot 0 fired")
+    assert register(rsp, 0x2F) <= 15, rsp.why("cr8 is a priority (0-15)")
+    assert re.fullmatch(r"[0-9a-f]{16}", rsp.request("p30")), rsp.why("k_gs_base")
+    rsp.ok(f"z2,{counter:x},8")
+    assert register(rsp, 0x36) & 0xFF == 0, rsp.why("dr7 still enables a slot after z2")
+    rsp.send("c")
+    q.wait_prompt(CMD_TIMEOUT_S)
+    detach_and_check(q, rsp, "debug registers")
+
+
 # --------------------------------------------------------------------------
 # A gdb that vanished
 

@@ -159,11 +159,13 @@ TEST(GdbRegisters, LayoutMatchesGdbAmd64Numbering)
     EXPECT_EQ(static_cast<int>(GdbRegister::Fop), 39);
     EXPECT_EQ(static_cast<int>(GdbRegister::FsBase), 40);
     EXPECT_EQ(static_cast<int>(GdbRegister::Efer), 46);
-    EXPECT_EQ(kGdbRegisterCount, 47u);
+    EXPECT_EQ(static_cast<int>(GdbRegister::Cr8), 47);  // added after efer: earlier numbers unchanged
+    EXPECT_EQ(static_cast<int>(GdbRegister::Dr7), 54);
+    EXPECT_EQ(kGdbRegisterCount, 55u);
     EXPECT_EQ(register_offset(GdbRegister::Rip), 128u);
     EXPECT_EQ(register_offset(GdbRegister::St0), 164u);
     EXPECT_EQ(register_offset(GdbRegister::FsBase), 276u);
-    EXPECT_EQ(kGdbRegisterBytes, 332u);
+    EXPECT_EQ(kGdbRegisterBytes, 396u);
 }
 
 TEST_F(StubTest, GReadsAllRegistersInOrderWithX87Unavailable)
@@ -232,11 +234,11 @@ TEST_F(StubTest, PReadsAndCapitalPWritesOneRegister)
 
 TEST_F(StubTest, PRejectsBadRegisterNumbersAndValues)
 {
-    EXPECT_EQ(ask("p2f"), "E01");   // 47: one past efer
+    EXPECT_EQ(ask("p37"), "E01");   // 55: one past dr7
     EXPECT_EQ(ask("p"), "E01");
     EXPECT_EQ(ask("pzz"), "E01");
     EXPECT_EQ(ask("p10,"), "E01");
-    EXPECT_EQ(ask("P2f=00"), "E01");
+    EXPECT_EQ(ask("P37=00"), "E01");
     EXPECT_EQ(ask("P18=00000000000000000000"), "E01");  // x87 is not writable
     EXPECT_EQ(ask("P0=0102"), "E01");                   // too short
     EXPECT_EQ(ask("P0=080706050403020100"), "E01");     // too long
@@ -842,7 +844,8 @@ TEST_F(StubTest, TargetXmlComesInChunksAndIsWellFormed)
     const char* names[] = { "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11",
         "r12", "r13", "r14", "r15", "rip", "eflags", "cs", "ss", "ds", "es", "fs", "gs", "st0", "st1", "st2",
         "st3", "st4", "st5", "st6", "st7", "fctrl", "fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop",
-        "fs_base", "gs_base", "cr0", "cr2", "cr3", "cr4", "efer" };
+        "fs_base", "gs_base", "cr0", "cr2", "cr3", "cr4", "efer", "cr8", "k_gs_base", "dr0", "dr1", "dr2", "dr3",
+        "dr6", "dr7" };
     ASSERT_EQ(regs.size(), kGdbRegisterCount);
     for (size_t i = 0; i < kGdbRegisterCount; ++i) {
         EXPECT_EQ(regs[i], std::string(names[i]) + ":" + std::to_string(8 * register_size(static_cast<GdbRegister>(i))))
