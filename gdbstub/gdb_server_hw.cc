@@ -383,7 +383,8 @@ EXO_NOBREAK void stop_loop(TrapFrame& frame, const GdbStopEvent& event)
         action = g_stub.notify_stop(GdbStopEvent { GdbStopCause::Exception, idt::vector::kDebug, kDr6SingleStep,
             current_gdb_id() });
     }
-    g_hinted = action != GdbAction::Detach;
+    if (action == GdbAction::Detach)
+        g_hinted = false;  // the next session gets the hint again
     // RF: the instruction at rip runs even if a hardware breakpoint is on it
     // (the one that stopped us, say), as after any #DB fault.
     frame.rflags |= kFlagRf;
@@ -440,7 +441,7 @@ EXO_NOBREAK bool on_debug(TrapFrame& frame)
     uint64_t dr6 = read_dr6();
     g_dr6 = dr6;
     write_dr(6, 0);
-    if (g_nmi_poll && !g_stepping) {
+    if (g_nmi_poll && !g_stepping && !(dr6 & kDr6Slots)) {
         g_nmi_poll = false;  // the step on_nmi asked for: now read COM2
         frame.rflags &= ~kFlagTf;
         on_com2(frame);

@@ -421,6 +421,9 @@ def test_ctrl_bracket_three_times_on_com1_resumes_without_gdb(kernel):
     breakpoints gone, as after a detach)."""
     q, rsp = kernel()
     attach(rsp)
+    rsp.send("c")                      # a while of ordinary debugging first
+    rsp.send_raw(b"\x03")
+    rsp.stop_reply(rsp.read_packet())
     rsp.ok("Z1,{:x},1".format(register(rsp, RIP)))
     rsp.close()                        # gdb is gone; nothing will resume us
     q.send(b" ")                       # someone types at the shell, which cannot answer
