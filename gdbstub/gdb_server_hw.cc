@@ -414,7 +414,11 @@ EXO_NOBREAK bool reentered(TrapFrame& frame, bool int3)
 
 EXO_NOBREAK bool on_breakpoint(TrapFrame& frame)
 {
-    if (!g_ready)
+    // A user program's own int3 with no gdb attached is a fault like any
+    // other: trap_dispatch kills that thread (it used to enter the stop loop
+    // and freeze the machine waiting for a gdb nobody runs).
+    constexpr uint64_t kCplMask = 3;
+    if (!g_ready || ((frame.cs & kCplMask) == 3 && !g_stub.attached()))
         return false;
     if (g_inside)
         return reentered(frame, true);

@@ -24,6 +24,8 @@ user_image_start:
     je fault
     cmpq $3, %rdi
     je bench
+    cmpq $4, %rdi
+    je trap
 
 sampler:
     subq $96, %rsp              /* 32 B counters at 0(%rsp), 48 B message at 32(%rsp) */
@@ -66,6 +68,12 @@ fault:
     movq $0, %rax
     movq $1, (%rax)
     ud2
+
+trap:                           /* a breakpoint compiled into a user program */
+    int3
+    movl $SYS_EXIT, %eax
+    xorl %edi, %edi
+    syscall
 
 bench:
     movl $1000, %ebx

@@ -5,7 +5,7 @@
 namespace exo {
 namespace {
 
-constexpr const char* kPrograms[] = { "sampler", "badptr", "fault", "bench", nullptr };
+constexpr const char* kPrograms[] = { "sampler", "badptr", "fault", "bench", "trap", nullptr };
 
 Result<void> cmd_user(CommandContext& ctx, int argc, const char* const* argv)
 {
@@ -25,7 +25,7 @@ Result<void> cmd_user(CommandContext& ctx, int argc, const char* const* argv)
 
 }  // namespace
 
-EXO_SHELL_COMMAND(kUserCommand, "user", "user sampler|badptr|fault|bench",
-    "run the ring-3 program: IPC sampler, bad pointer, fault, or syscall bench", cmd_user, kPrograms, nullptr, 1, Command::kNotInDebugger);
+EXO_SHELL_COMMAND(kUserCommand, "user", "user sampler|badptr|fault|bench|trap",
+    "run the ring-3 program: IPC sampler, bad pointer, fault, syscall bench, or int3", cmd_user, kPrograms, nullptr, 1, Command::kNotInDebugger);
 
 }  // namespace exo

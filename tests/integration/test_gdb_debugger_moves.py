@@ -411,6 +411,27 @@ def test_debug_cr8_and_kernel_gs_base_registers(kernel, kernel_symbols):
     detach_and_check(q, rsp, "debug registers")
 
 
+def test_user_int3_with_gdb_attached_is_a_stop(kernel):
+    """With gdb attached, a ring-3 int3 is a stop gdb sees (in user space);
+    continuing lets the program run on and exit normally."""
+    q, rsp = kernel()
+    attach(rsp)
+    stop = continue_and_stop(q, rsp, "user trap")
+    assert stop["signal"] == SIGTRAP, rsp.why(f"user int3: {stop}")
+    assert stop[RIP] < 0x0000800000000000, rsp.why(f"stopped at {stop[RIP]:#x}, not in user space")
+    assert register(rsp, 0x12) & 3 == 3, rsp.why("cs is not ring 3")
+    rsp.send("c")
+    # A clean exit is a debug line: in the log ring, not on the console.
+    q.wait_prompt(CMD_TIMEOUT_S)
+    for _ in range(50):
+        log = q.command("log", CMD_TIMEOUT_S)
+        if re.search(r"user: thread \d+ \(user:trap\) exited with 0", log):
+            break
+    else:
+        raise AssertionError(f"user:trap never exited cleanly after continue:\n{log}")
+    detach_and_check(q, rsp, "a user int3 under gdb")
+
+
 # --------------------------------------------------------------------------
 # A gdb that vanished
 

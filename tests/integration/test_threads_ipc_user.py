@@ -271,6 +271,20 @@ KILLED = re.compile(
     r"error (0x[0-9a-f]+), cr2 (0x[0-9a-f]+)")
 
 
+def test_user_int3_without_gdb_kills_only_that_thread(booted):
+    """A ring-3 int3 with no debugger attached is a fault like any other:
+    the thread is killed (#BP), the kernel and its shell go on. It used to
+    enter the GDB stub's stop loop and freeze the machine."""
+    q = booted(BootMode.PVH)
+    tid, code, text = run_until_exit(q, "trap")
+    trap_killed = re.compile(r"user: thread (\d+) \(user:trap\) killed: #BP breakpoint at rip (0x[0-9a-f]+)")
+    killed = [m for m in trap_killed.finditer(text) if int(m.group(1)) == tid]
+    assert killed, f"no `killed: #BP` line for thread {tid}:\n{text}"
+    assert int(killed[0].group(2), 16) < USER_TOP, f"rip is not a user address: {killed[0].group(0)}"
+    assert code != 0, f"a killed thread exited with 0:\n{text}"
+    check_answers(q)
+
+
 def test_user_fault_kills_only_that_thread_three_times(booted):
     q = booted(BootMode.ISO)
     base_threads = threads_json(q)
