@@ -88,7 +88,8 @@ size_t Completions::common_length() const
     return length;
 }
 
-void LineEditor::reset_line()
+// Out of line: four callers (inlined, each copy cost more than the call).
+[[gnu::noinline]] void LineEditor::reset_line()
 {
     m_length = 0;
     m_cursor = 0;
