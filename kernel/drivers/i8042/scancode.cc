@@ -36,9 +36,10 @@ constexpr uint8_t kModifierMask = keymod::kShift | keymod::kCtrl | keymod::kAlt;
 static_assert(kModifierMask < (1u << kRightShiftBy));
 
 // Codes 0x00-0x39, US QWERTY. 0 = no character (modifiers, unused).
-constexpr char kPlain[] = "\0\x1b" "1234567890-=" "\b\t" "qwertyuiop[]" "\r\0" "asdfghjkl;'`"
+// alignas(1): byte tables need no ABI 16-byte alignment (and its padding).
+alignas(1) constexpr char kPlain[] = "\0\x1b" "1234567890-=" "\b\t" "qwertyuiop[]" "\r\0" "asdfghjkl;'`"
                           "\0\\" "zxcvbnm,./" "\0*\0 ";
-constexpr char kShifted[] = "\0\x1b" "!@#$%^&*()_+" "\b\t" "QWERTYUIOP{}" "\r\0" "ASDFGHJKL:\"~"
+alignas(1) constexpr char kShifted[] = "\0\x1b" "!@#$%^&*()_+" "\b\t" "QWERTYUIOP{}" "\r\0" "ASDFGHJKL:\"~"
                             "\0|" "ZXCVBNM<>?" "\0*\0 ";
 static_assert(sizeof(kPlain) == kCodeCapsLock + 1 && sizeof(kShifted) == kCodeCapsLock + 1);
 
