@@ -2,7 +2,8 @@
 //   EXO_BOOT_TASK(ident, "name", BootPhase::X, &body, "requirement", ...);
 // which puts a constinit BootTask into the .boot_tasks linker section (the
 // explicit alignment stops GCC padding entries to 32 bytes, so the section
-// is a plain array). The
+// is a plain array; the needs list's alignas(8) likewise drops the ABI's
+// 16-byte alignment of arrays, and the padding before each). The
 // runner (kernel/boot/boot_runner.h) orders them by name, not by position.
 #pragma once
 
@@ -13,7 +14,7 @@
 namespace exo {
 
 #define EXO_BOOT_TASK(ident, task_name, phase, body, ...)                                    \
-    constexpr const char* ident##_needs[] = { __VA_ARGS__ __VA_OPT__(, ) nullptr };         \
+    alignas(8) constexpr const char* ident##_needs[] = { __VA_ARGS__ __VA_OPT__(, ) nullptr }; \
     [[gnu::used, gnu::aligned(8), gnu::section(".boot_tasks." task_name)]] constinit const ::exo::BootTask \
         ident { task_name, phase, ident##_needs, body }
 
