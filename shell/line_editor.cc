@@ -215,7 +215,8 @@ LineEvent LineEditor::process(uint8_t byte)
     struct ControlTable {
         Action at[kFirstPrintable];
     };
-    static constexpr ControlTable kControlActions = [] {
+    // alignas(1): the element's alignment, not the ABI's 16 for arrays and aggregates (padding).
+    alignas(1) static constexpr ControlTable kControlActions = [] {
         ControlTable t {};
         t.at[kCtrlA] = Action::Home;
         t.at[kCtrlB] = Action::Left;

@@ -20,7 +20,8 @@ constexpr uint64_t kPfReserved = 1 << 3;
 constexpr uint64_t kPfFetch = 1 << 4;
 
 // Register names for the exception report, three characters each.
-constexpr char kRegisterNames[] = "raxrbxrcxrdxrsirdirbprspr8 r9 r10r11r12r13r14";
+// alignas(1): the element's alignment, not the ABI's 16 for arrays and aggregates (padding).
+alignas(1) constexpr char kRegisterNames[] = "raxrbxrcxrdxrsirdirbprspr8 r9 r10r11r12r13r14";
 static_assert(offsetof(TrapFrame, rax) == 14 * 8 && offsetof(TrapFrame, rbp) == 8 * 8
     && offsetof(TrapFrame, r8) == 7 * 8 && offsetof(TrapFrame, r14) == 1 * 8 && offsetof(TrapFrame, rsp) == 20 * 8);
 

@@ -86,7 +86,8 @@ public:
     static constexpr size_t kClassCount = 13;
     // Slot sizes. From 576 up each fills a slab's 4032-byte payload exactly
     // (7 x 576, 4 x 1008, 3 x 1344, 2 x 2016) instead of wasting a power of two's tail.
-    static constexpr uint16_t kClassSizes[kClassCount] = {
+    // alignas(2): the element's alignment, not the ABI's 16 for arrays and aggregates (padding).
+    alignas(2) static constexpr uint16_t kClassSizes[kClassCount] = {
         16, 32, 48, 64, 96, 128, 192, 256, 384, 576, 1008, 1344, 2016,
     };
 

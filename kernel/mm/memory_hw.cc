@@ -67,7 +67,8 @@ void pt_invalidate(void*, uint64_t virt)
         cpu::invlpg(virt);
 }
 
-constexpr PhysAccess kPhysAccess { pt_phys_to_virt, pt_alloc_table, pt_free_table, pt_invalidate, nullptr };
+// alignas(8): the element's alignment, not the ABI's 16 for arrays and aggregates (padding).
+alignas(8) constexpr PhysAccess kPhysAccess { pt_phys_to_virt, pt_alloc_table, pt_free_table, pt_invalidate, nullptr };
 
 Result<uintptr_t> heap_alloc_pages(void*, size_t count)
 {

@@ -130,7 +130,8 @@ inline const char* walk_stop_name(WalkStop s)
 // Level 0 is the PML4E, 3 the PTE.
 constexpr const char* walk_level_name(int level)
 {
-    constexpr const char* kNames[kPagingLevels] = { "PML4E", "PDPTE", "PDE", "PTE" };
+    // alignas(8): the element's alignment, not the ABI's 16 for arrays and aggregates (padding).
+    alignas(8) constexpr const char* kNames[kPagingLevels] = { "PML4E", "PDPTE", "PDE", "PTE" };
     return level >= 0 && level < kPagingLevels ? kNames[level] : "?";
 }
 

@@ -5,7 +5,8 @@
 namespace exo {
 namespace {
 
-constexpr const char* kPrograms[] = { "sampler", "badptr", "fault", "bench", "trap", nullptr };
+// alignas(8): the element's alignment, not the ABI's 16 for arrays and aggregates (padding).
+alignas(8) constexpr const char* kPrograms[] = { "sampler", "badptr", "fault", "bench", "trap", nullptr };
 
 Result<void> cmd_user(CommandContext& ctx, int argc, const char* const* argv)
 {

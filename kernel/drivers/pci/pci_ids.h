@@ -17,7 +17,8 @@ struct ClassName {
     const char* name;
 };
 
-constexpr ClassName kSubclassNames[] = {
+// alignas(8): the element's alignment, not the ABI's 16 for arrays and aggregates (padding).
+alignas(8) constexpr ClassName kSubclassNames[] = {
     { 0x01, 0x01, "IDE controller" },
     { 0x01, 0x06, "SATA controller" },  // prog-if 01h: AHCI
     { 0x01, 0x08, "NVMe controller" },
@@ -32,7 +33,8 @@ constexpr ClassName kSubclassNames[] = {
 };
 
 // Indexed by base class 00h-0Ch.
-constexpr const char* kBaseClassNames[] = {
+// alignas(8): the element's alignment, not the ABI's 16 for arrays and aggregates (padding).
+alignas(8) constexpr const char* kBaseClassNames[] = {
     "Unclassified device", "Mass storage controller", "Network controller", "Display controller",
     "Multimedia controller", "Memory controller", "Bridge", "Communication controller",
     "System peripheral", "Input device", "Docking station", "Processor", "Serial bus controller",
