@@ -95,21 +95,34 @@ constexpr uint64_t kFlagsIf = 1ull << 9;
 constexpr uint64_t kFlagsTf = 1ull << 8;
 constexpr uint64_t kFlagsAc = 1ull << 18;
 
+// IF off; returns the flags from before. Out of line: a call that leaves
+// the flags in a register is smaller than pushf/pop/cli moved into a
+// register that outlives the guarded code, and debugger tests step through
+// it as the guard's entry (pushf ... cli ... ret).
+[[gnu::noinline]] inline uint64_t save_flags_cli()
+{
+    uint64_t flags = read_flags();
+    cli();
+    return flags;
+}
+
 // Saves IF and disables interrupts for a scope: the kernel's lock on a
-// single CPU for state shared with interrupt handlers.
+// single CPU for state shared with interrupt handlers. The flags word is
+// kept whole in a register (not a bool behind the guard's address), so
+// restoring is bt/jae/sti inline instead of a call.
 class InterruptGuard {
 public:
-    InterruptGuard() : m_was_enabled(read_flags() & kFlagsIf) { cli(); }
-    ~InterruptGuard()
+    [[gnu::always_inline]] InterruptGuard() : m_flags(save_flags_cli()) {}
+    [[gnu::always_inline]] ~InterruptGuard()
     {
-        if (m_was_enabled)
+        if (m_flags & kFlagsIf)
             sti();
     }
     InterruptGuard(const InterruptGuard&) = delete;
     InterruptGuard& operator=(const InterruptGuard&) = delete;
 
 private:
-    bool m_was_enabled;
+    uint64_t m_flags;
 };
 
 [[noreturn]] inline void halt_forever()
