@@ -66,12 +66,13 @@ void on_event(const BootTask& task, const BootRecord& record)
         // Not a failure, and with deferred=auto it would land after the prompt.
         log_debug("boot: %s absent", task.name);
         break;
-    case TaskStatus::Skipped:
-        if (record.is_failure())
-            log_warn("boot: %s skipped (a requirement failed)", task.name);
-        else
-            log_debug("boot: %s skipped (a requirement is absent)", task.name);
+    case TaskStatus::Skipped: {
+        // One line, two levels: a failed requirement is worth a warning.
+        bool failed = record.is_failure();
+        klog(failed ? LogLevel::Warn : LogLevel::Debug, "boot: %s skipped (a requirement %s)", task.name,
+            failed ? "failed" : "is absent");
         break;
+    }
     default:
         break;
     }
