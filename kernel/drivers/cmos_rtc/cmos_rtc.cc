@@ -1,5 +1,7 @@
 #include "kernel/drivers/cmos_rtc/cmos_rtc.h"
 
+#include <stddef.h>
+
 namespace exo::rtc {
 
 namespace {
@@ -35,17 +37,23 @@ char* put2(char* p, uint32_t v)
 
 Result<RtcTime> decode(const RtcRaw& raw, uint8_t status_b)
 {
-    bool binary = status_b & kStatusBBinary;
-    auto value = [binary](uint8_t v) { return binary ? v : from_bcd(v); };
-
-    uint8_t hour_byte = raw.hour;
-    bool pm = false;
+    // Every field through one BCD conversion loop, in RtcRaw order (the
+    // hour without its PM bit), instead of a conversion call per field.
+    uint8_t v[sizeof(RtcRaw)];
+    __builtin_memcpy(v, &raw, sizeof v);
+    constexpr size_t kSecond = offsetof(RtcRaw, second), kMinute = offsetof(RtcRaw, minute),
+                     kHour = offsetof(RtcRaw, hour), kDay = offsetof(RtcRaw, day), kMonth = offsetof(RtcRaw, month),
+                     kYear = offsetof(RtcRaw, year), kCentury = offsetof(RtcRaw, century);
     bool twelve_hour = !(status_b & kStatusB24Hour);
-    if (twelve_hour) {
-        pm = hour_byte & kHourPm;
-        hour_byte &= static_cast<uint8_t>(~kHourPm);
+    bool pm = twelve_hour && (v[kHour] & kHourPm);
+    if (twelve_hour)
+        v[kHour] &= static_cast<uint8_t>(~kHourPm);
+    if (!(status_b & kStatusBBinary)) {
+        for (uint8_t& b : v)
+            b = from_bcd(b);
     }
-    uint8_t hour = value(hour_byte);
+
+    uint8_t hour = v[kHour];
     if (twelve_hour) {
         if (hour < 1 || hour > kHoursPerHalfDay)
             return Error::Corrupt;
@@ -53,18 +61,18 @@ Result<RtcTime> decode(const RtcRaw& raw, uint8_t status_b)
         hour = static_cast<uint8_t>(hour % kHoursPerHalfDay + (pm ? kHoursPerHalfDay : 0));
     }
 
-    uint8_t century = value(raw.century);
+    uint8_t century = v[kCentury];
     if (century < kMinCentury || century > kMaxCentury)
         century = kDefaultCentury;
-    uint8_t year = value(raw.year);
+    uint8_t year = v[kYear];
 
     RtcTime t;
     t.year = static_cast<uint16_t>(century * 100 + year);
-    t.month = value(raw.month);
-    t.day = value(raw.day);
+    t.month = v[kMonth];
+    t.day = v[kDay];
     t.hour = hour;
-    t.minute = value(raw.minute);
-    t.second = value(raw.second);
+    t.minute = v[kMinute];
+    t.second = v[kSecond];
     if (year > 99 || t.month < 1 || t.month > 12 || t.day < 1 || t.day > days_in_month(t.year, t.month)
         || t.hour > 23 || t.minute > 59 || t.second > 59)
         return Error::Corrupt;
