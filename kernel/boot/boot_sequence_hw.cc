@@ -89,7 +89,7 @@ void run_to_prompt()
     auto* records = reinterpret_cast<BootRecord*>(g_record_storage);  // BootRunner constructs them
     g_runner = new (g_runner_storage) BootRunner(__boot_tasks_start, count, records, probes);
     if (!adopt_build_graph(count))
-        panic("boot task graph from the build does not match this kernel's %u tasks (rebuild)", count);
+        panic("boot task graph does not match this kernel's %u tasks (rebuild)", count);
     (void)g_runner->run_phase(BootPhase::Critical);
     if (options().gdb == GdbMode::Wait)
         gdb_server::wait_for_attach();
