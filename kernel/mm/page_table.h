@@ -127,12 +127,12 @@ inline const char* walk_stop_name(WalkStop s)
         static_cast<size_t>(s));
 }
 
-// Level 0 is the PML4E, 3 the PTE.
-constexpr const char* walk_level_name(int level)
+// Level 0 is the PML4E, 3 the PTE; "?" otherwise (a negative level wraps
+// past the end). A packed list: no table of pointers.
+inline const char* walk_level_name(int level)
 {
-    // alignas(8): the element's alignment, not the ABI's 16 for arrays and aggregates (padding).
-    alignas(8) constexpr const char* kNames[kPagingLevels] = { "PML4E", "PDPTE", "PDE", "PTE" };
-    return level >= 0 && level < kPagingLevels ? kNames[level] : "?";
+    static_assert(kPagingLevels == 4);
+    return name_at("PML4E\0PDPTE\0PDE\0PTE\0", static_cast<size_t>(level));
 }
 
 struct WalkLevel {
