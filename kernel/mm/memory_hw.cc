@@ -282,7 +282,9 @@ bool is_readable(uint64_t virt, size_t len)
     uint64_t end = virt + len;
     for (uint64_t page = align_down(virt, kPage); page < end;) {
         Result<Translation> t = g_kernel_pt.translate(page);
-        if (!t.ok() || has(t.value().flags, PageFlags::User))
+        // Device memory (mapped cache-disabled: the LAPIC, the I/O APIC) is
+        // refused like unmapped memory: a read there can have side effects.
+        if (!t.ok() || has(t.value().flags, PageFlags::User) || has(t.value().flags, PageFlags::CacheDisable))
             return false;
         uint64_t size = page_size_bytes(t.value().size);
         page = align_down(page, size) + size;

@@ -66,8 +66,9 @@ enum class FixmapSlot : uint8_t {
 };
 uint64_t fixmap_mmio(FixmapSlot slot, uint64_t phys);
 
-// True when [virt, virt+len) is mapped with at least read permission:
-// the shell and the GDB stub check before touching memory.
+// True when [virt, virt+len) is mapped kernel memory a read cannot disturb
+// (not user pages, not device memory mapped cache-disabled): the shell and
+// the GDB stub check before touching memory.
 bool is_readable(uint64_t virt, size_t len);
 
 }  // namespace exo::memory

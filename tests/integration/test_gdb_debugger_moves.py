@@ -11,6 +11,7 @@ marker or a reply.
 """
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from functools import lru_cache
@@ -430,6 +431,25 @@ def test_user_int3_with_gdb_attached_is_a_stop(kernel):
     else:
         raise AssertionError(f"user:trap never exited cleanly after continue:\n{log}")
     detach_and_check(q, rsp, "a user int3 under gdb")
+
+
+def test_device_memory_is_refused_like_unmapped(kernel):
+    """The local APIC and I/O APIC registers are mapped (cache-disabled) but
+    a read there can have side effects: `x` and gdb's `m` refuse them like
+    unmapped memory."""
+    q, rsp = kernel()
+    out = q.command("pages --json", CMD_TIMEOUT_S)
+    mappings = json.loads(out.strip().splitlines()[-1])["mappings"]
+    devices = [int(m["virt"], 16) for m in mappings if int(m["phys"], 16) in (0xFEE00000, 0xFEC00000)]
+    assert len(devices) == 2, f"no LAPIC/IOAPIC mapping in pages --json: {mappings}"
+    for virt in devices:
+        text = q.command(f"x {virt:#x} 16", CMD_TIMEOUT_S)
+        assert text.startswith("error: x:"), f"x {virt:#x} read device memory: {text!r}"
+    attach(rsp)
+    for virt in devices:
+        reply = rsp.read_memory(virt, 4)
+        assert re.fullmatch(r"E[0-9a-f]{2}", reply), rsp.why(f"m{virt:x},4 answered {reply!r}")
+    detach_and_check(q, rsp, "reads of device memory")
 
 
 # --------------------------------------------------------------------------
