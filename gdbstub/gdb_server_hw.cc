@@ -493,6 +493,9 @@ EXO_NOBREAK bool on_nmi(TrapFrame& frame)
 
 Result<void> start_stub()
 {
+    // gdb=off: whoever reaches COM2 owns the machine, so it can be left alone.
+    if (boot_sequence::options().gdb == GdbMode::Off)
+        return Error::Absent;
     TRY_VOID(g_com2.init(console::kBaud));
     g_stub.bind(g_target, com2_write, nullptr);
     idt::set_exception_hook(idt::vector::kBreakpoint, on_breakpoint);

@@ -83,11 +83,11 @@ KeyValue split(const CmdlineText& token)
 // an empty name). A key's index is its byte in KernelOptions, a value's
 // index the enum it stands for. alignas(1): no 16-byte ABI padding.
 alignas(1) constexpr char kKeys[] = "deferred\0gdb\0log\0";
-alignas(1) constexpr char kValues[] = "manual\0auto\0\0off\0wait\0panic\0\0quiet\0normal\0verbose\0";
+alignas(1) constexpr char kValues[] = "manual\0auto\0\0on\0wait\0panic\0off\0\0quiet\0normal\0verbose\0";
 static_assert(offsetof(KernelOptions, deferred) == 0 && offsetof(KernelOptions, gdb) == 1
     && offsetof(KernelOptions, log) == 2 && sizeof(KernelOptions) == 3);
 static_assert(static_cast<size_t>(DeferredMode::Auto) == 1);
-static_assert(static_cast<size_t>(GdbMode::Panic) == 2);
+static_assert(static_cast<size_t>(GdbMode::Off) == 3);
 static_assert(static_cast<size_t>(LogVerbosity::Verbose) == 2);
 
 // Index of `text` in the packed list at `list`, or -1; leaves `list` past

@@ -22,9 +22,10 @@ enum class DeferredMode : uint8_t {
 };
 
 enum class GdbMode : uint8_t {
-    Off,
+    On,     // the GDB stub listens on COM2; gdb may attach at any time
     Wait,   // stop in the GDB stub before the Essential phase until gdb attaches
     Panic,  // enter the GDB stub on panic instead of halting
+    Off,    // no stub: COM2 is not touched at all
 };
 
 enum class LogVerbosity : uint8_t {
@@ -35,7 +36,7 @@ enum class LogVerbosity : uint8_t {
 
 struct KernelOptions {
     DeferredMode deferred = DeferredMode::Manual;
-    GdbMode gdb = GdbMode::Off;
+    GdbMode gdb = GdbMode::On;
     LogVerbosity log = LogVerbosity::Normal;
 };
 
@@ -81,7 +82,7 @@ constexpr const char* deferred_mode_name(DeferredMode mode)
 
 inline const char* gdb_mode_name(GdbMode mode)
 {
-    return name_at("off\0wait\0panic\0", static_cast<size_t>(mode));
+    return name_at("on\0wait\0panic\0off\0", static_cast<size_t>(mode));
 }
 
 inline const char* log_verbosity_name(LogVerbosity level)

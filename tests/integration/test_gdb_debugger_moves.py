@@ -452,6 +452,29 @@ def test_device_memory_is_refused_like_unmapped(kernel):
     detach_and_check(q, rsp, "reads of device memory")
 
 
+def test_gdb_off_leaves_com2_alone(machine):
+    """gdb=off: no stub at all. `drivers` says it is absent, and a packet on
+    COM2 neither stops the kernel nor gets an answer."""
+    import exo_qemu
+    port = exo_qemu.free_tcp_port()
+    q = machine(BootMode.PVH, append="gdb=off", com2=com2_chardev(port))
+    q.wait_prompt(CMD_TIMEOUT_S)
+    drivers = q.command("drivers", CMD_TIMEOUT_S)
+    assert re.search(r"^gdbstub\s+critical\s+absent", drivers, re.M), f"drivers with gdb=off:\n{drivers}"
+    rsp = connect(port)
+    try:
+        rsp.send_raw(b"+$?#3f")
+        shell_answers(q, "a packet on COM2 with gdb=off")   # a round trip: any answer would be here
+        rsp.sock.setblocking(False)
+        try:
+            answer = rsp.sock.recv(100)
+        except BlockingIOError:
+            answer = b""
+        assert answer == b"", f"COM2 answered with gdb=off: {answer!r}"
+    finally:
+        rsp.close()
+
+
 # --------------------------------------------------------------------------
 # A gdb that vanished
 

@@ -34,7 +34,7 @@ Parsed parse(const char* cmdline)
 
 bool is_default(const KernelOptions& o)
 {
-    return o.deferred == DeferredMode::Manual && o.gdb == GdbMode::Off && o.log == LogVerbosity::Normal;
+    return o.deferred == DeferredMode::Manual && o.gdb == GdbMode::On && o.log == LogVerbosity::Normal;
 }
 
 TEST(Cmdline, DefaultsMatchTheContract)
@@ -66,6 +66,7 @@ TEST(Cmdline, GdbOption)
     EXPECT_EQ(parse("gdb=wait").options.gdb, GdbMode::Wait);
     EXPECT_EQ(parse("gdb=panic").options.gdb, GdbMode::Panic);
     EXPECT_EQ(parse("gdb=wait gdb=off").options.gdb, GdbMode::Off);
+    EXPECT_EQ(parse("gdb=off gdb=on").options.gdb, GdbMode::On);
 }
 
 TEST(Cmdline, LogOption)
@@ -88,7 +89,7 @@ TEST(Cmdline, BadValuesAreReportedAndIgnored)
 {
     Parsed p = parse("log=verbose deferred=later gdb=WAIT log=loud log= deferred=autox");
     EXPECT_TRUE(p.options.deferred == DeferredMode::Manual);
-    EXPECT_EQ(p.options.gdb, GdbMode::Off);
+    EXPECT_EQ(p.options.gdb, GdbMode::On);
     EXPECT_EQ(p.options.log, LogVerbosity::Verbose);  // the good token before still counts
     ASSERT_EQ(p.reports.size(), 5u);
     EXPECT_EQ(p.reports[0].token, "deferred=later");
@@ -107,7 +108,7 @@ TEST(Cmdline, AValueOfAnotherOptionIsABadValue)
     // Each value is looked up in its own option's list only.
     Parsed p = parse("gdb=auto log=wait deferred=quiet");
     EXPECT_EQ(p.options.deferred, DeferredMode::Manual);
-    EXPECT_EQ(p.options.gdb, GdbMode::Off);
+    EXPECT_EQ(p.options.gdb, GdbMode::On);
     EXPECT_EQ(p.options.log, LogVerbosity::Normal);
     ASSERT_EQ(p.reports.size(), 3u);
     for (const Report& r : p.reports) {
