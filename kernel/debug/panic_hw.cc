@@ -5,6 +5,7 @@
 #include "kernel/drivers/uart16550/console_hw.h"
 #include "gdbstub/gdb_server_hw.h"
 #include "kernel/debug/symbols_hw.h"
+#include "kernel/mm/memory_hw.h"
 
 namespace exo {
 namespace {
@@ -60,9 +61,10 @@ void print_backtrace(uint64_t rip, uint64_t rbp)
     print_symbol(rip);
     console::puts("\n");
     for (int i = 1; i < kMaxFrames; ++i) {
-        // Only follow frame pointers that stay in kernel space and are aligned:
-        // a corrupt chain must not fault inside the report.
-        if (rbp < kKernelSpaceStart || (rbp & 7))
+        // Only follow frame pointers into mapped kernel memory, aligned: a
+        // corrupt chain (or one running into a guard page) must not fault
+        // inside the report.
+        if (rbp < kKernelSpaceStart || (rbp & 7) || !memory::is_readable(rbp, 16))
             break;
         auto* frame = reinterpret_cast<const uint64_t*>(rbp);
         uint64_t ret = frame[1];
