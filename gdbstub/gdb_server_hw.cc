@@ -544,6 +544,7 @@ void enter_from_panic(TrapFrame& frame)
 }
 
 bool holding_cpu() { return g_stepping; }
+bool listening() { return g_ready; }
 const GdbStub& stub() { return g_stub; }
 uint64_t stops() { return g_stops; }
 

@@ -16,6 +16,8 @@ void wait_for_attach();
 void enter_from_panic(TrapFrame& frame);
 // While gdb single-steps, no thread switch may happen at IRQ exit.
 bool holding_cpu();
+// The stub is up and reads COM2 (false with gdb=off or without COM2).
+bool listening();
 
 const GdbStub& stub();
 uint64_t stops();

@@ -461,6 +461,9 @@ def test_gdb_off_leaves_com2_alone(machine):
     q.wait_prompt(CMD_TIMEOUT_S)
     drivers = q.command("drivers", CMD_TIMEOUT_S)
     assert re.search(r"^gdbstub\s+critical\s+absent", drivers, re.M), f"drivers with gdb=off:\n{drivers}"
+    state = json.loads(q.command("gdb --json", CMD_TIMEOUT_S).strip().splitlines()[-1])
+    assert state["listening"] is False and state["attached"] is False, f"gdb --json with gdb=off: {state}"
+    assert "off (gdb=off)" in q.command("gdb", CMD_TIMEOUT_S)
     rsp = connect(port)
     try:
         rsp.send_raw(b"+$?#3f")
