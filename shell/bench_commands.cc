@@ -62,8 +62,8 @@ Result<void> cmd_bench(CommandContext& ctx, int, const char* const*)
 {
     Figure figs[5];
     figs[0] = measure("heap_alloc_free", [](void*) {
-        void* p = memory::heap().alloc(64);
-        memory::heap().free(p);
+        void* p = memory::heap_alloc(64);  // the guarded entry points, as operator new uses
+        memory::heap_free(p);
         return p != nullptr;
     }, nullptr);
     Result<uint64_t> frame = memory::alloc_frame();

@@ -4,27 +4,11 @@
 
 #include <new>
 
-#include "kernel/arch/x86_64/cpu.h"
 #include "kernel/mm/memory_hw.h"
 #include "kernel/debug/panic_hw.h"
 
-namespace {
-
-void* heap_alloc(size_t size)
-{
-    exo::cpu::InterruptGuard guard;
-    return exo::memory::heap().alloc(size);
-}
-
-void heap_free(void* p)
-{
-    if (!p)
-        return;
-    exo::cpu::InterruptGuard guard;
-    exo::memory::heap().free(p);
-}
-
-}  // namespace
+using exo::memory::heap_alloc;
+using exo::memory::heap_free;
 
 // Without exceptions a failed new returns nullptr; callers check it.
 void* operator new(size_t size) { return heap_alloc(size); }

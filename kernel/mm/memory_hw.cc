@@ -328,7 +328,19 @@ void free_frame(uint64_t phys)
 FrameStats frame_stats() { return frames()->stats(); }
 HeapStats heap_stats() { return g_heap ? g_heap->stats() : HeapStats {}; }
 size_t heap_used() { return g_heap ? g_heap->used_bytes() : 0; }
-Heap& heap() { return *g_heap; }
+void* heap_alloc(size_t size)
+{
+    cpu::InterruptGuard guard;
+    return g_heap->alloc(size);
+}
+
+void heap_free(void* p)
+{
+    if (!p)
+        return;
+    cpu::InterruptGuard guard;
+    g_heap->free(p);
+}
 PageTable& kernel_page_table() { return g_kernel_pt; }
 
 uint64_t fixmap_mmio(FixmapSlot slot, uint64_t phys)

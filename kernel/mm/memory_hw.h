@@ -32,7 +32,11 @@ FrameStats frame_stats();  // builds the bitmap if nothing has yet
 HeapStats heap_stats();
 // heap_stats().used_bytes, cheaply (the boot runner reads it around every task).
 size_t heap_used();
-Heap& heap();
+// The kernel heap's only entry points (operator new/delete use them): each
+// holds the interrupt guard, the heap's lock on one CPU, so no caller can
+// reach its free lists with interrupts on.
+void* heap_alloc(size_t size);
+void heap_free(void* p);
 PageTable& kernel_page_table();
 // A new address space: its own PML4 sharing the kernel half (entries
 // 256-511), for ring-3 threads. destroy_address_space() frees its tables
