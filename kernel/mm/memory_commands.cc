@@ -1,5 +1,6 @@
 // Shell commands over memory: `mem`, `pages [VADDR]`, `x ADDR [LEN]` (kernel
 // text addresses symbolized).
+#include "kernel/arch/x86_64/cpu.h"
 #include "kernel/debug/symbols_hw.h"
 #include "kernel/mm/memory_hw.h"
 #include "kernel/mm/safe_memory_hw.h"
@@ -13,6 +14,17 @@ constexpr uint64_t kKiB = 1024;
 constexpr uint64_t kFrame = 4096;
 constexpr uint64_t kMaxDump = 4096;
 constexpr size_t kRow = 16;
+
+// `pages` copies the coalesced ranges (and the W+X audit) with interrupts
+// off, then prints: walking the live tables while printing would let another
+// thread unmap and free a table the walker is reading. Static: `monitor
+// pages` runs on whatever stack gdb stopped, and this is 2.5 KiB.
+constexpr size_t kSnapshotRanges = 64;
+struct PagesSnapshot {
+    MappedRange ranges[kSnapshotRanges];
+    size_t count;
+};
+constinit PagesSnapshot g_pages {};  // all zero: .bss, not image bytes (commands run one at a time)
 
 Result<void> cmd_mem(CommandContext& ctx, int, const char* const*)
 {
@@ -64,19 +76,33 @@ Result<void> cmd_pages(CommandContext& ctx, int argc, const char* const* argv)
     if (argc == 2)
         return walk_one(ctx, argv[1]);
     const PageTable& pt = memory::kernel_page_table();
+    PagesSnapshot& snap = g_pages;
+    Result<void> listed;
+    Result<WxAudit> audit = Error::NotFound;
+    {
+        cpu::InterruptGuard guard;  // one CPU: nothing changes the tables meanwhile
+        snap.count = 0;
+        listed = pt.for_each_range([&snap](const MappedRange& r) {
+            if (snap.count == kSnapshotRanges)
+                return false;
+            snap.ranges[snap.count++] = r;
+            return true;
+        });
+        if (listed.ok() && snap.count == kSnapshotRanges)
+            listed = Error::TooLong;  // possibly more than the snapshot holds
+        audit = pt.audit_wx();
+    }
     Listing list(ctx, "mappings");
     list.open_items();
     list.text("virt               end                phys                size  count  flags\n");
-    auto each = [&list](const MappedRange& r) {
+    for (size_t i = 0; i < snap.count; ++i) {
+        const MappedRange& r = snap.ranges[i];
         uint64_t size = page_size_bytes(r.page_size);
         list.row("{virt:p} {:p} {phys:p} {:4u}K{!page_size} {count:6u}  {flags}\n", r.virt, r.virt + r.bytes(),
             r.phys, size / 1024, size, r.count, flags_text(r.flags).text);
-        return true;
-    };
-    Result<void> listed = pt.for_each_range(each);
+    }
     if (!list.json() && !listed.ok())
-        return ctx.fail(listed.error(), "page tables unreadable");
-    Result<WxAudit> audit = pt.audit_wx();
+        return ctx.fail(listed.error(), "page tables unreadable or longer than the snapshot");
     WxAudit wx = audit.ok() ? audit.value() : WxAudit { 0, 0 };
     list.close_items();  // JSON: "wx_ranges" after the array, in the top-level object
     list.fields(wx.ranges ? "W+X audit: {wx_ranges} ranges ({:u} bytes) writable and executable!\n"
