@@ -56,6 +56,7 @@ void handle(LineEvent event)
     case LineEvent::Cancelled:
         break;
     }
+    cpu::InterruptGuard guard;  // as in feed() below
     g_editor->start_prompt();
 }
 
@@ -73,8 +74,17 @@ void shell_main(void*)
     g_editor->start_prompt();
     boot_sequence::mark_prompt();
     boot_sequence::after_prompt();
-    for (;;)
-        handle(g_editor->feed(serial_input::read_blocking()));
+    for (;;) {
+        uint8_t key = serial_input::read_blocking();
+        LineEvent event;
+        {
+            // A log line from an interrupt handler redraws the edited line
+            // (echo_log_line): never in the middle of an edit.
+            cpu::InterruptGuard guard;
+            event = g_editor->feed(key);
+        }
+        handle(event);
+    }
 }
 
 }  // namespace exo

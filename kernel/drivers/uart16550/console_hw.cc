@@ -1,5 +1,6 @@
 #include "kernel/drivers/uart16550/console_hw.h"
 
+#include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/port_io.h"
 #include "kernel/drivers/uart16550/uart16550.h"
 
@@ -24,6 +25,9 @@ void set_mirror(Mirror mirror) { g_mirror = mirror; }
 
 void write(const char* s, size_t n)
 {
+    // One writer at a time: a log line from an interrupt handler must not
+    // land inside another write (g_last, the UART, the VGA mirror's cursor).
+    cpu::InterruptGuard guard;
     // Terminals want CRLF; kernel code writes LF (the shell's editor writes CRLF).
     for (size_t i = 0; i < n; ++i) {
         if (s[i] == '\n' && g_last != '\r')
