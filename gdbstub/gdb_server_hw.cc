@@ -53,8 +53,8 @@ constinit bool g_boot_wait = false;     // the int3 in wait_for_attach() is ours
 // Set while a trap is in the stub's hands (from its hook's first line): a
 // #BP or #DB then is a breakpoint inside the debugger, never a nested stop.
 constinit bool g_inside = false;
-constinit bool g_hinted = false;
-constinit bool g_nmi_poll = false;      // on_nmi set TF: the coming #DB is for reading COM2        // the Ctrl-] hint was printed this session
+constinit bool g_hinted = false;        // the Ctrl-] hint was printed this session
+constinit bool g_nmi_poll = false;      // on_nmi set TF: the coming #DB is for reading COM2
 extern "C" const char __nobreak_start[], __nobreak_end[];
 extern "C" const char __kernel_phys_start[], __kernel_phys_end[];  // linker.ld: the image's load range
 
@@ -417,8 +417,7 @@ EXO_NOBREAK bool on_breakpoint(TrapFrame& frame)
     // A user program's own int3 with no gdb attached is a fault like any
     // other: trap_dispatch kills that thread (it used to enter the stop loop
     // and freeze the machine waiting for a gdb nobody runs).
-    constexpr uint64_t kCplMask = 3;
-    if (!g_ready || ((frame.cs & kCplMask) == 3 && !g_stub.attached()))
+    if (!g_ready || (frame.from_user() && !g_stub.attached()))
         return false;
     if (g_inside)
         return reentered(frame, true);

@@ -641,9 +641,10 @@ const char* GdbStub::query(Cursor& c)
 
 // qCRC:addr,length -> C<crc32>: gdb's compare-sections checks the running
 // kernel against the ELF with it, at the sections' load addresses
-// (breakpoints are lifted while stopped, so text matches). Memory is read a window at a time into the reply buffer's
-// free end; an unreadable window is E14. (qSearch:memory is not offered:
-// gdb's find then reads the memory itself, as fast in packets.)
+// (breakpoints are lifted while stopped, so text matches). Memory is read a
+// window at a time into the reply buffer's free end; an unreadable window is
+// E14. (qSearch:memory is not offered: gdb's find then reads the memory
+// itself.)
 const char* GdbStub::memory_crc(Cursor& c)
 {
     uint64_t address = 0;

@@ -109,8 +109,7 @@ extern "C" EXO_NOBREAK void trap_dispatch(exo::TrapFrame* frame)
         idt::ExceptionHook hook = idt::g_exception_hooks[vector];
         if (hook && hook(*frame))
             return;
-        constexpr uint64_t kCplMask = 3;
-        if ((frame->cs & kCplMask) == 3)
+        if (frame->from_user())
             user_mode::kill_for_fault(*frame);  // a user fault ends that thread only
         panic_exception(*frame);
     }

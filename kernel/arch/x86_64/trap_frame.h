@@ -14,6 +14,9 @@ struct TrapFrame {
     uint64_t error_code;
     // Pushed by the CPU (SDM Vol. 3A §6.14.2, 64-bit mode stack frame).
     uint64_t rip, cs, rflags, rsp, ss;
+
+    // The trap came from ring 3 (CPL, the low bits of the saved CS).
+    bool from_user() const { return (cs & 3) == 3; }
 };
 static_assert(offsetof(TrapFrame, vector) == 15 * 8);
 static_assert(sizeof(TrapFrame) == 22 * 8);
