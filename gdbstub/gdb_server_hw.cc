@@ -318,7 +318,7 @@ GdbAction next_from_gdb(bool& typed)
         if (key.ok()) {
             escapes = key.value() == kEscape ? escapes + 1 : 0;
             if (escapes == kEscapeCount)
-                return g_stub.abandon();
+                return g_stub.detach();
             if (key.value() != kEscape) {
                 typed |= serial_input::keep(key.value());
                 if (!g_hinted) {

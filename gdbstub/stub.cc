@@ -247,8 +247,6 @@ GdbAction GdbStub::detach()
     return GdbAction::Detach;
 }
 
-GdbAction GdbStub::abandon() { return detach(); }
-
 // Every resume: gdb now waits for a stop reply.
 GdbAction GdbStub::resume(GdbAction action)
 {

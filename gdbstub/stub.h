@@ -76,9 +76,9 @@ public:
     // A breakpoint hit inside the debugger: forgets the one at `address`
     // (lifted already); whether there was one.
     bool forget_breakpoint(uint64_t address);
-    // gdb is gone without detaching (the operator said so on the console):
-    // as a detach, without a reply.
-    GdbAction abandon();
+    // Removes every breakpoint and resumes: gdb's D and k, and the console's
+    // way out when gdb is gone without detaching (no reply is sent).
+    GdbAction detach();
 
     // The thread a Step applies to (GDB thread id).
     ThreadId resume_thread() const { return m_resume_thread; }
@@ -224,7 +224,6 @@ private:
     GdbAction handle(RspEvent event);
     GdbAction dispatch(Cursor& c, char command);
     GdbAction resume(GdbAction action);
-    GdbAction detach();
     GdbAction resume_legacy(Cursor& c, char command, ThreadId& thread);
     GdbAction resume_vcont(Cursor& c, ThreadId& step_thread);
     void reply(const char* text);

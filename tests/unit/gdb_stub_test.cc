@@ -957,12 +957,12 @@ TEST_F(StubTest, OnlyExactDAndKDetach)
     EXPECT_TRUE(stub.running());
 }
 
-TEST_F(StubTest, AbandonIsADetachWithoutReply)
+TEST_F(StubTest, DetachFromTheKernelSideSendsNoReply)
 {
     uint64_t a = kFakeMemoryBase + 0x100;
     EXPECT_EQ(ask("Z0," + number_hex(a) + ",1"), "OK");
     EXPECT_EQ(ask("Z2," + number_hex(a) + ",8"), "OK");
-    EXPECT_EQ(stub.abandon(), GdbAction::Detach);
+    EXPECT_EQ(stub.detach(), GdbAction::Detach);
     EXPECT_TRUE(replies().empty());
     EXPECT_TRUE(stub.running());
     EXPECT_FALSE(stub.attached());
