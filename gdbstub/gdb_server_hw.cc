@@ -481,9 +481,15 @@ EXO_NOBREAK void on_com2(TrapFrame& frame)
 // it. The NMI only steps the interrupted code by one instruction; the #DB
 // after it reads COM2 on the interrupted stack (on_debug). Not while the
 // stub, the trap path or a gdb step is at work: they read COM2 themselves.
+// An NMI with no byte waiting (and the stub idle) is not COM2's: it gets
+// the panic report, as before the stub took NMIs.
 EXO_NOBREAK bool on_nmi(TrapFrame& frame)
 {
-    if (g_ready && !g_inside && !g_stepping && !(frame.rflags & cpu::kFlagsIf) && !in_trap_path(frame.rip)) {
+    if (g_inside)
+        return true;  // the stub reads COM2 itself
+    if (!g_com2.data_ready())
+        return false;
+    if (!g_stepping && !(frame.rflags & kFlagIf) && !in_trap_path(frame.rip)) {
         g_nmi_poll = true;
         frame.rflags |= kFlagTf;
     }

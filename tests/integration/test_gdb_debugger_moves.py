@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 from functools import lru_cache
 from pathlib import Path
@@ -476,6 +477,28 @@ def test_gdb_off_leaves_com2_alone(machine):
         assert answer == b"", f"COM2 answered with gdb=off: {answer!r}"
     finally:
         rsp.close()
+
+
+def test_an_nmi_that_is_not_com2s_still_gets_the_panic_report(booted, tmp_path):
+    """The stub takes NMIs (COM2's line mirrored), but only those with a byte
+    waiting on COM2: an NMI from elsewhere (QEMU's inject-nmi, as a watchdog
+    would send) still gets the kernel's panic report, as before."""
+    sock_path = tmp_path / "qmp.sock"
+    q = booted(BootMode.PVH, extra_args=["-qmp", f"unix:{sock_path},server=on,wait=off"])
+    assert "and NMI" in q.command("drivers", CMD_TIMEOUT_S), "the stub did not take COM2's NMI"
+    qmp = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    qmp.settimeout(CMD_TIMEOUT_S)
+    try:
+        qmp.connect(str(sock_path))
+        reader = qmp.makefile("rb")
+        reader.readline()                                   # the greeting
+        for command in ({"execute": "qmp_capabilities"}, {"execute": "inject-nmi"}):
+            qmp.sendall(json.dumps(command).encode() + b"\n")
+            while b'"return"' not in (line := reader.readline()):
+                assert line, "QMP closed"
+    finally:
+        qmp.close()
+    q.wait_for("KERNEL PANIC: exception 2 (NMI)", CMD_TIMEOUT_S)
 
 
 # --------------------------------------------------------------------------

@@ -96,6 +96,9 @@ public:
             put(static_cast<uint8_t>(s[i]));
     }
 
+    // A byte waits in the receiver (reading the status does not take it).
+    bool data_ready() { return read(uart::kLineStatus) & uart::kLsrDataReady; }
+
     // Non-blocking receive.
     Result<uint8_t> try_get()
     {
