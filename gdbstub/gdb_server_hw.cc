@@ -353,9 +353,14 @@ EXO_NOBREAK void stop_loop(TrapFrame& frame, const GdbStopEvent& event)
     if (g_stepping) {
         // The #DB that ends a step: TF and IF as the kernel had them, also
         // in the word a stepped pushf stored (both sit in its low 16 bits).
-        frame.rflags = flags_after_step(g_step_kind, g_step_flags, frame.rflags);
+        // A stop for anything else (the stepped instruction faulted) means
+        // it loaded and pushed nothing: only the flags are put back.
+        bool completed = event.cause == GdbStopCause::Exception && event.vector == idt::vector::kDebug
+            && (event.dr6 & kDr6SingleStep);
+        StepKind kind = completed ? g_step_kind : StepKind::Hardware;
+        frame.rflags = flags_after_step(kind, g_step_flags, frame.rflags);
         uint16_t pushed = 0;
-        if (g_step_kind == StepKind::Pushf && safe_memory::read(frame.rsp, &pushed, 2).ok()) {
+        if (kind == StepKind::Pushf && safe_memory::read(frame.rsp, &pushed, 2).ok()) {
             pushed = static_cast<uint16_t>(flags_after_step(StepKind::Hardware, g_step_flags, pushed));
             (void)safe_memory::write(frame.rsp, &pushed, 2);
         }
