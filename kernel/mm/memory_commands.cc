@@ -24,7 +24,10 @@ struct PagesSnapshot {
     MappedRange ranges[kSnapshotRanges];
     size_t count;
 };
-constinit PagesSnapshot g_pages {};  // all zero: .bss, not image bytes (commands run one at a time)
+// All zero: .bss, not image bytes. One snapshot for the shell and `monitor`:
+// a `monitor pages` while the shell's own is stopped mid-print replaces it,
+// and the shell prints the newer copy (count never exceeds the array).
+constinit PagesSnapshot g_pages {};
 
 Result<void> cmd_mem(CommandContext& ctx, int, const char* const*)
 {
