@@ -92,8 +92,6 @@ inline uint64_t read_flags()
     return f;
 }
 constexpr uint64_t kFlagsIf = 1ull << 9;
-constexpr uint64_t kFlagsTf = 1ull << 8;
-constexpr uint64_t kFlagsAc = 1ull << 18;
 
 // IF off; returns the flags from before. Out of line: a call that leaves
 // the flags in a register is smaller than pushf/pop/cli moved into a
