@@ -487,7 +487,9 @@ EXO_NOBREAK void on_com2(TrapFrame& frame)
 // after it reads COM2 on the interrupted stack (on_debug). Not while the
 // stub, the trap path or a gdb step is at work: they read COM2 themselves.
 // An NMI with no byte waiting (and the stub idle) is not COM2's: it gets
-// the panic report, as before the stub took NMIs.
+// the panic report, as before the stub took NMIs. It calls nothing (the
+// UART status read is inline): a breakpoint hit here would run the stop
+// loop on the NMI stack.
 EXO_NOBREAK bool on_nmi(TrapFrame& frame)
 {
     if (g_inside)
