@@ -333,6 +333,14 @@ GdbAction next_from_gdb(bool& typed)
     }
 }
 
+// #BP and #DB run on their own IST stack: while the stub works on it, a
+// trap of its own (reentered) lands below the stub's frames.
+EXO_NOBREAK void set_inside(bool inside)
+{
+    g_inside = inside;
+    gdt::nest_debug_stack(inside);
+}
+
 EXO_NOBREAK void load_debug_registers()
 {
     for (size_t i = 0; i < kDebugSlots; ++i)
@@ -426,7 +434,7 @@ EXO_NOBREAK bool on_breakpoint(TrapFrame& frame)
         return false;
     if (g_inside)
         return reentered(frame, true);
-    g_inside = true;
+    set_inside(true);
     GdbStopEvent event { GdbStopCause::Exception, idt::vector::kBreakpoint, 0, current_gdb_id() };
     if (g_boot_wait) {
         g_boot_wait = false;
@@ -434,7 +442,7 @@ EXO_NOBREAK bool on_breakpoint(TrapFrame& frame)
     }
     // The stub moves rip back onto the int3 itself, for its own breakpoints only.
     stop_loop(frame, event);
-    g_inside = false;
+    set_inside(false);
     return true;
 }
 
@@ -442,7 +450,9 @@ void on_com2(TrapFrame& frame);
 
 EXO_NOBREAK bool on_debug(TrapFrame& frame)
 {
-    if (!g_ready)
+    // A user program that sets TF itself, with no gdb attached: a fault
+    // that kills the thread, as for its int3 (on_breakpoint).
+    if (!g_ready || (frame.from_user() && !g_stub.attached()))
         return false;
     if (g_inside)
         return reentered(frame, false);
@@ -457,15 +467,15 @@ EXO_NOBREAK bool on_debug(TrapFrame& frame)
     }
     if (!(dr6 & (kDr6SingleStep | kDr6Slots)) && !g_stub.attached())
         return false;
-    g_inside = true;
+    set_inside(true);
     stop_loop(frame, GdbStopEvent { GdbStopCause::Exception, idt::vector::kDebug, dr6, current_gdb_id() });
-    g_inside = false;
+    set_inside(false);
     return true;
 }
 
 EXO_NOBREAK void on_com2(TrapFrame& frame)
 {
-    g_inside = true;
+    set_inside(true);
     for (;;) {
         Result<uint8_t> b = g_com2.try_get();
         if (!b.ok())
@@ -475,7 +485,7 @@ EXO_NOBREAK void on_com2(TrapFrame& frame)
             break;
         }
     }
-    g_inside = false;
+    set_inside(false);
 }
 
 // COM2's line also arrives as an NMI (ioapic::mirror_isa_irq_as_nmi). With
@@ -549,7 +559,7 @@ void enter_from_panic(TrapFrame& frame)
         log_error("panic inside the gdb stub: not entering it again");
         return;
     }
-    g_inside = true;
+    set_inside(true);
     log_error("panic: handing the CPU to gdb on COM2");
     for (;;)
         stop_loop(frame, GdbStopEvent { GdbStopCause::Panic, static_cast<uint8_t>(frame.vector), 0, current_gdb_id() });

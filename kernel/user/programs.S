@@ -5,7 +5,9 @@
  *   mode 0 "sampler": 5 x (read kernel counters, send them over IPC, sleep 100 ms)
  *   mode 1 "badptr":  pass a kernel address to the counters syscall, exit with its result
  *   mode 2 "fault":   write to address 0: the kernel kills the thread
- *   mode 3 "bench":   1000 null syscalls timed with RDTSC, min and total reported */
+ *   mode 3 "bench":   1000 null syscalls timed with RDTSC, min and total reported
+ *   mode 4 "trap":    an int3
+ *   mode 5 "step":    sets TF, then clears it: single-step traps in ring 3 */
 #define SYS_EXIT 0
 #define SYS_NULL 1
 #define SYS_COUNTERS 2
@@ -26,6 +28,8 @@ user_image_start:
     je bench
     cmpq $4, %rdi
     je trap
+    cmpq $5, %rdi
+    je step
 
 sampler:
     subq $96, %rsp              /* 32 B counters at 0(%rsp), 48 B message at 32(%rsp) */
@@ -69,8 +73,18 @@ fault:
     movq $1, (%rax)
     ud2
 
+step:                           /* TF set by the program itself: #DB after each instruction */
+    pushfq
+    orl $0x100, (%rsp)
+    popfq
+    pushfq
+    andl $~0x100, (%rsp)
+    popfq
+    jmp 1f
+
 trap:                           /* a breakpoint compiled into a user program */
     int3
+1:
     movl $SYS_EXIT, %eax
     xorl %edi, %edi
     syscall

@@ -23,8 +23,15 @@ syscall_entry:
     addq $8, %rsp
     popq %r11
     popq %rcx
+    /* Intel's SYSRET faults in ring 0, on the user's stack, when RCX is not
+     * canonical (CVE-2012-0217): a user RIP is below 2^47 or the thread dies. */
+    movq %rcx, %rdx
+    shrq $47, %rdx
+    jnz 1f
     popq %rsp
     sysretq
+1:  movq %rcx, %rdi
+    call syscall_bad_return
 
 /* iretq into ring 3 for a new user thread:
  * user_enter(rip, rsp, arg) with the user address space already loaded. */

@@ -3,7 +3,9 @@
 
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/gdt.h"
+#include "kernel/arch/x86_64/idt.h"
 #include "kernel/boot/boot_sequence_hw.h"
+#include "kernel/debug/klog_hw.h"
 #include "kernel/ipc/ipc_hw.h"
 #include "kernel/mm/memory_hw.h"
 #include "kernel/sched/threads_hw.h"
@@ -107,4 +109,13 @@ extern "C" int64_t syscall_dispatch(uint64_t nr, uint64_t a0, uint64_t a1, uint6
         return 0;
     default: return syscalls::kENoSys;
     }
+}
+
+// From syscall_entry when the saved user RIP is not below 2^47: SYSRET
+// would fault in ring 0 on the user's stack (Intel), so the thread ends as
+// if its return had raised #GP.
+extern "C" [[noreturn]] void syscall_bad_return(uint64_t rip)
+{
+    log_warn("user: sysret to %p refused", rip);
+    user_mode::exit_current(-static_cast<int64_t>(idt::vector::kGeneralProtection) - 1000);
 }

@@ -285,6 +285,20 @@ def test_user_int3_without_gdb_kills_only_that_thread(booted):
     check_answers(q)
 
 
+def test_user_single_step_without_gdb_kills_only_that_thread(booted):
+    """A ring-3 program that sets TF itself, with no debugger attached: the
+    #DB it takes is a fault that kills it. It used to enter the GDB stub's
+    stop loop (a single-step #DB) and freeze the machine."""
+    q = booted(BootMode.PVH)
+    tid, code, text = run_until_exit(q, "step")
+    step_killed = re.compile(r"user: thread (\d+) \(user:step\) killed: #DB debug at rip (0x[0-9a-f]+)")
+    killed = [m for m in step_killed.finditer(text) if int(m.group(1)) == tid]
+    assert killed, f"no `killed: #DB` line for thread {tid}:\n{text}"
+    assert int(killed[0].group(2), 16) < USER_TOP, f"rip is not a user address: {killed[0].group(0)}"
+    assert code != 0, f"a killed thread exited with 0:\n{text}"
+    check_answers(q)
+
+
 def test_user_fault_kills_only_that_thread_three_times(booted):
     q = booted(BootMode.ISO)
     base_threads = threads_json(q)

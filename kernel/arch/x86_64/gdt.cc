@@ -2,11 +2,16 @@
 
 #include <stddef.h>
 
+#include "kernel/lib/nobreak.h"
+
 namespace exo::gdt {
 namespace {
 
 constexpr size_t kPage = 4096;
 constexpr size_t kIstStackSize = 8192;
+// The debugger's own frames (stop loop, `monitor` commands) stay above this
+// depth on the #DB/#BP stack; a trap it takes itself runs below it.
+constexpr size_t kDebugNestDepth = 5120;
 
 struct [[gnu::packed]] Tss {
     uint32_t reserved0;
@@ -48,7 +53,7 @@ constinit GuardedStackInfo g_stack_info[3] {};
 
 void init()
 {
-    const char* names[3] = { "ist-double-fault", "ist-nmi", "ist-machine-check" };
+    const char* names[3] = { "ist-fault", "ist-nmi", "ist-debug" };
     for (int i = 0; i < 3; ++i) {
         uint64_t top = reinterpret_cast<uint64_t>(g_ist_stacks[i].stack + kIstStackSize);
         g_tss.ist[i] = top;
@@ -84,6 +89,11 @@ void init()
 }
 
 void set_kernel_stack(uint64_t rsp0) { g_tss.rsp[0] = rsp0; }
+
+EXO_NOBREAK void nest_debug_stack(bool nested)
+{
+    g_tss.ist[kIstDebug - 1] = g_stack_info[kIstDebug - 1].top - (nested ? kDebugNestDepth : 0);
+}
 
 int guarded_stacks(const GuardedStackInfo** out)
 {

@@ -66,12 +66,12 @@ void init()
 {
     for (uint8_t v = 0; v < 48; ++v) {
         uint8_t ist = 0;
-        if (v == vector::kDoubleFault)
+        if (v == vector::kDoubleFault || v == vector::kMachineCheck)
             ist = gdt::kIstDoubleFault;
         else if (v == vector::kNmi)
             ist = gdt::kIstNmi;
-        else if (v == vector::kMachineCheck)
-            ist = gdt::kIstMachineCheck;
+        else if (v == vector::kDebug || v == vector::kBreakpoint)
+            ist = gdt::kIstDebug;
         set_gate(v, reinterpret_cast<uint64_t>(isr_stubs) + 4 * v, v == vector::kBreakpoint ? kInterruptGateDpl3 : kInterruptGate, ist);
     }
     set_gate(kSpuriousVector, reinterpret_cast<uint64_t>(isr_spurious), kInterruptGate, 0);
