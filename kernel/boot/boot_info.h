@@ -90,6 +90,20 @@ struct BootInfo {
         return total;
     }
 
+    // The map's usable RAM (usable = true) or everything else, as ranges,
+    // in loader order. Firmware maps can overlap (a reserved hole inside a
+    // RAM entry): the frame allocator takes the second list as reserved, so
+    // usable RAM is clipped against it.
+    constexpr size_t ranges(bool usable, PhysRange* out, size_t capacity) const
+    {
+        size_t n = 0;
+        for (size_t i = 0; i < region_count && n < capacity; ++i) {
+            if ((regions[i].type == MemoryType::Usable) == usable)
+                out[n++] = { regions[i].base, regions[i].length };
+        }
+        return n;
+    }
+
     // Appends a region. Returns false (and marks the map truncated) when the
     // array is full; empty regions are accepted and not stored.
     constexpr bool add_region(uint64_t base, uint64_t length, MemoryType type)

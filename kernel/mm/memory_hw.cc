@@ -88,18 +88,10 @@ void heap_fault(void*, HeapFault kind, uintptr_t address)
     log_error("heap: %s at %p", heap_fault_name(kind), address);
 }
 
-// Usable RAM from the boot map, and everything that must never be handed out.
-size_t collect_usable(PhysRange* out)
-{
-    const BootInfo& info = boot_info();
-    size_t n = 0;
-    for (size_t i = 0; i < info.region_count && n < kMaxRanges; ++i) {
-        if (info.regions[i].type == MemoryType::Usable)
-            out[n++] = { info.regions[i].base, info.regions[i].length };
-    }
-    return n;
-}
-
+// Everything that must never be handed out: low memory, the image, the
+// loader's info block, and every firmware range that is not usable RAM (a
+// usable entry overlapping one is clipped). One slot stays free for the
+// bitmap's own range (build_frames).
 size_t collect_reserved(PhysRange* out)
 {
     const BootInfo& info = boot_info();
@@ -109,7 +101,7 @@ size_t collect_reserved(PhysRange* out)
         reinterpret_cast<uint64_t>(__kernel_phys_end) - reinterpret_cast<uint64_t>(__kernel_phys_start) };
     if (info.info_block.length)
         out[n++] = info.info_block;
-    return n;
+    return n + info.ranges(false, out + n, kMaxRanges - n - 1);
 }
 
 // The frame bitmap, built by the first caller that needs a frame or the
@@ -124,7 +116,7 @@ FrameAllocator* build_frames()
     g_allocator = frames;
     PhysRange usable[kMaxRanges];
     PhysRange reserved[kMaxRanges];
-    size_t n_usable = collect_usable(usable);
+    size_t n_usable = boot_info().ranges(true, usable, kMaxRanges);
     size_t n_reserved = collect_reserved(reserved);
     PhysRangeList usable_list { usable, n_usable };
     uint64_t bytes = FrameAllocator::bitmap_bytes_for(FrameAllocator::highest_usable_end(usable_list));

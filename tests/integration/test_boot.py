@@ -139,3 +139,32 @@ def test_boot_allocates_no_frame_and_the_allocator_comes_up_after(booted, mode):
     assert phys["total_kib"] > 16 * 1024 and phys["free_kib"] > 0, phys
     assert phys["page_tables_kib"] >= 24, f"boot.S's six tables are not counted: {phys}"
     assert phys["used_kib"] >= phys["kernel_image_kib"] + phys["page_tables_kib"], phys
+
+
+def _nobits_sections(elf) -> dict[str, tuple[int, int]]:
+    """Physical (load) address and size of the kernel's .bss and .boot.bss."""
+    import subprocess
+    out = subprocess.run(["readelf", "-SW", str(elf)], check=True, capture_output=True, text=True).stdout
+    found = {}
+    for m in re.finditer(r"\]\s+(\.boot\.bss|\.bss)\s+NOBITS\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)", out):
+        addr = int(m.group(2), 16)
+        found[m.group(1)] = (addr - 0xFFFFFFFF80000000 if addr >= 0xFFFFFFFF80000000 else addr, int(m.group(3), 16))
+    assert set(found) == {".bss", ".boot.bss"}, f"readelf -SW {elf}:\n{out}"
+    return found
+
+
+def test_boots_when_the_loader_leaves_bss_dirty(booted, build_dir, tmp_path):
+    """A loader that does not zero .bss (QEMU's generic loader writes 0xA5
+    over it after the ELF is in place): the kernel zeroes it itself and
+    boots to a working shell. It used to triple-fault before its first line."""
+    extra = []
+    for name, (phys, size) in _nobits_sections(build_dir / "exo-kernel.elf").items():
+        dirt = tmp_path / f"{name.strip('.')}.bin"
+        dirt.write_bytes(b"\xa5" * size)
+        extra += ["-device", f"loader,file={dirt},addr={phys:#x},force-raw=on"]
+    q = booted(BootMode.PVH, extra_args=tuple(extra))
+    mem = json.loads(q.command("mem --json", COMMAND_TIMEOUT_S).strip().splitlines()[-1])
+    assert mem["heap"]["faults"] == 0 and mem["heap"]["used_bytes"] <= mem["heap"]["mapped_bytes"], mem
+    assert mem["phys"]["used_kib"] + mem["phys"]["free_kib"] <= mem["phys"]["total_kib"], mem
+    threads = q.command("threads", COMMAND_TIMEOUT_S)
+    assert re.search(r"^\s+1 shell\s+running", threads, re.M), threads

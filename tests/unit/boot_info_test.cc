@@ -12,6 +12,7 @@
 #include "kernel/boot/boot_info.h"
 #include "kernel/boot/multiboot2.h"
 #include "kernel/boot/pvh.h"
+#include "kernel/mm/frame_allocator.h"
 
 #ifndef EXO_FIXTURE_DIR
 #error "EXO_FIXTURE_DIR must name tests/fixtures (a string literal)"
@@ -779,6 +780,45 @@ TEST(Multiboot2Fixture, EveryTruncationOfTheRealBlockFailsCleanly)
             r = parse_multiboot2(mb2::boot_magic, cut.data(), cut.size(), fixture_phys, info);
             EXPECT_EQ(r.ok() ? Error::Busy : r.error(), Error::Corrupt) << "total_size " << len;
         }
+    }
+}
+
+}  // namespace
+}  // namespace exo
+
+namespace exo {
+namespace {
+
+// A firmware map whose RAM entry overlaps a reserved one (and an ACPI table
+// inside RAM): the reserved side comes out as its own list, so the frame
+// allocator clips RAM against it and never hands those frames out.
+TEST(BootInfoRanges, UsableAndReservedSplitSoOverlapsAreClipped)
+{
+    BootInfo info {};
+    info.add_region(0x100000, 0x1F00000, MemoryType::Usable);
+    info.add_region(0x1000000, 0x1000, MemoryType::Reserved);
+    info.add_region(0x1800000, 0x2000, MemoryType::AcpiReclaimable);
+    info.add_region(0xFEC00000, 0x1000, MemoryType::Reserved);
+    PhysRange usable[4];
+    PhysRange reserved[4];
+    ASSERT_EQ(info.ranges(true, usable, 4), 1u);
+    EXPECT_EQ(usable[0].base, 0x100000u);
+    ASSERT_EQ(info.ranges(false, reserved, 4), 3u);
+    EXPECT_EQ(reserved[0].base, 0x1000000u);
+    EXPECT_EQ(reserved[1].base, 0x1800000u);
+    EXPECT_EQ(info.ranges(false, reserved, 2), 2u);  // never past capacity
+
+    std::vector<uint64_t> storage(FrameAllocator::bitmap_bytes_for(0x2000000) / 8 + 1);
+    FrameAllocator fa;
+    ASSERT_TRUE(fa.init({ usable, 1 }, { reserved, 3 }, storage.data(), storage.size() * 8).ok());
+    EXPECT_FALSE(fa.is_free(0x1000000));
+    EXPECT_FALSE(fa.is_free(0x1801000));
+    EXPECT_TRUE(fa.is_free(0x1001000));
+    for (;;) {
+        Result<uint64_t> r = fa.alloc();
+        if (!r)
+            break;
+        EXPECT_FALSE(r.value() == 0x1000000 || r.value() == 0x1800000 || r.value() == 0x1801000) << r.value();
     }
 }
 

@@ -96,10 +96,16 @@ common32:
     jz 1f
     movl $0x80000000, %ebp
 1:
-    /* No .bss zeroing here: both loaders zero p_memsz beyond p_filesz (GRUB's
-     * ELF loader and QEMU's PVH ELF loader), and doing it again with rep stos
-     * costs ~1 ms under TCG, where each iteration is a separate step. The
-     * tables below are in a NOLOAD segment, zeroed the same way. */
+    /* Zero .boot.bss (the tables below) and .bss but its stacks: GRUB's and
+     * QEMU's ELF loaders zero p_memsz beyond p_filesz, but a loader that
+     * does not must not leave us garbage for globals and page tables. */
+    xorl %eax, %eax
+    movl $__boot_bss_start, %edi
+    movl $__boot_bss_end, %ecx
+    call zero_range
+    movl $PHYS(__bss_zero_start), %edi
+    movl $PHYS(__bss_end), %ecx
+    call zero_range
 
     /* These are the kernel's own tables, not a throwaway set: kernel/mm
      * adopts them, so boot builds no tables in C++ (under TCG every distinct
@@ -179,6 +185,19 @@ map_image:
     addl $4096, %eax
     cmpl %ecx, %eax
     jb 2b
+    ret
+
+/* Zero [edi, ecx), 64-byte aligned, with eax = 0. Sixteen stores per loop
+ * step: under TCG each step is one block execution (~45 ns), and rep stos
+ * is one per element (~1 ms for these ~90 KiB). */
+zero_range:
+1:  movl %eax, (%edi)
+    .irp off, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60
+    movl %eax, \off(%edi)
+    .endr
+    addl $64, %edi
+    cmpl %ecx, %edi
+    jb 1b
     ret
 
 no_long_mode:
