@@ -432,4 +432,25 @@ HeapStats Heap::stats() const
     };
 }
 
+void Heap::free_slots(size_t (&out)[kClassCount]) const
+{
+    for (size_t c = 0; c < kClassCount; c++) {
+        out[c] = 0;
+        for (const Slab* s = m_partial[c]; s; s = s->next)
+            out[c] += s->free_count;
+    }
+}
+
+HeapPlan Heap::plan(size_t size, const size_t (&free)[kClassCount]) const
+{
+    if (size > kMaxRequest)
+        return {};
+    size_t c = class_for(size + kOverhead, kAlignment);
+    bool spare = m_spare != 0;
+    if (c < kClassCount)
+        return { kClassSizes[c], free[c], free[c] || spare ? 0u : 1u };
+    size_t pages = pages_for(kLargeHeaderBytes, size);
+    return { pages * kPage, 0, pages == 1 && spare ? 0u : pages };
+}
+
 }  // namespace exo

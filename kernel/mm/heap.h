@@ -78,6 +78,13 @@ struct HeapStats {
     size_t faults;              // misuses reported
 };
 
+// What alloc(size) would be served from right now (`mem N`).
+struct HeapPlan {
+    size_t block_bytes;  // the slot size, or the page run's bytes (0: refused, too big)
+    size_t free_slots;   // free slots of that class now (0 for a page run)
+    size_t new_pages;    // pages it would take from the source (the spare page is not new)
+};
+
 class Heap {
 public:
     static constexpr size_t kPageSize = 4096;   // x86_64 base page (SDM Vol. 3A 4.5)
@@ -116,6 +123,10 @@ public:
     // Return the spare page to the source.
     void trim();
     HeapStats stats() const;
+    // Free slots per size class, over all of the class's slabs.
+    void free_slots(size_t (&out)[kClassCount]) const;
+    // `free` as free_slots() gives it.
+    HeapPlan plan(size_t size, const size_t (&free)[kClassCount]) const;
     // stats().used_bytes alone, without computing the rest (read per boot task).
     size_t used_bytes() const { return m_used; }
 

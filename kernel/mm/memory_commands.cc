@@ -29,10 +29,23 @@ struct PagesSnapshot {
 // and the shell prints the newer copy (count never exceeds the array).
 constinit PagesSnapshot g_pages {};
 
-Result<void> cmd_mem(CommandContext& ctx, int, const char* const*)
+// `mem [N]`: the heap's free slots per size class, and with N what a
+// request of N bytes would get now (which class, how many like it are free,
+// how many new pages it takes). The largest free slot alone said nothing
+// about a request that falls in another class.
+Result<void> cmd_mem(CommandContext& ctx, int argc, const char* const* argv)
 {
+    uint64_t request = 0;
+    if (argc == 2) {
+        Result<uint64_t> n = parse_u64(argv[1]);
+        if (!n.ok())
+            return ctx.fail(Error::InvalidArgument, "bad size", argv[1]);
+        request = n.value();
+    }
     FrameStats f = memory::frame_stats();
     HeapStats h = memory::heap_stats();
+    size_t free_slots[Heap::kClassCount];
+    HeapPlan plan = memory::heap_plan(request, free_slots);
     memory::Footprint fp = memory::footprint();
     // used = what the kernel took: its image, the frame bitmap and every
     // frame handed out since. Firmware areas (low memory, boot data) are
@@ -41,17 +54,29 @@ Result<void> cmd_mem(CommandContext& ctx, int, const char* const*)
     uint64_t free = f.free_frames * kFrame / kKiB;
     uint64_t used = fp.used_bytes / kKiB;
     uint64_t reserved = total - free - used;
-    return emit_record(ctx,
+    Listing list(ctx, "classes");
+    list.fields(
         "{@phys}physical: {total_kib} KiB total, {used_kib} KiB used, {free_kib} KiB free, {reserved_kib} KiB "
         "reserved (firmware, boot data)\n"
         "  kernel image {kernel_image_kib} KiB, frame bitmap {frame_bitmap_kib} KiB, page tables {page_tables_kib} "
         "KiB, heap {heap_kib} KiB\n{!peak_used_frames}{@}"
-        "{@heap}heap: {mapped_bytes} B mapped, {used_bytes} B in use, {peak_bytes} B peak, {free_bytes} B free, "
-        "largest free block {largest_free_bytes} B\n"
-        "      {allocs} allocations, {frees} frees, {faults} faults detected\n{@}",
+        "{@heap}heap: {mapped_bytes} B mapped, {used_bytes} B in use, {peak_bytes} B peak, {free_bytes} B free\n"
+        "      {allocs} allocations, {frees} frees, {faults} faults detected\n{!largest_free_bytes}{@}"
+        "      free slots per class (B: count):",
         total, used, free, reserved, fp.image_bytes / kKiB, fp.metadata_bytes / kKiB, fp.page_table_bytes / kKiB,
         fp.heap_mapped_bytes / kKiB, f.peak_used_frames, h.mapped_bytes, h.used_bytes, h.peak_bytes, h.free_bytes,
-        h.largest_free_bytes, h.allocs, h.frees, h.faults);
+        h.allocs, h.frees, h.faults, h.largest_free_bytes);
+    list.open_items();
+    for (size_t c = 0; c < Heap::kClassCount; ++c) {
+        if (free_slots[c])
+            list.row(" {size}:{free_slots}", Heap::kClassSizes[c], free_slots[c]);
+    }
+    list.close_items();
+    list.text("\n");
+    if (argc == 2)
+        list.fields("{@request}a request of {bytes} B gets a {block_bytes} B block, {free_slots} like it free, "
+            "{new_pages} new pages\n{@}", request, plan.block_bytes, plan.free_slots, plan.new_pages);
+    return list.finish();
 }
 
 Result<void> walk_one(CommandContext& ctx, const char* arg)
@@ -163,8 +188,8 @@ Result<void> cmd_x(CommandContext& ctx, int argc, const char* const* argv)
 
 }  // namespace
 
-EXO_SHELL_COMMAND(kMemCommand, "mem", "mem [--json]", "physical memory and heap statistics", cmd_mem, nullptr,
-    nullptr, 0);
+EXO_SHELL_COMMAND(kMemCommand, "mem", "mem [--json] [N]",
+    "physical memory and heap statistics; free slots per class, what N bytes would get", cmd_mem, nullptr, nullptr, 1);
 EXO_SHELL_COMMAND(kPagesCommand, "pages", "pages [--json] | pages VADDR",
     "kernel mappings coalesced with W+X audit, or the walk of one address", cmd_pages, nullptr, nullptr, 1);
 EXO_SHELL_COMMAND(kXCommand, "x", "x ADDR [LEN]", "hex dump of mapped kernel memory (checked, never faults)", cmd_x,

@@ -320,6 +320,12 @@ void free_frame(uint64_t phys)
 FrameStats frame_stats() { return frames()->stats(); }
 HeapStats heap_stats() { return g_heap ? g_heap->stats() : HeapStats {}; }
 size_t heap_used() { return g_heap ? g_heap->used_bytes() : 0; }
+HeapPlan heap_plan(size_t size, size_t (&free)[Heap::kClassCount])
+{
+    cpu::InterruptGuard guard;
+    g_heap->free_slots(free);
+    return g_heap->plan(size, free);
+}
 void* heap_alloc(size_t size)
 {
     cpu::InterruptGuard guard;

@@ -30,6 +30,9 @@ Result<uint64_t> alloc_frame();
 void free_frame(uint64_t phys);
 FrameStats frame_stats();  // builds the bitmap if nothing has yet
 HeapStats heap_stats();
+// What a request of `size` bytes would get now, and the free slots per
+// class (`mem`), read under the guard: the slab lists change under preemption.
+HeapPlan heap_plan(size_t size, size_t (&free)[Heap::kClassCount]);
 // heap_stats().used_bytes, cheaply (the boot runner reads it around every task).
 size_t heap_used();
 // The kernel heap's only entry points (operator new/delete use them): each

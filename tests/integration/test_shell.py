@@ -421,9 +421,42 @@ def test_mem(pvh):
     obj = json_command(pvh, "mem")
     check_mem_json(obj, DEFAULT_MEM_MIB)
     text = human_command(pvh, "mem")
-    for word in ("total", "used", "free", "heap", "peak", "largest"):
+    for word in ("total", "used", "free", "heap", "peak", "free slots per class"):
         assert word in text, f"`mem` does not mention {word!r}:\n{text}"
     assert str(obj["phys"]["total_kib"]) in text, f"`mem` and `mem --json` disagree on the total:\n{text}"
+
+
+HEAP_CLASSES = (16, 32, 48, 64, 96, 128, 192, 256, 384, 576, 1008, 1344, 2016)
+
+
+def test_mem_free_slots_per_class_and_what_a_request_gets(pvh):
+    """`mem` lists free slots per size class, and `mem N` says what a
+    request of N bytes gets now: its block, how many like it are free, how
+    many new pages it takes. (It used to print only the largest class with
+    a free slot, which said nothing about a request in another class.)"""
+    obj = json_command(pvh, "mem")
+    classes = obj.get("classes")
+    assert isinstance(classes, list) and classes, f"mem --json: no free slots listed: {obj}"
+    sizes = [c["size"] for c in classes]
+    assert sizes == sorted(sizes) and set(sizes) <= set(HEAP_CLASSES), f"classes: {classes}"
+    assert all(c["free_slots"] > 0 for c in classes), f"classes with nothing free listed: {classes}"
+    # A request that fits a class with free slots: that class, no new page.
+    have = classes[0]
+    got = json_command(pvh, f"mem {have['size']}")["request"]
+    assert got == {"bytes": have["size"], "block_bytes": have["size"], "free_slots": have["free_slots"],
+                   "new_pages": 0}, f"mem {have['size']}: {got}"
+    # A class with nothing free: one new page (or the spare one).
+    empty = next(c for c in HEAP_CLASSES if c not in sizes)
+    got = json_command(pvh, f"mem {empty}")["request"]
+    assert got["block_bytes"] == empty and got["free_slots"] == 0 and got["new_pages"] in (0, 1), got
+    # Beyond the biggest class: a run of whole pages, header included.
+    got = json_command(pvh, "mem 5000")["request"]
+    assert got["block_bytes"] == 8192 and got["free_slots"] == 0 and got["new_pages"] == 2, got
+    text = human_command(pvh, "mem 5000")
+    assert "a request of 5000 B gets a 8192 B block, 0 like it free, 2 new pages" in text, text
+    assert "free slots per class" in text, text
+    bad = pvh.command("mem lots", CMD_TIMEOUT_S)
+    assert bad.startswith("error: mem: bad size"), bad
 
 
 def test_pages(pvh, kernel_elf):

@@ -808,3 +808,71 @@ TEST(HeapModel, RandomOperationsMatchTheShadowMap)
 
 }  // namespace
 }  // namespace exo
+
+namespace exo {
+namespace {
+
+HeapPlan plan_of(const Heap& heap, size_t size)
+{
+    size_t free[Heap::kClassCount];
+    heap.free_slots(free);
+    return heap.plan(size, free);
+}
+
+// `mem N`: the plan must match what alloc(N) then does, and free slots are
+// counted per class over every slab of it.
+TEST(HeapPlan, MatchesWhatAllocThenDoes)
+{
+    TestSource src;
+    Heap heap(src.source());
+    size_t free[Heap::kClassCount];
+    heap.free_slots(free);
+    for (size_t c = 0; c < Heap::kClassCount; c++)
+        EXPECT_EQ(free[c], 0u) << c;
+
+    // Nothing mapped: a small request needs one page, a big one its run.
+    HeapPlan p = plan_of(heap, 100);
+    EXPECT_EQ(p.block_bytes, 128u);  // 100 (+ red zone) fits the 128-byte class
+    EXPECT_EQ(p.free_slots, 0u);
+    EXPECT_EQ(p.new_pages, 1u);
+    size_t held = src.held_pages();
+    void* a = heap.alloc(100);
+    ASSERT_NE(a, nullptr);
+    EXPECT_EQ(src.held_pages(), held + p.new_pages);
+
+    // Now the 128-byte class has a slab with every slot but one free.
+    heap.free_slots(free);
+    size_t c128 = 5;
+    ASSERT_EQ(Heap::kClassSizes[c128], 128);
+    EXPECT_EQ(free[c128], kSlabPayload / 128 - 1);
+    p = plan_of(heap, 100);
+    EXPECT_EQ(p.free_slots, kSlabPayload / 128 - 1);
+    EXPECT_EQ(p.new_pages, 0u);
+    held = src.held_pages();
+    void* b = heap.alloc(100);
+    EXPECT_EQ(src.held_pages(), held);
+
+    // A large request: a run of whole pages, header included.
+    p = plan_of(heap, 3 * kPage);
+    EXPECT_EQ(p.block_bytes, 4 * kPage);
+    EXPECT_EQ(p.free_slots, 0u);
+    EXPECT_EQ(p.new_pages, 4u);
+    held = src.held_pages();
+    void* big = heap.alloc(3 * kPage);
+    ASSERT_NE(big, nullptr);
+    EXPECT_EQ(src.held_pages(), held + 4);
+
+    // Too big: refused, as alloc refuses it.
+    EXPECT_EQ(plan_of(heap, size_t(1) << 41).block_bytes, 0u);
+    EXPECT_EQ(heap.alloc(size_t(1) << 41), nullptr);
+
+    heap.free(a);
+    heap.free(b);
+    heap.free(big);
+    // The emptied slab became the spare page: a one-page need takes it.
+    p = plan_of(heap, 40);
+    EXPECT_EQ(p.new_pages, 0u);
+}
+
+}  // namespace
+}  // namespace exo
