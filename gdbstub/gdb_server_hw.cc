@@ -242,6 +242,15 @@ public:
         return safe_memory::writable_alias(address);
     }
 
+    EXO_NOBREAK void store_code(uint8_t* alias, uint8_t value)
+    {
+        uint64_t at = reinterpret_cast<uint64_t>(alias);
+        bool unlocked = memory::set_alias_writable(at, true);
+        *static_cast<volatile uint8_t*>(alias) = value;
+        if (unlocked)
+            memory::set_alias_writable(at, false);
+    }
+
     void set_debug_registers(const DebugRegisters& regs) { g_debug = regs; }
 
     Result<ThreadId> thread_at(size_t index)

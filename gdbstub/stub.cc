@@ -521,7 +521,7 @@ EXO_NOBREAK void GdbStub::lift_breakpoints()
 {
     for (SwBreakpoint& bp : m_software) {
         if (bp.used)
-            *static_cast<volatile uint8_t*>(bp.alias) = bp.saved;
+            m_target->store_code(bp.alias, bp.saved);
     }
 }
 
@@ -529,7 +529,7 @@ EXO_NOBREAK void GdbStub::plant_breakpoints(uint64_t except)
 {
     for (SwBreakpoint& bp : m_software) {
         if (bp.used && bp.address != except)
-            *static_cast<volatile uint8_t*>(bp.alias) = kInt3;
+            m_target->store_code(bp.alias, kInt3);
     }
 }
 

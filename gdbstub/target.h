@@ -42,12 +42,16 @@ public:
     Result<size_t> read_memory(uint64_t address, uint8_t* out, size_t length);
     Result<size_t> write_memory(uint64_t address, const uint8_t* data, size_t length);
 
-    // Where the stub may store a software breakpoint's byte for `address`
-    // with a plain write, valid while the breakpoint exists (the kernel: the
-    // direct map's alias of the code page). Error::Busy for code that runs
-    // between a debug trap and the stub lifting its breakpoints (a
-    // breakpoint there would trap inside the debugger); NotMapped otherwise.
+    // Where the stub stores a software breakpoint's byte for `address`,
+    // with store_code, valid while the breakpoint exists (the kernel: the
+    // direct map's alias of the code page, read-only but for that store).
+    // Error::Busy for code that runs between a debug trap and the stub
+    // lifting its breakpoints (a breakpoint there would trap inside the
+    // debugger); NotMapped otherwise.
     Result<uint8_t*> code_alias(uint64_t address);
+    // One byte through a code_alias. Called from the trap path: it may call
+    // nothing a breakpoint can be planted in.
+    void store_code(uint8_t* alias, uint8_t value);
 
     // The link address of a load address in the program's image (the ELF's
     // LMA, which gdb's compare-sections asks about), or `address` unchanged.
@@ -90,6 +94,7 @@ protected:
         return static_cast<Impl*>(this)->write_memory(a, data, n);                                        \
     }                                                                                                     \
     Result<uint8_t*> GdbTarget::code_alias(uint64_t a) { return static_cast<Impl*>(this)->code_alias(a); } \
+    void GdbTarget::store_code(uint8_t* a, uint8_t v) { static_cast<Impl*>(this)->store_code(a, v); }      \
     uint64_t GdbTarget::link_address(uint64_t a) { return static_cast<Impl*>(this)->link_address(a); }    \
     void GdbTarget::set_debug_registers(const DebugRegisters& regs)                               \
     {                                                                                                     \

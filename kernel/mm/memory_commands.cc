@@ -131,11 +131,14 @@ Result<void> cmd_pages(CommandContext& ctx, int argc, const char* const* argv)
     }
     if (!list.json() && !listed.ok())
         return ctx.fail(listed.error(), "page tables unreadable or longer than the snapshot");
-    WxAudit wx = audit.ok() ? audit.value() : WxAudit { 0, 0 };
+    WxAudit wx = audit.ok() ? audit.value() : WxAudit {};
     list.close_items();  // JSON: "wx_ranges" after the array, in the top-level object
     list.fields(wx.ranges ? "W+X audit: {wx_ranges} ranges ({:u} bytes) writable and executable!\n"
                           : "W+X audit: no writable+executable mappings\n{!wx_ranges}",
         wx.ranges, wx.bytes);
+    list.fields(wx.alias_ranges ? "W+X audit: {wx_alias_ranges} executable ranges also mapped writable elsewhere!\n"
+                                : "W+X audit: no writable alias of executable memory\n{!wx_alias_ranges}",
+        wx.alias_ranges);
     return list.finish();
 }
 

@@ -8,12 +8,15 @@
 #include "kernel/boot/boot_sequence_hw.h"
 #include "kernel/debug/klog_hw.h"
 #include "kernel/debug/panic_hw.h"
+#include "kernel/lib/nobreak.h"
 
 // The image's physical bounds (linker.ld) and its guard pages (boot.S).
 extern "C" const char __kernel_phys_start[], __kernel_phys_end[];
 extern "C" const char boot_stack_guard[], shell_stack_guard[];
 // boot.S's tables, which become the kernel's; linked at their physical addresses.
 extern "C" const char boot_pml4[], boot_pd[], boot_pt_image[];
+// The image's code and read-only data, [__text_start, __data_start) (linker.ld).
+extern "C" const char __text_start[], __data_start[];
 
 namespace exo {
 const BootInfo& boot_info();
@@ -26,7 +29,7 @@ constexpr uint64_t kPage = 4096;
 constexpr uint64_t kLargePage = 2ull << 20;
 constexpr uint64_t kLowMemoryEnd = 1ull << 20;   // BIOS data, EBDA, option ROMs
 constexpr uint64_t kEarlyMapEnd = 1ull << 30;    // boot.S maps the first 1 GiB
-constexpr uint64_t kBootTableFrames = 6;         // boot.S: PML4, two PDPTs, two PDs, the image PT
+constexpr uint64_t kBootTableFrames = 7;         // boot.S: PML4, two PDPTs, two PDs, the image PT; g_low_direct
 constexpr size_t kMaxRanges = BootInfo::max_regions + 8;
 
 // Owned by the boot tasks below (run once, in order, on the boot CPU);
@@ -42,6 +45,9 @@ constinit uint64_t g_metadata_bytes = 0;
 constinit uint64_t g_table_frames = 0;
 constinit uint64_t g_released_bytes = 0;  // image frames given back (the guard pages)
 alignas(Heap) constinit char g_heap_storage[sizeof(Heap)] {};
+// The direct map's first 2 MiB in 4 KiB pages (map_direct), so that the
+// image's text and rodata can be read-only there.
+alignas(4096) constinit uint64_t g_low_direct[kPageTableEntries] {};
 constinit Heap* g_heap = nullptr;
 
 FrameAllocator* frames();  // the allocator, its bitmap built on first use
@@ -179,6 +185,14 @@ void for_each_guard_page(F&& f)
         f(stacks[i].guard);
 }
 
+// Whether physical page `index` holds the image's text or rodata.
+EXO_NOBREAK bool image_code_page(uint64_t index)
+{
+    uint64_t first = (reinterpret_cast<uint64_t>(__text_start) - kKernelVma) / kPage;
+    uint64_t end = (reinterpret_cast<uint64_t>(__data_start) - kKernelVma) / kPage;
+    return index - first < end - first;
+}
+
 // Direct map: each RAM region's 2 MiB envelope (plus low memory, where the
 // BIOS keeps the ACPI RSDP), writable, never executable. Below 1 GiB that is
 // boot.S's directory rewritten in place (no walk, no allocation); RAM above
@@ -210,6 +224,15 @@ Result<void> map_direct(uint64_t* pd, uint64_t nx)
         if ((pd[i] & pte::kGlobal) == 0)
             pd[i] = 0;
     }
+    // The first 2 MiB (low memory and the image) in 4 KiB pages, all as
+    // before but the image's text and rodata: read-only, as at their own
+    // address, so no write can patch code through its alias. One store
+    // swaps the entry (the tables are reached through it); the old 2 MiB
+    // entry was global, so it is flushed by address.
+    for (uint64_t i = 0; i < kPageTableEntries; ++i)
+        g_low_direct[i] = i * kPage | pte::kPresent | pte::kGlobal | nx | (image_code_page(i) ? 0 : pte::kWritable);
+    pd[0] = reinterpret_cast<uint64_t>(g_low_direct) - kKernelVma + (pte::kPresent | pte::kWritable);
+    cpu::invlpg(kDirectMapBase);
     return {};
 }
 
@@ -318,6 +341,17 @@ void free_frame(uint64_t phys)
     (void)frames()->free(phys);
 }
 FrameStats frame_stats() { return frames()->stats(); }
+
+EXO_NOBREAK bool set_alias_writable(uint64_t virt, bool writable)
+{
+    uint64_t index = (virt - kDirectMapBase) / kPage;
+    if (index >= kPageTableEntries || !image_code_page(index))
+        return false;
+    uint64_t& e = g_low_direct[index];
+    e = writable ? e | pte::kWritable : e & ~pte::kWritable;
+    cpu::invlpg(virt);
+    return true;
+}
 HeapStats heap_stats() { return g_heap ? g_heap->stats() : HeapStats {}; }
 size_t heap_used() { return g_heap ? g_heap->used_bytes() : 0; }
 HeapPlan heap_plan(size_t size, size_t (&free)[Heap::kClassCount])

@@ -41,6 +41,13 @@ size_t heap_used();
 void* heap_alloc(size_t size);
 void heap_free(void* p);
 PageTable& kernel_page_table();
+// The kernel image's text and rodata are read-only in the direct map too,
+// so no writable alias of code exists. The debugger writes there (a
+// breakpoint, gdb's M) by making the one page writable (true) for the
+// store and read-only again (false), interrupts off. False (and nothing
+// done) for any address that is not such an alias. On the trap path: it
+// calls nothing.
+bool set_alias_writable(uint64_t virt, bool writable);
 // A new address space: its own PML4 sharing the kernel half (entries
 // 256-511), for ring-3 threads. destroy_address_space() frees its tables
 // after the caller unmapped the user pages.

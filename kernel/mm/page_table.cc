@@ -458,14 +458,26 @@ Result<uint64_t> PageTable::table_count() const
     return v.tables;
 }
 
+// Also through physical aliases: an executable range whose frames another
+// virtual range maps writable (the direct map, say) is as patchable as a
+// W+X one. Executable ranges are few, so a walk per one is cheap.
 Result<WxAudit> PageTable::audit_wx() const
 {
     WxAudit audit {};
-    TRY_VOID(for_each_range([&audit](const MappedRange& r) {
-        if (has(r.flags, PageFlags::Writable) && has(r.flags, PageFlags::Executable)) {
+    TRY_VOID(for_each_range([this, &audit](const MappedRange& x) {
+        if (!has(x.flags, PageFlags::Executable))
+            return true;
+        if (has(x.flags, PageFlags::Writable)) {
             ++audit.ranges;
-            audit.bytes += r.bytes();
+            audit.bytes += x.bytes();
         }
+        bool aliased = false;
+        (void)for_each_range([&x, &aliased](const MappedRange& w) {
+            aliased |= has(w.flags, PageFlags::Writable) && w.virt != x.virt && w.phys < x.phys + x.bytes()
+                && x.phys < w.phys + w.bytes();
+            return !aliased;
+        });
+        audit.alias_ranges += aliased;
         return true;
     }));
     return audit;

@@ -168,6 +168,7 @@ using RangeCallback = bool (*)(void* ctx, const MappedRange& range);
 struct WxAudit {
     uint64_t ranges;  // coalesced ranges both writable and executable
     uint64_t bytes;
+    uint64_t alias_ranges;  // executable ranges whose frames are also mapped writable elsewhere
 };
 
 // Effective flags: W only if R/W=1 at every level, U only if U/S=1 at every

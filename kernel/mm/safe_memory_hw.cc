@@ -81,7 +81,12 @@ Result<size_t> write(uint64_t addr, const void* in, size_t len)
         size_t chunk = kPage - (at & (kPage - 1));
         if (chunk > len - done)
             chunk = len - done;
+        // Kernel code's alias is read-only: writable for this copy only.
+        uint64_t at_alias = reinterpret_cast<uint64_t>(alias.value());
+        bool unlocked = memory::set_alias_writable(at_alias, true);
         size_t n = safe_copy(alias.value(), src + done, chunk);
+        if (unlocked)
+            memory::set_alias_writable(at_alias, false);
         done += n;
         if (n != chunk)
             break;

@@ -530,3 +530,24 @@ def test_ctrl_bracket_three_times_on_com1_resumes_without_gdb(kernel):
         detach_and_check(q, rsp2, "reattaching after Ctrl-]")
     finally:
         rsp2.close()
+
+
+def test_watchpoint_next_to_the_tss_fires_only_when_written(kernel, kernel_symbols):
+    """The TSS's rsp0 is written at every thread switch. Packed at an
+    8-aligned address it sat misaligned, and QEMU 7.2's TCG reports a
+    misaligned store to a page holding a watchpoint as a hit on it: a watch
+    on anything near the TSS stopped the kernel at every switch. Here the
+    watch is on the TSS's own I/O-map field, which nothing writes after
+    boot: switches happen (a command runs) and no stop comes."""
+    q, rsp = kernel()
+    tss = kernel_symbols.address("g_aligned_tss", "bB") + 4
+    iomap = tss + 0x66
+    attach(rsp)
+    rsp.ok(f"Z2,{iomap:x},2")
+    rsp.send("c")
+    q.command("threads", CMD_TIMEOUT_S)      # several switches, each writing rsp0
+    rsp.send_raw(b"\x03")
+    stop = rsp.stop_reply(rsp.read_packet())
+    assert stop["signal"] == 2 and "watch" not in stop, rsp.why(f"stop: {stop}")
+    rsp.ok(f"z2,{iomap:x},2")
+    detach_and_check(q, rsp, "a watchpoint next to the TSS")

@@ -786,3 +786,22 @@ def test_deferred_auto_first_command_at_the_prompt_gets_its_json(booted):
     command's one JSON line before the next prompt, with deferred=auto too."""
     q = booted(BootMode.PVH, append="deferred=auto")
     check_drivers_json(json_command(q, "drivers"))
+
+
+DIRECT_MAP_BASE = 0xFFFF800000000000
+
+
+def test_kernel_code_has_no_writable_alias(pvh, kernel_elf):
+    """The direct map used to alias the kernel image read-write, so any
+    write primitive could patch kernel text through it. Its text and rodata
+    are read-only there now, and the W+X audit counts executable memory
+    mapped writable anywhere (0 here)."""
+    obj = json_command(pvh, "pages")
+    assert obj.get("wx_ranges") == 0 and obj.get("wx_alias_ranges") == 0, \
+        f"W+X audit: {obj.get('wx_ranges')} ranges, {obj.get('wx_alias_ranges')} aliases"
+    text = text_segment(kernel_elf[1])
+    walk = human_command(pvh, f"pages {DIRECT_MAP_BASE + text.paddr:#x}")
+    m = re.search(r"-> phys (0x[0-9a-f]+) \(4 KiB page, effective (\S+)\)", walk)
+    assert m and int(m.group(1), 16) == text.paddr, f"direct-map alias of text:\n{walk}"
+    assert "W" not in m.group(2), f"the direct-map alias of kernel text is writable:\n{walk}"
+    assert "no writable alias of executable memory" in human_command(pvh, "pages")

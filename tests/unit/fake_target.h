@@ -191,6 +191,12 @@ public:
         return &memory[address - kFakeMemoryBase];
     }
 
+    void store_code(uint8_t* alias, uint8_t value)
+    {
+        *alias = value;
+        ++code_stores;
+    }
+
     // The fake's "image" loads at 0x1000 below its link address.
     uint64_t link_address(uint64_t address) { return address >= 0x1000 && address < 0x4000 ? address - 0x1000 + kFakeMemoryBase : address; }
 
@@ -239,6 +245,7 @@ public:
     int debug_loads = 0;
     int register_writes = 0;
     int memory_writes = 0;
+    int code_stores = 0;  // breakpoint bytes planted or lifted through store_code
     bool refuse_cr0 = false;
     uint64_t nobreak_begin = kFakeMemoryBase + 0x2000;
     uint64_t nobreak_end = kFakeMemoryBase + 0x2100;

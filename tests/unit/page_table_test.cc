@@ -250,6 +250,23 @@ TEST_F(PageTableTest, WriteExecuteNeedsOverride)
     EXPECT_EQ(pt.audit_wx().value().ranges, 0u);
 }
 
+// Code is patchable through any writable mapping of its frames (the direct
+// map's alias, say), not only a W+X one: the audit counts those too.
+TEST_F(PageTableTest, AuditFindsWritableAliasesOfCode)
+{
+    ASSERT_TRUE(pt.map(0x400000, 0x5000, PageSize::Size4K, kRX).ok());
+    ASSERT_TRUE(pt.map(0x600000, 0x9000, PageSize::Size4K, kRW).ok());
+    EXPECT_EQ(pt.audit_wx().value().alias_ranges, 0u);
+    ASSERT_TRUE(pt.map(0x800000, 0x5000, PageSize::Size4K, kRO).ok());  // a read-only alias is fine
+    EXPECT_EQ(pt.audit_wx().value().alias_ranges, 0u);
+    ASSERT_TRUE(pt.map(8 * k2M, 0, PageSize::Size2M, kRW).ok());  // covers frame 0x5000, writable
+    WxAudit a = pt.audit_wx().value();
+    EXPECT_EQ(a.alias_ranges, 1u);
+    EXPECT_EQ(a.ranges, 0u);
+    ASSERT_TRUE(pt.protect(8 * k2M, kRO).ok());
+    EXPECT_EQ(pt.audit_wx().value().alias_ranges, 0u);
+}
+
 TEST_F(PageTableTest, RefusesToOverwrite)
 {
     ASSERT_TRUE(pt.map(k2M, 0x1000000, PageSize::Size2M, kRW).ok());

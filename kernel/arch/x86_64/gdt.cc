@@ -43,7 +43,16 @@ struct alignas(kPage) GuardedStack {
 
 // Boot-only invariant: written once by init() on the boot CPU, then read by
 // the CPU itself (TR, GDTR). rsp0 changes only with interrupts off.
-constinit Tss g_tss {};
+// The TSS four bytes into an 8-aligned block, so that rsp0 and the IST
+// slots (written at every switch and debugger entry) are 8-aligned: QEMU
+// 7.2's TCG takes a misaligned store to a page holding a watchpoint for a
+// hit on it, and gdb saw a watchpoint near g_tss fire on every switch.
+struct alignas(8) AlignedTss {
+    uint32_t pad;
+    Tss tss;
+};
+constinit AlignedTss g_aligned_tss {};
+Tss& g_tss = g_aligned_tss.tss;
 // Slot 3: the unused 32-bit user code slot of the SYSRET layout; 6-7: the TSS, set by init().
 constinit uint64_t g_gdt[8] { 0, kCode64Kernel, kDataKernel, 0, kDataUser, kCode64User, 0, 0 };
 [[gnu::section(".bss.stacks")]] constinit GuardedStack g_ist_stacks[3] {};
