@@ -8,8 +8,11 @@
 
 namespace exo {
 
+// No error is 0: a Result keeps its state in one byte, 0 when it holds a
+// value (what the CPU sets and tests most cheaply; an Error plus a bool
+// cost a second byte and a shift or byte-register access at every check).
 enum class Error : uint8_t {
-    InvalidArgument,  // caller passed something malformed
+    InvalidArgument = 1,  // caller passed something malformed
     NotFound,         // the thing asked for does not exist
     NoMemory,         // an allocator ran out
     NotMapped,        // virtual address has no translation
@@ -23,7 +26,7 @@ enum class Error : uint8_t {
 
 inline const char* error_name(Error e)
 {
-    return name_at("invalid argument\0not found\0out of memory\0not mapped\0unsupported\0"
+    return name_at("ok\0invalid argument\0not found\0out of memory\0not mapped\0unsupported\0"
                    "absent\0timeout\0corrupt\0too long\0busy\0",
         static_cast<size_t>(e));
 }
@@ -31,35 +34,33 @@ inline const char* error_name(Error e)
 template<typename T>
 class [[nodiscard]] Result {
 public:
-    constexpr Result(T value) : m_value(static_cast<T&&>(value)), m_ok(true) {}
-    constexpr Result(Error e) : m_error(e), m_ok(false) {}
+    constexpr Result(T value) : m_value(static_cast<T&&>(value)), m_error() {}
+    constexpr Result(Error e) : m_error(e) {}
 
-    constexpr bool ok() const { return m_ok; }
-    constexpr explicit operator bool() const { return m_ok; }
-    constexpr Error error() const { return m_error; }
+    constexpr bool ok() const { return m_error == Error(); }
+    constexpr explicit operator bool() const { return ok(); }
+    constexpr Error error() const { return m_error; }  // when !ok()
     constexpr T& value() { return m_value; }
     constexpr const T& value() const { return m_value; }
-    constexpr T value_or(T fallback) const { return m_ok ? m_value : fallback; }
+    constexpr T value_or(T fallback) const { return ok() ? m_value : fallback; }
 
 private:
     T m_value {};
-    Error m_error { Error::InvalidArgument };
-    bool m_ok;
+    Error m_error;  // Error() (0) when ok
 };
 
 template<>
 class [[nodiscard]] Result<void> {
 public:
-    constexpr Result() : m_ok(true) {}
-    constexpr Result(Error e) : m_error(e), m_ok(false) {}
+    constexpr Result() : m_error() {}
+    constexpr Result(Error e) : m_error(e) {}
 
-    constexpr bool ok() const { return m_ok; }
-    constexpr explicit operator bool() const { return m_ok; }
-    constexpr Error error() const { return m_error; }
+    constexpr bool ok() const { return m_error == Error(); }
+    constexpr explicit operator bool() const { return ok(); }
+    constexpr Error error() const { return m_error; }  // when !ok()
 
 private:
-    Error m_error { Error::InvalidArgument };
-    bool m_ok;
+    Error m_error;  // Error() (0) when ok
 };
 
 }  // namespace exo
