@@ -162,6 +162,18 @@ def build_parser() -> argparse.ArgumentParser:
                     help="when `init deferred` runs during the recording (default 1)")
     sp.add_argument("--interval", type=int, default=100, metavar="MS", help="sampling period (default 100)")
     sp.set_defaults(func=cmd_report)
+
+    sp = add("trace", "timeline for ui.perfetto.dev or chrome://tracing (trace-event JSON): boot tasks by phase, "
+                      "deferred inits, kernel log, threads' CPU time, heap and frames from `watch mem`")
+    sp.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="the trace, e.g. boot.json")
+    sp.add_argument("--duration", type=float, default=2.0, metavar="S", help="`watch mem` length (default 2)")
+    sp.add_argument("--interval", type=int, default=100, metavar="MS", help="sampling period (default 100)")
+    sp.add_argument("--trigger-deferred-at", type=float, metavar="T",
+                    help="when `init deferred` runs during the watch (default: half way)")
+    sp.add_argument("--no-deferred", action="store_true", help="leave pending deferred inits pending")
+    sp.add_argument("--save-replies", type=Path, metavar="FILE", help="also write the replies the trace is built from")
+    sp.add_argument("--from-replies", type=Path, metavar="FILE", help="build the trace from saved replies, no kernel")
+    sp.set_defaults(func=cmd_trace)
     return p
 
 
@@ -527,6 +539,36 @@ def cmd_report(args) -> int:
         index = write_report(s, args.output, duration=args.duration, trigger_at=args.trigger_deferred_at,
                              interval_ms=args.interval, log=note)
     print(index)
+    return 0
+
+
+def cmd_trace(args) -> int:
+    from . import trace_record
+    from .trace import Recording
+    if args.from_replies:
+        try:
+            rec = Recording.from_json(json.loads(Path(args.from_replies).read_text()))
+        except (OSError, ValueError, TypeError) as e:
+            raise ExoError(f"cannot read replies from {args.from_replies}: {e}") from None
+    else:
+        trigger = None if args.no_deferred else (
+            args.duration / 2 if args.trigger_deferred_at is None else args.trigger_deferred_at)
+        if args.duration <= 0 or (trigger is not None and not 0 <= trigger < args.duration):
+            raise ExoError("--duration must be > 0 and --trigger-deferred-at inside it")
+        if not 10 <= args.interval <= 60000:
+            raise ExoError("--interval must be 10..60000 ms")
+        with session_for(args) as s:
+            rec = trace_record.record(s, duration=args.duration, interval_ms=args.interval, trigger_at=trigger,
+                                      log=note)
+        if args.save_replies:
+            trace_record.write_json(args.save_replies, rec.to_json())
+    try:
+        trace_record.write_trace(args.output, rec)
+    except ValueError as e:
+        raise conn.ProtocolError(f"cannot build the trace: {e}") from None
+    except OSError as e:
+        raise ExoError(f"cannot write {args.output}: {e}") from None
+    print(args.output)
     return 0
 
 

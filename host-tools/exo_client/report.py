@@ -13,6 +13,8 @@ from .plots import (boot_figure, boot_tasks, boot_total_us, fmt_bytes, fmt_us, m
                     pages_figure, phase_totals_us, save, _ordered_phases)
 from .telemetry import (MemRecorder, write_boot_csv, write_drivers_csv, write_mappings_csv,
                         write_mem_csv)
+from .trace import Recording
+from .trace_record import ClockAnchors, mem_samples, write_trace
 
 # Telemetry saved as-is when the kernel has it; a missing one is noted, not fatal.
 OPTIONAL_QUERIES = ("cpu", "uptime", "drivers", "log")
@@ -46,10 +48,13 @@ def write_report(session: Session, out_dir: Path, *, duration: float = 3.0, trig
     dump("mem", mem_before)
 
     log(f"recording `watch mem {interval_ms}` for {duration:g} s, `init deferred` at {trigger_at:g} s")
+    clock = ClockAnchors(shell)  # puts the recording on the kernel's clock, for trace.json
+    clock.checkpoint()
     rec = MemRecorder(shell, interval_ms=interval_ms, duration=duration, trigger_at=trigger_at)
     rec.run()
     if rec.error is not None:
         raise rec.error
+    clock.checkpoint()
     series, marks = rec.snapshot()
     with open(out_dir / "mem_watch.jsonl", "w") as f:
         for t, raw in zip(series.t, series.raw):
@@ -83,6 +88,13 @@ def write_report(session: Session, out_dir: Path, *, duration: float = 3.0, trig
     if extra.get("drivers"):
         write_drivers_csv(out_dir / "drivers.csv", extra["drivers"])
         files.append("drivers.csv")
+
+    log("trace")
+    write_trace(out_dir / "trace.json", Recording(
+        boot=boot, anchors=clock.anchors, mem=mem_samples(rec), threads=clock.threads, drivers=extra.get("drivers"),
+        cpu=extra.get("cpu"), log=extra.get("log"), banner=session.boot_log, interval_ms=interval_ms,
+        source=session.where))
+    files.append("trace.json")
 
     log("plots")
     figures = {
@@ -190,6 +202,10 @@ def _html(session, boot, boot_before, mem, pages, extra, series, marks, init_out
 {fig("boot", "Boot timeline", "every boot task and deferred init, coloured by phase; bar labels give the duration and the frames / heap bytes the task allocated. Data: <a href='boot_tasks.csv'>boot_tasks.csv</a>, <a href='json/boot.json'>boot.json</a>")}
 {fig("mem", "Memory over time", f"heap and physical frames from <code>watch mem {interval_ms}</code>, with the <code>init deferred</code> moment marked. Data: <a href='mem_samples.csv'>mem_samples.csv</a>, <a href='mem_watch.jsonl'>mem_watch.jsonl</a>")}
 {fig("pages", "Kernel virtual address space", "mapped ranges from <code>pages --json</code>, one panel per region, coloured by permissions. Data: <a href='mappings.csv'>mappings.csv</a>, <a href='json/pages.json'>pages.json</a>")}
+<h2 id="trace">Timeline (Perfetto)</h2>
+<p><a href='trace.json'>trace.json</a> holds the same run as a trace-event timeline: boot tasks by phase, deferred
+inits, the kernel log, each thread's CPU time, heap and frames. Open <a href='https://ui.perfetto.dev'>ui.perfetto.dev</a>
+and drag the file onto it (or <i>Open trace file</i>), or load it in <code>chrome://tracing</code>.</p>
 <h2>Files</h2>
 <ul class="files">
 {links}
