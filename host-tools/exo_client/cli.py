@@ -163,8 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--interval", type=int, default=100, metavar="MS", help="sampling period (default 100)")
     sp.set_defaults(func=cmd_report)
 
-    sp = add("trace", "timeline for ui.perfetto.dev or chrome://tracing (trace-event JSON): boot tasks by phase, "
-                      "deferred inits, kernel log, threads' CPU time, heap and frames from `watch mem`")
+    sp = add("trace", "timeline for ui.perfetto.dev or chrome://tracing: boot tasks, deferred inits, log, threads, "
+                      "heap and frames")
     sp.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="the trace, e.g. boot.json")
     sp.add_argument("--duration", type=float, default=2.0, metavar="S", help="`watch mem` length (default 2)")
     sp.add_argument("--interval", type=int, default=100, metavar="MS", help="sampling period (default 100)")

@@ -425,10 +425,15 @@ def test_report_svgs_name_tasks_and_phases(report_dir):
 def test_report_index(report_dir):
     html = (report_dir / "index.html").read_text()
     for ref in ("boot.png", "mem.png", "pages.png", "boot.svg", "boot_tasks.csv", "mem_samples.csv",
-                "mappings.csv", "json/boot.json"):
+                "mappings.csv", "json/boot.json", "trace.json"):
         assert f"'{ref}'" in html, ref
         assert (report_dir / ref).is_file()
     assert "W+X audit: none" in html and "Boot work" in html and "Deferred inits" in html
+    assert "ui.perfetto.dev" in html and "chrome://tracing" in html
+    from test_trace import assert_valid  # the trace-event format check
+    doc = json.loads((report_dir / "trace.json").read_text())
+    assert_valid(doc)
+    assert any(e["ph"] == "X" and e["name"] == "acpi" for e in doc["traceEvents"])
 
 
 def test_connect_and_lose_the_kernel(tcp_kernel, build_dir, tmp_path):
