@@ -332,8 +332,13 @@ def gdb_target(spec: str) -> str:
     return spec  # HOST:PORT, or a device path
 
 
+# The gdb helpers (exo-threads, exo-dmesg, ...): in the repo only, not in a pip install.
+GDB_HELPERS = Path(__file__).resolve().parent.parent / "gdb" / "exo.py"
+
+
 def gdb_command(gdb: str, elf: Path, target: str, extra: Sequence[str] = ()) -> list[str]:
-    return [gdb, str(elf), "-ex", f"target remote {target}", *extra]
+    helpers = ["-ex", f"source {GDB_HELPERS}"] if GDB_HELPERS.is_file() else []
+    return [gdb, str(elf), *helpers, "-ex", f"target remote {target}", *extra]
 
 
 def cmd_gdb(args) -> int:

@@ -322,7 +322,9 @@ def test_fake_shell_errors(fake_shell, build_dir):
 def test_gdb_command_line(build_dir):
     p = run_exo("gdb", "--connect", "tcp:127.0.0.1:4444", "--dry-run", build_dir=build_dir)
     assert p.returncode == 0, err(p)
-    assert out(p).strip() == f"gdb {build_dir / 'exo-kernel.elf'} -ex 'target remote 127.0.0.1:4444'"
+    helpers = REPO_DIR / "host-tools" / "gdb" / "exo.py"
+    assert out(p).strip() == (f"gdb {build_dir / 'exo-kernel.elf'} -ex 'source {helpers}' "
+                              "-ex 'target remote 127.0.0.1:4444'")
     p = run_exo("gdb", "--dry-run", build_dir=build_dir)  # own QEMU: its command, then gdb's
     qemu_line, gdb_line = out(p).strip().splitlines()
     port = re.search(r"target remote 127\.0\.0\.1:(\d+)'$", gdb_line).group(1)
