@@ -2,32 +2,10 @@
 as the shell's `log` prints it, and how many records the full ring dropped."""
 from __future__ import annotations
 
-import struct
-from typing import Iterator, Tuple
-
-from . import names, target, tsc
+from . import logring, names, target, tsc
 from .command import ExoCommand
 
-HEADER_SIZE = 16          # LogRing::kHeaderSize: u64 timestamp, u32 length, u8 level, u8 flags, u16
-FLAG_PAD = 1 << 0         # not a record: the rest of the buffer is padding
-SHOWN_TEXT = 256          # log_commands.cc RecordCopy::text: what `log` prints of a record
-
-
-def records(ring_bytes: bytes, head: int, count: int) -> Iterator[Tuple[int, int, bytes]]:
-    """(timestamp, level, text) of each retained record, oldest first, as
-    LogRing::read_from walks them (padding skipped, nothing read past the end)."""
-    capacity = len(ring_bytes)
-    pos = head
-    for _ in range(count):
-        if capacity - pos < HEADER_SIZE or ring_bytes[pos + 13] & FLAG_PAD:
-            pos = 0
-        timestamp, length, level, _flags = struct.unpack_from("<QIBB", ring_bytes, pos)
-        if length > capacity - pos - HEADER_SIZE:
-            break
-        yield timestamp, level, ring_bytes[pos + HEADER_SIZE:pos + HEADER_SIZE + length]
-        pos += HEADER_SIZE + length
-        if pos == capacity:
-            pos = 0
+SHOWN_TEXT = 256  # log_commands.cc RecordCopy::text: what `log` prints of a record
 
 
 class ExoDmesg(ExoCommand):
@@ -48,7 +26,7 @@ Then one more line: how many older records the full ring dropped."""
         hz = target.tsc_hz()
         entry = target.u64(target.symbol(target.G_TSC_ENTRY))
         out = []
-        for timestamp, level, text in records(data, target.u64(ring["m_head"]), target.u64(ring["m_count"])):
+        for timestamp, level, text in logring.records(data, target.u64(ring["m_head"]), target.u64(ring["m_count"])):
             us = tsc.ticks_to_us(timestamp - entry, hz) if timestamp > entry else 0
             body = text[:SHOWN_TEXT].split(b"\0", 1)[0].decode("utf-8", errors="replace")
             out.append("[%6u.%06u] %-5s %s\n" % (us // 1000000, us % 1000000,
