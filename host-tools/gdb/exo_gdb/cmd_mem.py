@@ -14,18 +14,28 @@ FRAME = 4096
 BOOT_TABLE_FRAMES = 6  # kernel/mm/memory_hw.cc kBootTableFrames: boot.S's tables, in the image
 
 
+def red_zone_overhead() -> int:
+    """heap.cc's kOverhead: 0, or the red zone and trailer of an
+    EXO_KERNEL_DEBUG build (in the debug info as a constant)."""
+    try:
+        return int(target.symbol(f"exo::{target.ANON}::kOverhead"))
+    except gdb.error:
+        return 0
+
+
 def heap_stats(heap: gdb.Value) -> dict:
-    """Heap::stats() (the kernel is built without red zones: no overhead)."""
+    """Heap::stats()."""
     if heap is None:
         return dict.fromkeys(("mapped", "used", "peak", "free", "allocs", "frees", "largest", "faults"), 0)
     sizes = [int(s) for s in target.array(target.symbol("exo::Heap::kClassSizes"))]
+    overhead = red_zone_overhead()
     largest = 0
     for c in range(len(sizes) - 1, -1, -1):
         if target.ptr(heap["m_partial"][c]):
-            largest = sizes[c]
+            largest = sizes[c] - overhead
             break
     if target.u64(heap["m_spare"]):
-        largest = heapscan.PAGE - 16  # a one-page run beats any slot (Large header: 16 bytes)
+        largest = heapscan.PAGE - 16 - overhead  # a one-page run beats any slot (Large header: 16 bytes)
     mapped = target.u64(heap["m_mapped_pages"]) * heapscan.PAGE
     used = target.u64(heap["m_used"])
     return dict(mapped=mapped, used=used, peak=target.u64(heap["m_peak"]), free=(mapped - used) & target.MASK64,

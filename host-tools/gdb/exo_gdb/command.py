@@ -18,6 +18,9 @@ class ExoCommand(gdb.Command):
 
     def invoke(self, argument: str, from_tty: bool) -> None:
         self.dont_repeat()
+        if not gdb.selected_inferior().threads():
+            # Without a target gdb would read the ELF's zero-filled .bss.
+            raise gdb.GdbError(f"{self.NAME}: no kernel attached (target remote HOST:PORT first)")
         try:
             text = self.run(gdb.string_to_argv(argument))
         except gdb.MemoryError as e:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-from typing import Dict, List
+from typing import List
 
 import gdb
 

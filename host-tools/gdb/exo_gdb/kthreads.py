@@ -1,6 +1,6 @@
 """The scheduler's threads as the kernel keeps them (kernel/sched/): the
 list of every thread, each Thread and its ThreadArch (saved context, stack,
-switch-in time). Shared by exo-threads and the Thread pretty-printer."""
+switch-in time), the stack high-water mark."""
 from __future__ import annotations
 
 import dataclasses
@@ -33,6 +33,7 @@ class ThreadInfo:
     tsc_switched_in: int = 0
     is_idle: bool = False
     is_current: bool = False
+    next: int = 0             # Thread::all_next
 
     @property
     def state_name(self) -> str:
@@ -51,7 +52,8 @@ def read_thread(address: int, idle: int = 0, current: int = 0) -> ThreadInfo:
     info = ThreadInfo(address=address, id=int(t["id"]), name=target.char_array(t["name"]),
                       state=int(t["state"]), ring=int(t["ring"]), priority=int(t["priority"]),
                       cpu_ticks=target.u64(t["cpu_ticks"]), switches=target.u64(t["switches"]),
-                      arch=target.ptr(t["arch"]), is_idle=address == idle, is_current=address == current)
+                      arch=target.ptr(t["arch"]), is_idle=address == idle, is_current=address == current,
+                      next=target.ptr(t["all_next"]))
     if info.arch:
         a = target.deref(info.arch, "exo::threads::ThreadArch")
         info.stack_base = target.u64(a["stack"]["base"])
@@ -73,7 +75,7 @@ def all_threads() -> List[ThreadInfo]:
         seen.add(at)
         info = read_thread(at, idle, current)
         out.append(info)
-        at = target.ptr(target.deref(at, "exo::Thread")["all_next"])
+        at = info.next
     return out
 
 

@@ -12,11 +12,11 @@ import gdb
 MASK64 = (1 << 64) - 1
 DIRECT_MAP_BASE = 0xFFFF800000000000  # kernel/mm/memory_hw.h: every physical page seen here
 KERNEL_SPACE = 0xFFFF800000000000     # lowest kernel address (higher half)
+PAGE = 4096
 
 # Globals the commands read (anonymous namespaces as gdb spells them).
 ANON = "(anonymous namespace)"
 G_SCHED = f"exo::threads::{ANON}::g_sched"
-G_IDLE_ARCH = f"exo::threads::{ANON}::g_idle_arch"
 G_TSC_HZ = f"exo::timer::{ANON}::g_hz"
 G_TSC_SOURCE = f"exo::timer::{ANON}::g_source"
 G_TICKS = f"exo::timer::{ANON}::g_ticks"
@@ -89,7 +89,9 @@ def cstring(address: int, max_len: int) -> Optional[str]:
         return None
     out = bytearray()
     while len(out) < max_len:
-        chunk = read(address + len(out), min(64, max_len - len(out)))
+        at = address + len(out)
+        # Never past the page the string ends in: the next may be unmapped.
+        chunk = read(at, min(64, max_len - len(out), PAGE - at % PAGE))
         end = chunk.find(b"\0")
         if end >= 0:
             out += chunk[:end]
