@@ -41,23 +41,32 @@ SOURCE_LINE = re.compile(r" at /\S+\.(?:cc|h|S):\d+$")
 
 
 @pytest.fixture
-def gdb_run(build_dir, tmp_path):
-    """Factory: gdb_run(argv_head, steps) runs `argv_head` plus the marked
-    steps to the end and returns the output; every gdb is killed at teardown."""
+def gdb_start(build_dir, tmp_path):
+    """Factory: gdb_start(argv_head, steps) starts `argv_head` plus the
+    marked steps; every gdb is killed at teardown."""
     started: list[Gdb] = []
     elf = build_dir / "exo-kernel.elf"
     if not elf.is_file():
         pytest.fail(f"{elf} is missing: build the kernel first (or set EXO_BUILD_DIR)", pytrace=False)
 
-    def run(argv_head: list, *steps: tuple[str, str]) -> Gdb:
-        g = Gdb([*argv_head, *script(*steps)], tmp_path / f"gdb-remote-{len(started)}.log")
+    def start(argv_head: list, *steps: tuple[str, str]) -> Gdb:
+        g = Gdb([*argv_head, *script(*steps)], tmp_path / "remote.log")
         started.append(g)
-        g.finish()
         return g
 
-    yield run
+    yield start
     for g in started:
         g.kill()
+
+
+@pytest.fixture
+def gdb_run(gdb_start):
+    """Factory: gdb_run(argv_head, steps) runs them to the end (one gdb)."""
+    def run(argv_head: list, *steps: tuple[str, str]) -> Gdb:
+        g = gdb_start(argv_head, *steps)
+        g.finish()
+        return g
+    return run
 
 
 def raw_gdb(build_dir: Path, tmp_path: Path, where: str) -> list:
@@ -256,3 +265,27 @@ def test_helpers_over_qemus_stub(booted, gdb_run, build_dir, tmp_path):
     traces = check_blocked_backtraces(g, "threads")
     running = [frames for (_, _, state), (frames, _) in traces.items() if state == "running"]
     assert len(running) == 1 and running[0], g.describe("no backtrace of the thread on the CPU from QEMU's registers")
+
+
+def test_helpers_in_a_user_mode_stop(booted, gdb_start, build_dir, tmp_path):
+    """Stopped in ring 3 (`user trap`: an int3 that gdb takes): no symbols
+    at the pc, CR3 a user address space. The helpers still find the
+    kernel's globals (LTO leaves "optimized out" copies that a lookup from
+    such a pc would find first) and walk the user's tables."""
+    port = exo_qemu.free_tcp_port()
+    q = booted(BootMode.PVH, com2=com2_chardev(port))
+    g = gdb_start(raw_gdb(build_dir, tmp_path, f"{exo_qemu.LOOPBACK}:{port}"),
+                  ("continue", "continue"), ("threads", "exo-threads --bt"), ("pages", "exo-pages"),
+                  ("walk", "exo-pages $pc"), ("ipc", "exo-ipc"))
+    g.wait_for(MARK.format("continue"))
+    q.send_line("user trap")            # runs once gdb has resumed the kernel
+    g.finish()
+    assert "SIGTRAP" in section(g.text, "continue"), g.describe("the user program's int3 did not stop gdb")
+    user = [r for r in thread_rows(block(g, "threads")).values() if r[3] == "3"]
+    assert len(user) == 1 and user[0][2] == "running", g.describe("exo-threads: no running ring-3 thread")
+    check_blocked_backtraces(g, "threads")
+    pages = block(g, "pages")
+    assert re.fullmatch(r"\(CR3 0x[0-9a-f]{16} is a user address space, not the kernel's 0x[0-9a-f]{16}\)", pages[0]) \
+        and any(re.fullmatch(r"0x0{10}400000 .* R-XU-", ln) for ln in pages), g.describe("exo-pages from a user CR3")
+    assert block(g, "walk")[-1].endswith("effective R-XU-)"), g.describe("exo-pages $pc in user code")
+    assert block(g, "ipc")[0].startswith("endpoint "), g.describe("exo-ipc in a user-mode stop")

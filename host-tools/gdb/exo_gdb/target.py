@@ -37,9 +37,22 @@ class NotReady(gdb.GdbError):
     """The kernel has not built this yet (too early in boot): said plainly."""
 
 
+def _located(name: str) -> Optional[gdb.Symbol]:
+    """The variable's symbol that has a location. LTO leaves copies of a
+    static's symbol in other compilation units, some "optimized out";
+    which one a plain lookup finds depends on where the CPU stopped."""
+    many = getattr(gdb, "lookup_static_symbols", None)  # gdb >= 10
+    candidates = list(many(name)) if many else [gdb.lookup_static_symbol(name)]
+    candidates.append(gdb.lookup_global_symbol(name))
+    for sym in candidates:
+        if sym is not None and sym.addr_class != gdb.SYMBOL_LOC_OPTIMIZED_OUT:
+            return sym
+    return None
+
+
 def symbol(name: str) -> gdb.Value:
     """The value of a global or file-static variable, by qualified name."""
-    sym = gdb.lookup_static_symbol(name) or gdb.lookup_global_symbol(name)
+    sym = _located(name)
     if sym is not None:
         return sym.value()
     try:

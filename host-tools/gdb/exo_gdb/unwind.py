@@ -156,7 +156,7 @@ def gdb_frames(thread: gdb.InferiorThread) -> List[str]:
             sal = frame.find_sal()
             where = f" at {sal.symtab.filename}:{sal.line}" if sal.symtab is not None and sal.line else ""
             # As bt: the address once per pc, and on frame 0 only mid-line.
-            shown = frame.pc() != previous_pc if lines else sal.pc != frame.pc()
+            shown = frame.name() is None or (frame.pc() != previous_pc if lines else sal.pc != frame.pc())
             address = f"0x{frame.pc():016x} in " if shown else ""
             lines.append(f"#{len(lines):<2} {address}{name} (){where}")
             previous_pc = frame.pc()
