@@ -3,14 +3,16 @@ exo-mem, exo-pages, exo-ipc, exo-drivers, the pretty-printers) against the
 shell: each helper reads kernel memory and must print what the shell
 command of the same name printed for the same state.
 
-Three machines: a live kernel over our stub (gdb started by `exo gdb`, which
+Four machines: a live kernel over our stub (gdb started by `exo gdb`, which
 loads the helpers itself), a kernel stopped in a panic (`gdb=panic`, the
-shell gone; helpers sourced by hand), and QEMU's own stub. The shell's
+shell gone; helpers sourced by hand), QEMU's own stub, and a stop in ring 3
+(user code, a user address space in CR3). The shell's
 answers are taken first, then gdb stops the kernel and the helpers run;
 fields that move in between (the running thread's CPU time, switch counts,
 log lines added later) are compared where they cannot have moved. gdb
 sessions are split by `echo @@name@@` markers as in test_gdb_batch.py;
-every wait is for a marker, and every QEMU and gdb is killed at teardown.
+every wait is for a marker, and every QEMU and gdb is killed at teardown
+(the gdb that `exo gdb` runs ends by itself once its QEMU is gone).
 """
 from __future__ import annotations
 

@@ -25,9 +25,7 @@ class ExoCommand(gdb.Command):
             text = self.run(gdb.string_to_argv(argument))
         except gdb.MemoryError as e:
             raise gdb.GdbError(f"{self.NAME}: kernel memory unreadable: {e}") from None
-        except gdb.GdbError:
-            raise
-        except gdb.error as e:
+        except (gdb.GdbError, gdb.error) as e:
             raise gdb.GdbError(f"{self.NAME}: {e}") from None
         gdb.write(text)
 
