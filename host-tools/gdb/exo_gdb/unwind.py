@@ -110,15 +110,22 @@ def functions_at(pc: int) -> List[str]:
     return out
 
 
+def _elf_symbol(pc: int) -> str:
+    """The ELF symbol holding pc, for code without debug info (assembly)."""
+    try:
+        text = gdb.execute(f"info symbol {pc:#x}", to_string=True)  # "NAME + OFF in section .text"
+    except gdb.error:
+        return "??"
+    return text.split(" in section")[0].split(" + ")[0].strip() if " in section" in text else "??"
+
+
 def describe(frame: Frame) -> Tuple[List[str], Optional[str]]:
     """The functions at one frame, innermost (maybe inlined) first, and its
     "file:line" (None without line info)."""
     lookup = frame.pc - 1 if frame.is_return else frame.pc
     funcs = functions_at(lookup)
     if not funcs:
-        # No debug info (assembly): the ELF symbol, as gdb's x shows code.
-        text = gdb.format_address(lookup)
-        funcs = [text[text.find("<") + 1:text.rfind(">")].split("+")[0] if "<" in text else "??"]
+        funcs = [_elf_symbol(lookup)]
     sal = gdb.find_pc_line(lookup)
     where = f"{sal.symtab.filename}:{sal.line}" if sal.symtab is not None and sal.line else None
     return funcs, where
