@@ -180,15 +180,15 @@ def test_helpers_match_the_shell(booted, gdb_run, build_dir, kernel_symbols):  #
                 ("p-task", "print 'exo::boot_sequence::(anonymous namespace)::g_runner'->m_tasks[0].name"),
                 ("p-flags", "print (exo::PageFlags)0x4b"),
                 ("p-result", "python t = gdb.lookup_type('exo::Result<unsigned long>'); "
-                             "print(gdb.Value((42).to_bytes(8, 'little') + bytes([0, 1]) + bytes(t.sizeof - 10), t)); "
-                             "print(gdb.Value(bytes(8) + bytes([1, 0]) + bytes(t.sizeof - 10), t))"))
+                             "print(gdb.Value((42).to_bytes(8, 'little') + bytes([0]) + bytes(t.sizeof - 9), t)); "
+                             "print(gdb.Value(bytes(8) + bytes([2]) + bytes(t.sizeof - 9), t))"))
     assert LOADED in g.text, g.describe("`exo gdb` did not load the helpers")
 
     for name in ("boot", "drivers", "ipc", "pages"):
         same(g, name, want[name])
     same(g, "walk", want[f"pages {text:#x}"])
     mem = block(g, "mem")
-    assert mem[:4] == want["mem"], g.describe("exo-mem: the first four lines are not the shell's `mem`")
+    assert mem[:5] == want["mem"], g.describe("exo-mem: the first five lines are not the shell's `mem`")
     in_use = int(re.search(r"(\d+) B in use", mem[2]).group(1))
     classes = [ln.split() for ln in mem if re.match(r"^\s+\d+( +\d+){5}$", ln)]
     assert classes and sum(int(c[5]) for c in classes) <= in_use and "add up to" not in "\n".join(mem), \
@@ -239,7 +239,7 @@ def test_helpers_on_a_panicked_kernel(machine, gdb_run, build_dir, tmp_path):
     assert "SIGSEGV" in section(g.text, "stop"), g.describe("gdb did not see the page fault's stop")
     for name in ("boot", "drivers", "ipc", "pages"):
         same(g, name, want[name])
-    assert block(g, "mem")[:4] == want["mem"], g.describe("exo-mem after the panic")
+    assert block(g, "mem")[:5] == want["mem"], g.describe("exo-mem after the panic")
 
     traces = check_blocked_backtraces(g, "bt")
     running = [funcs for (_, name, state), (_, funcs) in traces.items() if state == "running"]

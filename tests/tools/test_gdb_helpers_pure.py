@@ -52,7 +52,7 @@ def test_names_match_the_kernel(ours, path, function):
 ])
 def test_enumerator_order_matches_the_kernel(ours, path, enum):
     body = re.search(rf"enum class {enum} : \w+ \{{(.*?)\}};", (REPO / path).read_text(), re.S).group(1)
-    enumerators = re.findall(r"^\s*(\w+),", body, re.M)
+    enumerators = re.findall(r"^\s*(\w+)(?:\s*=\s*\d+)?,", body, re.M)
     assert list(ours) == enumerators
 
 
@@ -147,3 +147,11 @@ def test_tsc_math_floors_and_saturates():
     assert tsc.ticks_to_ns(5, 0) == 0
     assert tsc.mul_div_floor(2**63, 4, 1) == 2**64 - 1
     assert tsc.ticks_to_us(-1, 1) == 2**64 - 1  # a negative difference wraps like uint64
+
+
+def test_boot_table_frames_matches_the_kernel():
+    """exo-mem subtracts the kernel's own page tables from its image, as
+    memory::footprint() does with kBootTableFrames."""
+    kernel = re.search(r"kBootTableFrames = (\d+);", (REPO / "kernel/mm/memory_hw.cc").read_text())
+    ours = re.search(r"^BOOT_TABLE_FRAMES = (\d+)", (REPO / "host-tools/gdb/exo_gdb/cmd_mem.py").read_text(), re.M)
+    assert kernel and ours and kernel.group(1) == ours.group(1)

@@ -11,7 +11,7 @@ from .command import ExoCommand
 
 KIB = 1024
 FRAME = 4096
-BOOT_TABLE_FRAMES = 6  # kernel/mm/memory_hw.cc kBootTableFrames: boot.S's tables, in the image
+BOOT_TABLE_FRAMES = 7  # kernel/mm/memory_hw.cc kBootTableFrames: boot.S's tables, in the image
 
 
 def red_zone_overhead() -> int:
@@ -41,6 +41,22 @@ def heap_stats(heap: gdb.Value) -> dict:
     return dict(mapped=mapped, used=used, peak=target.u64(heap["m_peak"]), free=(mapped - used) & target.MASK64,
                 allocs=target.u64(heap["m_allocs"]), frees=target.u64(heap["m_frees"]), largest=largest,
                 faults=target.u64(heap["m_fault_count"]))
+
+
+def free_slots(heap) -> List[tuple]:
+    """Heap::free_slots(): (class size, free slots) over each class's list
+    of slabs with room (full slabs are on no list)."""
+    if heap is None:
+        return []
+    sizes = [int(s) for s in target.array(target.symbol("exo::Heap::kClassSizes"))]
+    out = []
+    for c, size in enumerate(sizes):
+        free, slab, seen = 0, heap["m_partial"][c], 0
+        while target.ptr(slab) and seen < 4096:   # bounded: a corrupt list must not hang gdb
+            free += int(slab.dereference()["free_count"])
+            slab, seen = slab.dereference()["next"], seen + 1
+        out.append((size, free))
+    return out
 
 
 def physical_lines(frames: gdb.Value, heap_mapped: int) -> List[str]:
@@ -98,9 +114,10 @@ slots, objects in use) and its large runs."""
         else:
             out = ["physical: the frame bitmap is not built yet (the kernel builds it on first use, "
                    "right after the prompt)\n"]
-        out += [f"heap: {h['mapped']} B mapped, {h['used']} B in use, {h['peak']} B peak, {h['free']} B free, "
-                f"largest free block {h['largest']} B\n",
-                f"      {h['allocs']} allocations, {h['frees']} frees, {h['faults']} faults detected\n"]
+        out += [f"heap: {h['mapped']} B mapped, {h['used']} B in use, {h['peak']} B peak, {h['free']} B free\n",
+                f"      {h['allocs']} allocations, {h['frees']} frees, {h['faults']} faults detected\n",
+                "      free slots per class (B: count):"
+                + "".join(f" {size}:{free}" for size, free in free_slots(heap) if free) + "\n"]
         if heap is not None and frames is not None:
             out += class_lines(heapscan.scan(heap, heap_ptr, frames), h["used"])
         return "".join(out)

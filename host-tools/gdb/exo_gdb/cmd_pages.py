@@ -68,6 +68,11 @@ def ranges_text(tables: pagewalk.PageTables) -> str:
         out.append(f"W+X audit: {len(wx)} ranges ({sum(r.bytes for r in wx)} bytes) writable and executable!\n")
     else:
         out.append("W+X audit: no writable+executable mappings\n")
+    aliased = ranges.wx_aliases()
+    if aliased:
+        out.append(f"W+X audit: {aliased} executable ranges also mapped writable elsewhere!\n")
+    else:
+        out.append("W+X audit: no writable alias of executable memory\n")
     return "".join(out)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Sequence
 
 THREAD_STATES = ("ready", "running", "blocked", "sleeping", "dead")     # kernel/sched/thread.h
-ERRORS = ("invalid argument", "not found", "out of memory", "not mapped", "unsupported",
+ERRORS = ("ok", "invalid argument", "not found", "out of memory", "not mapped", "unsupported",
           "absent", "timeout", "corrupt", "too long", "busy")            # kernel/lib/result.h
 BOOT_PHASES = ("critical", "essential", "optional")                     # kernel/boot/boot_task.h
 TASK_STATUSES = ("not-run", "pending", "running", "ok", "failed", "absent", "skipped")  # boot_task.h
@@ -24,9 +24,10 @@ WALK_LEVELS = ("PML4E", "PDPTE", "PDE", "PTE")                           # kerne
 TASK_STATUS = {name: i for i, name in enumerate(
     ("NotRun", "Pending", "Running", "Ok", "Failed", "Absent", "Skipped"))}
 THREAD_STATE = {name: i for i, name in enumerate(("Ready", "Running", "Blocked", "Sleeping", "Dead"))}
+# Error() (0) is "ok": the enumerators start at 1.
 ERROR = {name: i for i, name in enumerate(
     ("InvalidArgument", "NotFound", "NoMemory", "NotMapped", "Unsupported", "Absent", "Timeout",
-     "Corrupt", "TooLong", "Busy"))}
+     "Corrupt", "TooLong", "Busy"), start=1)}
 
 
 def name_at(names: Sequence[str], index: int) -> str:

@@ -217,3 +217,11 @@ class RangeList(list):
     def wx(self) -> Iterator[MappedRange]:
         """The W+X audit: ranges both writable and executable."""
         return (r for r in self if r.flags & WRITABLE and r.flags & EXECUTABLE)
+
+    def wx_aliases(self) -> int:
+        """Executable ranges whose frames another range maps writable
+        (PageTable::audit_wx's alias_ranges)."""
+        def aliased(x: MappedRange) -> bool:
+            return any(w.flags & WRITABLE and w.virt != x.virt and w.phys < x.phys + x.bytes
+                       and x.phys < w.phys + w.bytes for w in self)
+        return sum(1 for x in self if x.flags & EXECUTABLE and aliased(x))

@@ -32,13 +32,16 @@ class ResultPrinter:
         self.val = val
         self.has_value = any(f.name == "m_value" for f in val.type.strip_typedefs().fields())
 
+    def ok(self) -> bool:
+        return int(self.val["m_error"]) == 0  # Error() when ok
+
     def to_string(self) -> str:
-        if bool(self.val["m_ok"]):
+        if self.ok():
             return "ok"
         return f"error: {_error_name(self.val['m_error'])}"
 
     def children(self):
-        if self.has_value and bool(self.val["m_ok"]):
+        if self.has_value and self.ok():
             yield "value", self.val["m_value"]
 
 
