@@ -7,7 +7,8 @@
  *   mode 2 "fault":   write to address 0: the kernel kills the thread
  *   mode 3 "bench":   1000 null syscalls timed with RDTSC, min and total reported
  *   mode 4 "trap":    an int3
- *   mode 5 "step":    sets TF, then clears it: single-step traps in ring 3 */
+ *   mode 5 "step":    sets TF, then clears it: single-step traps in ring 3
+ *   mode 6 "fuzz":    4096 syscalls with pseudo-random numbers and arguments */
 #define SYS_EXIT 0
 #define SYS_NULL 1
 #define SYS_COUNTERS 2
@@ -30,6 +31,8 @@ user_image_start:
     je trap
     cmpq $5, %rdi
     je step
+    cmpq $6, %rdi
+    je fuzz
 
 sampler:
     subq $96, %rsp              /* 32 B counters at 0(%rsp), 48 B message at 32(%rsp) */
@@ -72,6 +75,41 @@ fault:
     movq $0, %rax
     movq $1, (%rax)
     ud2
+
+fuzz:                           /* numbers 1-8 (6-8 do not exist), raw 64-bit arguments:
+                                 * bad pointers, huge lengths and sleeps; now and then a
+                                 * pointer into its own stack, so calls also succeed.
+                                 * Exits with how many returned 0. */
+    movl $4096, %ebx
+    xorl %r13d, %r13d
+    movabsq $0x9E3779B97F4A7C15, %r12
+3:  movq %r12, %rax             /* xorshift64 (13, 7, 17) */
+    shlq $13, %rax
+    xorq %rax, %r12
+    movq %r12, %rax
+    shrq $7, %rax
+    xorq %rax, %r12
+    movq %r12, %rax
+    shlq $17, %rax
+    xorq %rax, %r12
+    movq %r12, %rdi
+    btq $8, %r12
+    jnc 4f
+    leaq -128(%rsp), %rdi
+4:  movq %r12, %rsi
+    rorq $16, %rsi
+    movl %r12d, %eax
+    andl $7, %eax
+    incl %eax
+    syscall
+    testq %rax, %rax
+    jnz 5f
+    incl %r13d
+5:  decl %ebx
+    jnz 3b
+    movl %r13d, %edi
+    movl $SYS_EXIT, %eax
+    syscall
 
 step:                           /* TF set by the program itself: #DB after each instruction */
     pushfq

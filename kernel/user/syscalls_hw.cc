@@ -72,8 +72,14 @@ int64_t sys_ipc_send(uint64_t index, uint64_t user_msg)
     return ipc::send(*g_user_endpoints[index], m, deadline).ok() ? 0 : kEInval;
 }
 
+// A minute at most: a larger count (or one whose tick count would wrap)
+// is refused, not slept on for ever.
+constexpr uint64_t kMaxSleepMs = 60000;
+
 int64_t sys_sleep(uint64_t ms)
 {
+    if (ms > kMaxSleepMs)
+        return kEInval;
     return threads::sleep_ticks(ms * timer::kTickHz / 1000) ? 0 : kEInval;
 }
 

@@ -6,7 +6,7 @@ namespace exo {
 namespace {
 
 // alignas(8): the element's alignment, not the ABI's 16 for arrays and aggregates (padding).
-alignas(8) constexpr const char* kPrograms[] = { "sampler", "badptr", "fault", "bench", "trap", "step", nullptr };
+alignas(8) constexpr const char* kPrograms[] = { "sampler", "badptr", "fault", "bench", "trap", "step", "fuzz", nullptr };
 
 Result<void> cmd_user(CommandContext& ctx, int argc, const char* const* argv)
 {
@@ -27,6 +27,6 @@ Result<void> cmd_user(CommandContext& ctx, int argc, const char* const* argv)
 }  // namespace
 
 EXO_SHELL_COMMAND(kUserCommand, "user", "user sampler|badptr|fault|bench|trap",
-    "run a ring-3 program: IPC sampler, bad pointer, fault, syscall bench, int3, or TF step", cmd_user, kPrograms, nullptr, 1, Command::kNotInDebugger);
+    "run a ring-3 program: IPC sampler, bad pointer, fault, syscall bench, int3, TF step, or syscall fuzzer", cmd_user, kPrograms, nullptr, 1, Command::kNotInDebugger);
 
 }  // namespace exo

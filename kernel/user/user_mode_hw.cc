@@ -120,9 +120,9 @@ Result<void> copy_user(uint64_t user, uint8_t* kernel, size_t n, bool to_user)
 
 const char* program_name(Program p)
 {
-    if (p > Program::Step)
+    if (p > Program::Fuzz)
         return "user";
-    return name_at("user:sampler\0user:badptr\0user:fault\0user:bench\0user:trap\0user:step\0", static_cast<size_t>(p));
+    return name_at("user:sampler\0user:badptr\0user:fault\0user:bench\0user:trap\0user:step\0user:fuzz\0", static_cast<size_t>(p));
 }
 
 Result<Thread*> spawn(Program program)

@@ -22,7 +22,7 @@ struct UserSpace {
 
 namespace user_mode {
 
-enum class Program : uint64_t { Sampler = 0, BadPointer = 1, Fault = 2, Bench = 3, Trap = 4, Step = 5 };
+enum class Program : uint64_t { Sampler = 0, BadPointer = 1, Fault = 2, Bench = 3, Trap = 4, Step = 5, Fuzz = 6 };
 const char* program_name(Program p);
 
 Result<Thread*> spawn(Program program);

@@ -299,6 +299,31 @@ def test_user_single_step_without_gdb_kills_only_that_thread(booted):
     check_answers(q)
 
 
+def test_user_fuzz_syscalls_leave_the_kernel_as_it_was(booted):
+    """`user fuzz`: 4096 syscalls with random numbers and raw 64-bit
+    arguments (bad pointers, huge lengths, sleeps of centuries). Every one
+    returns (a huge sleep used to wrap or sleep for ever: now -EINVAL), the
+    program exits with how many succeeded, and what the kernel holds
+    (threads, heap, frames, IPC endpoints) is as before."""
+    q = booted(BootMode.PVH)
+    base_threads = {t["id"] for t in threads_json(q)}
+    base_mem = json_command(q, "mem")
+    base_eps = endpoints(q)
+    tid, code, text = run_until_exit(q, "fuzz", timeout=60)
+    assert 0 < code < 4096, f"user:fuzz exited with {code}: some calls must succeed, not all:\n{text}"
+    assert "killed" not in text, f"the fuzzer was killed:\n{text}"
+    threads = wait_thread_gone(q, tid)
+    assert {t["id"] for t in threads} == base_threads, f"threads before {base_threads}, after {threads}"
+    mem = json_command(q, "mem")
+    assert mem["heap"]["used_bytes"] == base_mem["heap"]["used_bytes"], (base_mem["heap"], mem["heap"])
+    assert mem["phys"]["used_kib"] - base_mem["phys"]["used_kib"] <= LEAK_SLACK_KIB, (base_mem["phys"], mem["phys"])
+    eps = endpoints(q)
+    for name in ("echo", "sampler"):
+        for k in ("sent", "received", "replies"):
+            assert eps[name][k] == base_eps[name][k], f"{name}.{k}: {base_eps[name]} -> {eps[name]}"
+    check_answers(q)
+
+
 def test_user_fault_kills_only_that_thread_three_times(booted):
     q = booted(BootMode.ISO)
     base_threads = threads_json(q)
