@@ -1,5 +1,7 @@
 #include "shell/command_table.h"
 
+#include "shell/record.h"
+
 #include "shell/json_writer.h"
 #include "shell/tokenizer.h"
 #include "kernel/lib/names.h"
@@ -28,9 +30,13 @@ bool is_json_flag(const char* arg) { return compare(arg, CommandTable::kJsonFlag
 // What help shows in the usage column.
 const char* usage_of(const Command& command) { return command.usage != nullptr ? command.usage : command.name; }
 
-void write_command(JsonWriter& json, const Command& command)
+// One command's object; `alone` (help NAME --json) makes it the whole line,
+// which then starts with the schema like every --json answer.
+void write_command(JsonWriter& json, const Command& command, bool alone)
 {
     json.begin_object();
+    if (alone)
+        json.field_u64("schema", 1);
     json.field_str("name", command.name);
     json.field_str("usage", command.usage);
     json.field_str("summary", command.summary());
@@ -214,7 +220,7 @@ void CommandTable::print_help(Output& out, OutputFormat format) const
     JsonWriter json(out);
     bool as_json = format == OutputFormat::Json;
     if (as_json) {
-        json.begin_object();
+        begin_json(json);
         json.begin_array("commands");
     }
     // Text takes two passes: the widest usage, then the aligned lines.
@@ -222,7 +228,7 @@ void CommandTable::print_help(Output& out, OutputFormat format) const
     for (int pass = as_json ? 1 : 0; pass < 2; ++pass) {
         for (const Command* c = next_sorted(nullptr); c != nullptr; c = next_sorted(c->name)) {
             if (as_json) {
-                write_command(json, *c);
+                write_command(json, *c, false);
             } else if (pass == 0) {
                 size_t length = __builtin_strlen(usage_of(*c));
                 if (length > width)
@@ -248,7 +254,7 @@ Result<void> CommandTable::print_command_help(Output& out, OutputFormat format, 
         return Error::NotFound;
     if (format == OutputFormat::Json) {
         JsonWriter json(out);
-        write_command(json, *command);
+        write_command(json, *command, true);
         (void)json.end_line();
         return {};
     }

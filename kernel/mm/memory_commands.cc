@@ -79,24 +79,30 @@ Result<void> cmd_mem(CommandContext& ctx, int argc, const char* const* argv)
     return list.finish();
 }
 
+// `pages VADDR [--json]`: each level's entry on the way to one address. A
+// blank entry shows no flags (its bits decode to nothing it grants).
 Result<void> walk_one(CommandContext& ctx, const char* arg)
 {
     Result<uint64_t> addr = parse_u64(arg);
     if (!addr.ok())
         return ctx.fail(Error::InvalidArgument, "bad address", arg);
     WalkResult w = memory::kernel_page_table().walk(addr.value());
-    print(ctx, "walk of %p\n", addr.value());
+    Listing list(ctx, "levels");
+    list.fields("walk of {address:p}\n", addr.value());
+    list.open_items();
     for (int i = 0; i < w.depth; ++i) {
         const WalkLevel& l = w.levels[i];
-        print(ctx, "  %-5s [%3u] at phys %p = %p  %s\n", walk_level_name(i), l.index, l.entry_phys, l.raw,
-            flags_text(l.flags).text);
+        list.row("  {level:-5s} [{index:3u}] at phys {entry_phys:p} = {raw:p}  {flags}\n", walk_level_name(i),
+            l.index, l.entry_phys, l.raw, l.raw & pte::kPresent ? flags_text(l.flags).text : "-----");
     }
+    list.close_items();
     if (w.stop == WalkStop::Leaf || w.stop == WalkStop::LargePage)
-        print(ctx, "  -> phys %p (%s page, effective %s)\n", w.translation.phys,
-            w.stop == WalkStop::Leaf ? "4 KiB" : "large", flags_text(w.translation.flags).text);
+        list.fields("  -> phys {phys:p} ({page:s} page, effective {flags}){!stop}\n", w.translation.phys,
+            w.stop == WalkStop::Leaf ? "4 KiB" : "large", flags_text(w.translation.flags).text,
+            walk_stop_name(w.stop));
     else
-        print(ctx, "  -> %s\n", walk_stop_name(w.stop));
-    return {};
+        list.fields("  -> {stop}\n", walk_stop_name(w.stop));
+    return list.finish();
 }
 
 Result<void> cmd_pages(CommandContext& ctx, int argc, const char* const* argv)
@@ -193,7 +199,7 @@ Result<void> cmd_x(CommandContext& ctx, int argc, const char* const* argv)
 
 EXO_SHELL_COMMAND(kMemCommand, "mem", "mem [--json] [N]",
     "physical memory and heap statistics; free slots per class, what N bytes would get", cmd_mem, nullptr, nullptr, 1);
-EXO_SHELL_COMMAND(kPagesCommand, "pages", "pages [--json] | pages VADDR",
+EXO_SHELL_COMMAND(kPagesCommand, "pages", "pages [--json] [VADDR]",
     "kernel mappings coalesced with W+X audit, or the walk of one address", cmd_pages, nullptr, nullptr, 1);
 EXO_SHELL_COMMAND(kXCommand, "x", "x ADDR [LEN]", "hex dump of mapped kernel memory (checked, never faults)", cmd_x,
     nullptr, nullptr, 2);

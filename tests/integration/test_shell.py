@@ -805,3 +805,24 @@ def test_kernel_code_has_no_writable_alias(pvh, kernel_elf):
     assert m and int(m.group(1), 16) == text.paddr, f"direct-map alias of text:\n{walk}"
     assert "W" not in m.group(2), f"the direct-map alias of kernel text is writable:\n{walk}"
     assert "no writable alias of executable memory" in human_command(pvh, "pages")
+
+
+def test_every_json_form_is_one_line_with_a_schema(pvh, kernel_elf):
+    """Every command whose usage offers --json, and the forms that take an
+    argument too (`help NAME`, `pages VADDR`, `mem N`), print exactly one
+    JSON line with "schema". `pages VADDR --json` used to print the text
+    walk (so `exo query pages ADDR` exited 5), `help --json` had no schema."""
+    text = text_segment(kernel_elf[1])
+    helps = json_command(pvh, "help")["commands"]
+    forms = [c["name"] for c in helps if "--json" in c["usage"] and c["name"] not in ("watch", "bench")]
+    assert {"mem", "pages", "boot", "threads", "drivers", "log"} <= set(forms), forms
+    forms += ["help mem", f"pages {text.vaddr:#x}", "pages 0", "mem 100"]
+    for form in forms:
+        json_command(pvh, form)
+    walk = json_command(pvh, f"pages {text.vaddr:#x}")
+    assert [lv["level"] for lv in walk["levels"]] == ["PML4E", "PDPTE", "PDE", "PTE"], walk
+    assert walk["stop"] == "leaf" and int(walk["phys"], 16) == text.paddr, walk
+    assert "X" in walk["flags"] and "W" not in walk["flags"], walk
+    hole = json_command(pvh, "pages 0")
+    assert hole["stop"] == "not present" and all(lv["flags"] == "-----" for lv in hole["levels"]
+                                                 if int(lv["raw"], 16) & 1 == 0), hole

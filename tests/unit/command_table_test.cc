@@ -360,7 +360,7 @@ TEST(CommandTable, HelpJson)
     Fixture f;
     ASSERT_TRUE(f.run("help --json").ok());
     EXPECT_EQ(f.text,
-        R"({"commands":[)"
+        R"({"schema":1,"commands":[)"
         R"({"name":"fails","usage":"fails","summary":"always times out"},)"
         R"({"name":"help","usage":"help [cmd]","summary":"list commands, or show one command's usage"},)"
         R"({"name":"init","usage":"init deferred|NAME","summary":"run pending optional inits"},)"
@@ -372,7 +372,7 @@ TEST(CommandTable, HelpJson)
 
     Fixture g;
     ASSERT_TRUE(g.run("help mem --json").ok());
-    EXPECT_EQ(g.text, R"({"name":"mem","usage":"mem","summary":"physical memory and heap"})" "\r\n");
+    EXPECT_EQ(g.text, R"({"schema":1,"name":"mem","usage":"mem","summary":"physical memory and heap"})" "\r\n");
 }
 
 TEST(CommandTable, HelpWithEmptyTable)
