@@ -34,11 +34,39 @@ constinit LineEditor* g_editor = nullptr;
 // Linker-section bounds are not constants: the table is built in shell_main().
 constinit const CommandTable* g_table = nullptr;
 
-// Log lines that arrive while someone types go above the edited line.
-void echo_log_line(const char* text, size_t n)
+// While a command prints, log lines wait: one landing in its output would
+// split a JSON line (`exo query drivers` broke on a TSC warning). They are
+// in the log ring already; the first held one's sequence number + 1 is
+// kept (0: none held).
+constinit bool g_command_running = false;
+constinit uint64_t g_held_from = 0;
+
+void print_log_line(const char* text, size_t n)
 {
     constexpr size_t kMaxEcho = 199;  // longer lines are cut
     g_editor->print_above(text, n < kMaxEcho ? n : kMaxEcho);
+}
+
+// Log lines that arrive while someone types go above the edited line.
+void echo_log_line(const char* text, size_t n)
+{
+    if (!g_command_running)
+        print_log_line(text, n);
+    else if (g_held_from == 0)
+        g_held_from = klog_ring().next_seq();  // this line's record + 1
+}
+
+// After the command, with interrupts off: the held lines, in order (any
+// the ring has overwritten meanwhile are skipped; `log` counts them).
+void print_held_lines()
+{
+    if (g_held_from != 0)
+        klog_ring().read_from(g_held_from - 1, [](void*, const LogRecord& r) {
+            if (klog_prints(r.level))
+                print_log_line(r.text, r.length);
+            return LogVisit::Continue;
+        }, nullptr);
+    g_held_from = 0;
 }
 
 void handle(LineEvent event)
@@ -47,6 +75,7 @@ void handle(LineEvent event)
     case LineEvent::None:
         return;
     case LineEvent::Line:
+        g_command_running = true;
         (void)g_table->execute(g_out, g_editor->line(), g_editor->length());
         break;
     case LineEvent::TooLong:
@@ -57,6 +86,8 @@ void handle(LineEvent event)
         break;
     }
     cpu::InterruptGuard guard;  // as in feed() below
+    g_command_running = false;
+    print_held_lines();
     g_editor->start_prompt();
 }
 

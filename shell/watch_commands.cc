@@ -3,6 +3,7 @@
 #include "kernel/drivers/pit8254/timer_hw.h"
 #include "kernel/drivers/uart16550/serial_input_hw.h"
 #include "kernel/lib/tsc_math.h"
+#include "kernel/sched/threads_hw.h"
 #include "shell/command_table.h"
 #include "shell/kernel_commands.h"
 #include "shell/tokenizer.h"
@@ -38,7 +39,9 @@ Result<void> cmd_watch(CommandContext& ctx, int argc, const char* const* argv)
         while (cpu::rdtsc() < next) {
             if (serial_input::try_read().ok())
                 return {};
-            cpu::sti_hlt();  // the 100 Hz tick or a key wakes us
+            // A tick's sleep, not a halt: lower-priority threads (a user
+            // program being watched) run meanwhile; a key waits <= 10 ms.
+            threads::sleep_ticks(1);
         }
         if (serial_input::try_read().ok())
             return {};

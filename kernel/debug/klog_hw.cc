@@ -41,6 +41,7 @@ void print_line(const char* text, size_t n)
 
 void klog_set_verbosity(LogVerbosity v) { g_verbosity = v; }
 void klog_set_echo(LogEcho echo) { g_echo = echo; }
+bool klog_prints(LogLevel level) { return should_print(level); }
 
 void klog_line(LogLevel level, const char* text, size_t n)
 {

@@ -19,6 +19,8 @@ const LogRing& klog_ring();
 // the shell installs a writer for that.
 using LogEcho = void (*)(const char* text, size_t n);
 void klog_set_echo(LogEcho echo);
+// Whether a line of this level goes to the console (the `log=` option).
+bool klog_prints(LogLevel level);
 
 // Formats one line (exo::format syntax) and logs it.
 void klog_v(LogLevel level, const char* fmt, FormatSig sig, ...);

@@ -826,3 +826,32 @@ def test_every_json_form_is_one_line_with_a_schema(pvh, kernel_elf):
     hole = json_command(pvh, "pages 0")
     assert hole["stop"] == "not present" and all(lv["flags"] == "-----" for lv in hole["levels"]
                                                  if int(lv["raw"], 16) & 1 == 0), hole
+
+
+LINE = re.compile(rb"([^\r\n]*)\r?\n")
+
+
+def test_a_log_line_waits_until_the_command_has_printed(booted):
+    """A log line that comes while a command prints (here the ring-3
+    fuzzer's exit line, during `watch threads 10`) waits until the command
+    ends: every line of the command's output stays whole JSON, and the log
+    line follows it, before the prompt. It used to land inside the output
+    (a TSC warning split `drivers --json` on microvm)."""
+    q = booted(BootMode.PVH)
+    q.command("user fuzz", CMD_TIMEOUT_S)
+    q.send_line("watch threads 10")
+    q.wait_for(b"watch threads 10\r\n", CMD_TIMEOUT_S)
+    lines, gone = [], 0
+    while gone < 3:   # the fuzzer's exit is logged before its thread leaves the list
+        assert len(lines) < 3000, f"the fuzzer never ended during `watch` (it used to starve it): {lines[-1]!r}"
+        text = q.wait_for(LINE, CMD_TIMEOUT_S).groups[0].decode(errors="replace")
+        lines.append(text)
+        try:
+            names = [t["name"] for t in json.loads(text)["threads"]]
+        except (ValueError, KeyError, TypeError):
+            raise AssertionError(f"a line of `watch threads` is not whole JSON: {text!r}\nall: {lines}")
+        gone = gone + 1 if "user:fuzz" not in names else 0
+    q.send(b"q")
+    after = q.wait_for(re.compile(rb"(?s)(.*?)exo> "), CMD_TIMEOUT_S).groups[0].decode(errors="replace")
+    exit_lines = [ln for ln in after.splitlines() if re.search(r"user: thread \d+ \(user:fuzz\) exited with \d+", ln)]
+    assert exit_lines, f"the fuzzer's exit line did not follow the command's output:\n{after!r}"
