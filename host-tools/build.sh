@@ -1,9 +1,12 @@
 #!/bin/sh
-# Configures (once) and builds Exo-OS into build/: exo-kernel.elf, exo-kernel, exo.iso
-# and the host unit tests.
+# Configures (once) and builds Exo-OS into $EXO_BUILD_DIR (default build/).
+# Without arguments it builds everything, host unit tests included (test.sh);
+# with target names only those: run.sh asks for exo-image (exo-kernel.elf,
+# exo-kernel, exo.iso), so a first boot does not wait for GoogleTest.
 set -eu
-cd "$(dirname "$0")/.."
-if [ ! -f build/build.ninja ]; then
-    cmake -S . -B build -G Ninja
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+build="${EXO_BUILD_DIR:-$repo/build}"
+if [ ! -f "$build/CMakeCache.txt" ]; then
+    cmake -S "$repo" -B "$build" -G Ninja
 fi
-cmake --build build
+cmake --build "$build" ${1:+--target} "$@"

@@ -59,6 +59,13 @@ DEFAULT_COMMAND_TIMEOUT_S = 10.0
 KILL_GRACE_S = 1.0
 ERROR_TAIL_BYTES = 2048
 
+# On a terminal COM1 shares stdio with QEMU's monitor, and the mux takes one
+# key as its escape. QEMU's default, Ctrl-A, is the line editor's Home, and
+# Ctrl-] resumes a kernel that gdb left stopped: Ctrl-\ is bound by neither
+# the shell (shell/line_editor.cc), the stub nor readline.
+ESCAPE_KEY = 0x1C
+ESCAPE_NAME = "Ctrl-\\"
+
 
 class BootMode(enum.Enum):
     """How the kernel reaches the machine."""
@@ -69,6 +76,16 @@ class BootMode(enum.Enum):
     @property
     def is_direct(self) -> bool:
         return self is not BootMode.ISO
+
+
+def session_hint(escape: bool) -> list[str]:
+    """What a person at the terminal needs before the boot log, in lines
+    that fit 80 columns: how to get help, how to leave, which key QEMU keeps."""
+    if not escape:
+        return ["At the prompt, `help` lists the commands; leave with `poweroff`."]
+    return [f"At the prompt, `help` lists the commands; leave with `poweroff` or {ESCAPE_NAME} x.",
+            f"QEMU keeps {ESCAPE_NAME} ({ESCAPE_NAME} c: its monitor, {ESCAPE_NAME} h: its help).",
+            "Every other key, Ctrl-A and Ctrl-C included, goes to the shell."]
 
 
 class Accel(enum.Enum):
@@ -587,8 +604,9 @@ def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         prog="exo_qemu.py",
         description="Boot Exo-OS in QEMU with the shell (COM1) on this terminal.",
         epilog="Everything after `--` goes to QEMU unchanged. On a terminal, "
-               "COM1 is multiplexed with the QEMU monitor: Ctrl-A X quits, "
-               "Ctrl-A C toggles the monitor, Ctrl-C reaches the shell.")
+               f"COM1 is multiplexed with the QEMU monitor: {ESCAPE_NAME} x quits, "
+               f"{ESCAPE_NAME} c toggles the monitor; every other key (Ctrl-A, Ctrl-C...) "
+               "reaches the shell.")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--pvh", action="store_true",
                        help="boot build/exo-kernel directly (-kernel, PVH) on -M pc")
@@ -620,11 +638,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                       accel=Accel.KVM if args.kvm else Accel.TCG,
                       mem_mib=args.mem, append=args.append,
                       extra_args=tuple(args.qemu_args))
+    escape = False
     try:
         if args.com1:
             spec.com1 = normalize_chardev(args.com1, wait=True)
         elif sys.stdin.isatty():
-            spec.com1 = "mon:stdio"  # Ctrl-C to the guest, Ctrl-A X to quit
+            # Ctrl-C to the guest; the mux escape moved off the shell's keys
+            spec.com1 = "mon:stdio"
+            spec.extra_args = ("-echr", f"0x{ESCAPE_KEY:02x}", *spec.extra_args)
+            escape = True
         if args.gdb_port is not None:
             port = args.gdb_port or free_tcp_port()
             spec.com2 = tcp_chardev(port, wait=False)
@@ -654,6 +676,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not artifact.is_file():
         print(f"exo_qemu.py: {artifact} does not exist: build the kernel first", file=sys.stderr)
         return 1
+    # Last before the boot log (3 to 6 lines), so still on screen at the prompt.
+    if not args.com1:
+        print("\n".join(session_hint(escape)), file=sys.stderr, flush=True)
     if not needs_iso:
         os.execvp(argv_q[0], argv_q)
     try:
