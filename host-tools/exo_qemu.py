@@ -78,6 +78,22 @@ class BootMode(enum.Enum):
         return self is not BootMode.ISO
 
 
+# The smallest -m that boots to the prompt (bench/footprint.py, goals.md):
+# the kernel loads at 1 MiB and needs its page tables and heap above it;
+# GRUB needs 4 MiB. Below this QEMU runs but the prompt never comes.
+MIN_MEM_MIB = {BootMode.ISO: 4, BootMode.PVH: 2, BootMode.MICROVM: 2}
+
+
+def mem_problem(mode: "BootMode", mem_mib: int) -> Optional[str]:
+    """Why `-m mem_mib` cannot boot in `mode`, or None."""
+    least = MIN_MEM_MIB[mode]
+    if mem_mib >= least:
+        return None
+    how = {BootMode.ISO: "through GRUB", BootMode.PVH: "with PVH",
+           BootMode.MICROVM: "with PVH on microvm"}[mode]
+    return f"--mem {mem_mib} is too small: Exo-OS needs {least} MiB or more {how} (the kernel loads at 1 MiB)"
+
+
 def session_hint(escape: bool) -> list[str]:
     """What a person at the terminal needs before the boot log, in lines
     that fit 80 columns: how to get help, how to leave, which key QEMU keeps."""
@@ -606,7 +622,7 @@ def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         epilog="Everything after `--` goes to QEMU unchanged. On a terminal, "
                f"COM1 is multiplexed with the QEMU monitor: {ESCAPE_NAME} x quits, "
                f"{ESCAPE_NAME} c toggles the monitor; every other key (Ctrl-A, Ctrl-C...) "
-               "reaches the shell.")
+               "reaches the shell. Exit status 2: bad arguments.")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--pvh", action="store_true",
                        help="boot build/exo-kernel directly (-kernel, PVH) on -M pc")
@@ -640,6 +656,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                       extra_args=tuple(args.qemu_args))
     escape = False
     try:
+        problem = mem_problem(mode, args.mem)
+        if problem:
+            raise ValueError(problem)
+        if args.gdb_port is not None and not 0 <= args.gdb_port <= 65535:
+            raise ValueError(f"--gdb-port {args.gdb_port}: a TCP port is 0..65535")
         if args.com1:
             spec.com1 = normalize_chardev(args.com1, wait=True)
         elif sys.stdin.isatty():

@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
-from . import KNOWN_SCHEMA, __version__
+from . import KNOWN_SCHEMA, __version__, arg_checks, window
 from . import connection as conn
 from .connection import (EXIT_KERNEL_ERROR, EXIT_PROTOCOL, EXIT_TIMEOUT, EXIT_UNREACHABLE, ExoError,
-                         LaunchOptions, NotReachable, Session, exo_qemu)
+                         LaunchOptions, NotReachable, Session, UsageError, exo_qemu)
 
 PROG = "exo"
 
@@ -27,10 +27,10 @@ URL (socket://HOST:PORT, rfc2217://...). Without --connect, exo starts its own
 QEMU (PVH boot of build/exo-kernel on -M pc; --iso for the GRUB ISO) and stops
 it again on every way out.
 
-exit status: 0 ok, {EXIT_KERNEL_ERROR} the kernel answered `error: ...`, 2 bad usage,
-{EXIT_UNREACHABLE} kernel not reachable (connect/launch failed, connection lost),
-{EXIT_TIMEOUT} timeout (no prompt, echo or output), {EXIT_PROTOCOL} protocol (bad JSON,
-JSON schema newer than {KNOWN_SCHEMA}).
+exit status: 0 ok, {EXIT_KERNEL_ERROR} the kernel answered `error: ...`, 2 bad usage (checked
+before QEMU starts), {EXIT_UNREACHABLE} kernel not reachable (build/connect/launch failed,
+connection lost), {EXIT_TIMEOUT} timeout (no prompt, echo or output), {EXIT_PROTOCOL} protocol
+(bad JSON, JSON schema newer than {KNOWN_SCHEMA}).
 """
 
 _OPTION_DEFAULTS = {
@@ -213,19 +213,12 @@ def session_for(args) -> Iterator[Session]:
             transcript.close()
 
 
-def have_display() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
 def pyplot_for_window():
     """pyplot with an interactive backend, or a clear error."""
-    if not have_display():
-        raise ExoError("no display ($DISPLAY / $WAYLAND_DISPLAY unset): write a file with -o FILE instead")
-    import matplotlib
+    why = window.problem()
+    if why:
+        raise UsageError(why)
     import matplotlib.pyplot as plt
-    if matplotlib.get_backend().lower() in ("agg", "pdf", "svg", "ps", "cairo", "template"):
-        raise ExoError(f"matplotlib has no interactive backend here ({matplotlib.get_backend()}; Debian: "
-                       "apt-get install python3-tk): write a file with -o FILE instead")
     return plt
 
 
@@ -237,8 +230,8 @@ def save_figure(fig, outputs: Sequence[Path]) -> None:
             out.parent.mkdir(parents=True, exist_ok=True)
         try:
             save(fig, out)
-        except ValueError as e:  # unknown format
-            raise ExoError(f"cannot write {out}: {e}") from None
+        except (ValueError, OSError) as e:  # unknown format, unwritable path
+            raise UsageError(f"cannot write {out}: {e}") from None
         print(out)
 
 
@@ -257,7 +250,7 @@ def read_json_file(path: Path, command: str) -> dict:
     try:
         text = Path(path).read_text()
     except OSError as e:
-        raise ExoError(f"cannot read {path}: {e}") from None
+        raise UsageError(f"cannot read {path}: {e}") from None
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as e:
@@ -292,7 +285,7 @@ def build_kernel(build_dir: Path) -> None:
         except FileNotFoundError:
             raise NotReachable(f"{step[0]} not found (host-tools/install-deps.sh installs it)") from None
         if done.returncode != 0:
-            raise ExoError(f"the build failed ({exo_qemu.format_argv(step)} exited {done.returncode})")
+            raise NotReachable(f"the build failed ({exo_qemu.format_argv(step)} exited {done.returncode})")
 
 
 def cmd_run(args) -> int:
@@ -360,8 +353,6 @@ def cmd_gdb(args) -> int:
                                accel=exo_qemu.Accel.KVM if opts.kvm else exo_qemu.Accel.TCG,
                                mem_mib=opts.mem_mib, append=opts.append,
                                com1=exo_qemu.tcp_chardev(com1_port), com2=exo_qemu.tcp_chardev(com2_port))
-    if opts.mode is exo_qemu.BootMode.ISO and opts.append:
-        raise ExoError("--append with --iso is not supported by `exo gdb`; use PVH (the default)")
     qemu_argv = exo_qemu.build_argv(spec)
     argv = gdb_command(args.gdb_binary, elf, f"{exo_qemu.LOOPBACK}:{com2_port}", args.gdb_args)
     print(exo_qemu.format_argv(qemu_argv))
@@ -481,12 +472,6 @@ def cmd_plot_mem(args) -> int:
     duration = args.duration
     if duration is None and not live:
         duration = 5.0
-    if duration is not None and duration <= 0:
-        raise ExoError("--duration must be > 0")
-    if args.trigger_deferred_at is not None and duration is not None and args.trigger_deferred_at >= duration:
-        raise ExoError(f"--trigger-deferred-at {args.trigger_deferred_at:g} is not inside --duration {duration:g}")
-    if not 10 <= args.interval <= 60000:
-        raise ExoError("--interval must be 10..60000 ms")
 
     with session_for(args) as s:
         rec = MemRecorder(s.shell, interval_ms=args.interval, duration=duration,
@@ -539,8 +524,6 @@ def cmd_plot_mem(args) -> int:
 
 def cmd_report(args) -> int:
     from .report import write_report
-    if args.trigger_deferred_at >= args.duration:
-        raise ExoError("--trigger-deferred-at must be inside --duration")
     with session_for(args) as s:
         index = write_report(s, args.output, duration=args.duration, trigger_at=args.trigger_deferred_at,
                              interval_ms=args.interval, log=note)
@@ -555,14 +538,10 @@ def cmd_trace(args) -> int:
         try:
             rec = Recording.from_json(json.loads(Path(args.from_replies).read_text()))
         except (OSError, ValueError, TypeError) as e:
-            raise ExoError(f"cannot read replies from {args.from_replies}: {e}") from None
+            raise UsageError(f"cannot read replies from {args.from_replies}: {e}") from None
     else:
         trigger = None if args.no_deferred else (
             args.duration / 2 if args.trigger_deferred_at is None else args.trigger_deferred_at)
-        if args.duration <= 0 or (trigger is not None and not 0 <= trigger < args.duration):
-            raise ExoError("--duration must be > 0 and --trigger-deferred-at inside it")
-        if not 10 <= args.interval <= 60000:
-            raise ExoError("--interval must be 10..60000 ms")
         with session_for(args) as s:
             rec = trace_record.record(s, duration=args.duration, interval_ms=args.interval, trigger_at=trigger,
                                       log=note)
@@ -573,7 +552,7 @@ def cmd_trace(args) -> int:
     except ValueError as e:
         raise conn.ProtocolError(f"cannot build the trace: {e}") from None
     except OSError as e:
-        raise ExoError(f"cannot write {args.output}: {e}") from None
+        raise UsageError(f"cannot write {args.output}: {e}") from None
     print(args.output)
     return 0
 
@@ -593,6 +572,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except (ValueError, OSError):
             pass
     try:
+        arg_checks.check(args)  # before anything boots
         return args.func(args)
     except ExoError as e:
         note(f"error: {e}")

@@ -58,6 +58,11 @@ class ExoError(Exception):
     exit_status = 1
 
 
+class UsageError(ExoError):
+    """An argument that cannot work, found before anything is started."""
+    exit_status = EXIT_USAGE
+
+
 class NotReachable(ExoError):
     exit_status = EXIT_UNREACHABLE
 

@@ -281,7 +281,7 @@ def test_from_replies_writes_the_same_trace(tmp_path):
     assert json.loads(out.read_text()) == json.loads(json.dumps(trace.build_trace(recording())))
     (tmp_path / "bad.json").write_text('{"boot": {}}')
     p = run_exo("trace", "--from-replies", str(tmp_path / "bad.json"), "-o", str(out))
-    assert p.returncode == 1 and "not a trace recording" in p.stderr
+    assert p.returncode == 2 and "not a trace recording" in p.stderr  # bad usage: the wrong file
     assert "ui.perfetto.dev" in run_exo("trace", "--help").stdout
 
 
