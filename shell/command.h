@@ -45,6 +45,9 @@ struct Command {
     static constexpr uint8_t kNotInDebugger = 1;
 
     const char* summary() const { return usage + __builtin_strlen(usage) + 1; }
+    // Whether the usage line offers --json: the telemetry commands. The
+    // others refuse it, and `watch` takes only these.
+    bool has_json() const;
 };
 
 // Where a command line comes from.

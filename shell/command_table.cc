@@ -59,7 +59,7 @@ Result<void> run_help(CommandContext& ctx, int argc, const char* const* argv)
 
 constexpr Command kHelpCommand {
     .name = "help",
-    .usage = "help [cmd]\0list commands, or show one command's usage",
+    .usage = "help [--json] [cmd]\0list commands, or show one command's usage",
     .run = run_help,
     .arg_words = nullptr,
     .complete_arg = nullptr,
@@ -67,6 +67,21 @@ constexpr Command kHelpCommand {
 };
 
 }  // namespace
+
+bool Command::has_json() const
+{
+    for (const char* p = usage; *p; ++p) {
+        const char* want = "--json";
+        const char* q = p;
+        while (*want && *q == *want) {
+            ++q;
+            ++want;
+        }
+        if (*want == '\0')
+            return true;
+    }
+    return false;
+}
 
 const Command* CommandTable::find(const char* name, size_t length) const
 {
@@ -134,6 +149,8 @@ Result<void> CommandTable::dispatch(Output& out, int argc, const char* const* ar
         return ctx.usage_error();
     if (command->run == nullptr)
         return ctx.fail(Error::Unsupported);
+    if (format == OutputFormat::Json && !command->has_json())
+        return ctx.fail(Error::Unsupported, "no --json form");
     if (origin == CommandOrigin::Debugger && (command->flags & Command::kNotInDebugger))
         return ctx.fail(Error::Unsupported, "not from gdb: it blocks, sleeps, spawns threads or faults");
     Result<void> result = command->run(ctx, count, args);

@@ -17,9 +17,11 @@ Result<void> cmd_watch(CommandContext& ctx, int argc, const char* const* argv)
     if (argc != 3)
         return ctx.usage_error();
     const CommandTable* table = ctx.table();
+    // Only commands with a JSON form (not watch itself): checked before the
+    // first sample, not answered with a usage error every period.
     const Command* target = table ? table->find(argv[1]) : nullptr;
-    if (!target || __builtin_strcmp(argv[1], "watch") == 0)
-        return ctx.fail(Error::NotFound, "no such command", argv[1]);
+    if (!target || !target->has_json())
+        return ctx.fail(Error::NotFound, "no such command with a --json form", argv[1]);
     Result<uint64_t> ms = parse_u64(argv[2]);
     if (!ms.ok() || ms.value() < 10 || ms.value() > 60000)
         return ctx.fail(Error::InvalidArgument, "interval must be 10..60000 ms", argv[2]);

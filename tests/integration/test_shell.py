@@ -855,3 +855,17 @@ def test_a_log_line_waits_until_the_command_has_printed(booted):
     after = q.wait_for(re.compile(rb"(?s)(.*?)exo> "), CMD_TIMEOUT_S).groups[0].decode(errors="replace")
     exit_lines = [ln for ln in after.splitlines() if re.search(r"user: thread \d+ \(user:fuzz\) exited with \d+", ln)]
     assert exit_lines, f"the fuzzer's exit line did not follow the command's output:\n{after!r}"
+
+
+def test_commands_without_a_json_form_refuse_json_and_watch(pvh):
+    """`watch` takes only commands with a --json form, refused before the
+    first sample (it used to print a usage error every period), and a
+    command without one refuses --json instead of printing text."""
+    for line in ("watch user 100", "watch x 100", "watch watch 100", "watch fault 100"):
+        out = pvh.command(line, CMD_TIMEOUT_S)
+        assert out.startswith("error: watch:") and len(out.split("\n")) == 1, f"`{line}` answered:\n{out}"
+        assert "--json form" in out, out
+    for line in ("user sampler --json", "x 0 16 --json", "init deferred --json"):
+        out = pvh.command(line, CMD_TIMEOUT_S)
+        assert out == f"error: {line.split()[0]}: no --json form", f"`{line}` answered:\n{out}"
+    json_command(pvh, "mem")   # the shell goes on

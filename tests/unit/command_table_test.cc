@@ -97,8 +97,8 @@ constexpr const char* kInitWords[] = { "deferred", nullptr };
 
 // Deliberately unsorted, as a linker section would deliver them.
 const Command kCommands[] = {
-    { .name = "pages", .usage = "pages [VADDR]\0mapped virtual ranges", .run = run_pages, .max_args = 1 },
-    { .name = "mem", .usage = "mem\0physical memory and heap", .run = run_mem, .max_args = 0 },
+    { .name = "pages", .usage = "pages [--json] [VADDR]\0mapped virtual ranges", .run = run_pages, .max_args = 1 },
+    { .name = "mem", .usage = "mem [--json]\0physical memory and heap", .run = run_mem, .max_args = 0 },
     { .name = "init",
         .usage = "init deferred|NAME\0run pending optional inits",
         .run = run_usage,
@@ -254,7 +254,7 @@ TEST(CommandTable, TooManyArgumentsIsUsageError)
     auto r = f.run("mem extra");
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error(), Error::InvalidArgument);
-    EXPECT_EQ(f.text, "error: usage: mem\r\n");
+    EXPECT_EQ(f.text, "error: usage: mem [--json]\r\n");
     EXPECT_EQ(g_seen.calls, 0);
 
     Fixture g;
@@ -321,25 +321,36 @@ TEST(CommandTable, DispatchRejectsOversizedArgv)
     EXPECT_EQ(g_seen.calls, 0);
 }
 
+// A command whose usage offers no --json refuses it: it would print text
+// where a program reading one JSON line waits.
+TEST(CommandTable, JsonRefusedWithoutAJsonForm)
+{
+    Fixture f;
+    EXPECT_EQ(f.run("init deferred --json").error(), Error::Unsupported);
+    EXPECT_EQ(f.text, "error: init: no --json form\r\n");
+    Fixture g;
+    EXPECT_TRUE(g.run("mem --json").ok());
+}
+
 TEST(CommandTable, HelpListsSortedAligned)
 {
     Fixture f;
     ASSERT_TRUE(f.run("help").ok());
     EXPECT_EQ(f.text,
-        "fails               always times out\r\n"
-        "help [cmd]          list commands, or show one command's usage\r\n"
-        "init deferred|NAME  run pending optional inits\r\n"
-        "mem                 physical memory and heap\r\n"
-        "pages [VADDR]       mapped virtual ranges\r\n"
-        "poweroff            turn the machine off\r\n"
-        "reports             reports its own error\r\n");
+        "fails                   always times out\r\n"
+        "help [--json] [cmd]     list commands, or show one command's usage\r\n"
+        "init deferred|NAME      run pending optional inits\r\n"
+        "mem [--json]            physical memory and heap\r\n"
+        "pages [--json] [VADDR]  mapped virtual ranges\r\n"
+        "poweroff                turn the machine off\r\n"
+        "reports                 reports its own error\r\n");
 }
 
 TEST(CommandTable, HelpForOneCommand)
 {
     Fixture f;
     ASSERT_TRUE(f.run("help pages").ok());
-    EXPECT_EQ(f.text, "usage: pages [VADDR]\r\nmapped virtual ranges\r\n");
+    EXPECT_EQ(f.text, "usage: pages [--json] [VADDR]\r\nmapped virtual ranges\r\n");
 }
 
 TEST(CommandTable, HelpUnknownCommandIsError)
@@ -352,7 +363,7 @@ TEST(CommandTable, HelpUnknownCommandIsError)
 
     Fixture g;
     ASSERT_FALSE(g.run("help mem pages").ok());
-    EXPECT_EQ(g.text, "error: usage: help [cmd]\r\n");
+    EXPECT_EQ(g.text, "error: usage: help [--json] [cmd]\r\n");
 }
 
 TEST(CommandTable, HelpJson)
@@ -362,17 +373,17 @@ TEST(CommandTable, HelpJson)
     EXPECT_EQ(f.text,
         R"({"schema":1,"commands":[)"
         R"({"name":"fails","usage":"fails","summary":"always times out"},)"
-        R"({"name":"help","usage":"help [cmd]","summary":"list commands, or show one command's usage"},)"
+        R"({"name":"help","usage":"help [--json] [cmd]","summary":"list commands, or show one command's usage"},)"
         R"({"name":"init","usage":"init deferred|NAME","summary":"run pending optional inits"},)"
-        R"({"name":"mem","usage":"mem","summary":"physical memory and heap"},)"
-        R"({"name":"pages","usage":"pages [VADDR]","summary":"mapped virtual ranges"},)"
+        R"({"name":"mem","usage":"mem [--json]","summary":"physical memory and heap"},)"
+        R"({"name":"pages","usage":"pages [--json] [VADDR]","summary":"mapped virtual ranges"},)"
         R"({"name":"poweroff","usage":"poweroff","summary":"turn the machine off"},)"
         R"({"name":"reports","usage":"reports","summary":"reports its own error"}]})"
         "\r\n");
 
     Fixture g;
     ASSERT_TRUE(g.run("help mem --json").ok());
-    EXPECT_EQ(g.text, R"({"schema":1,"name":"mem","usage":"mem","summary":"physical memory and heap"})" "\r\n");
+    EXPECT_EQ(g.text, R"({"schema":1,"name":"mem","usage":"mem [--json]","summary":"physical memory and heap"})" "\r\n");
 }
 
 TEST(CommandTable, HelpWithEmptyTable)
@@ -382,7 +393,7 @@ TEST(CommandTable, HelpWithEmptyTable)
     CommandTable empty(static_cast<const Command*>(nullptr), size_t { 0 });
     const char* argv[] = { "help", nullptr };
     ASSERT_TRUE(empty.dispatch(out, 1, argv).ok());
-    EXPECT_EQ(text, "help [cmd]  list commands, or show one command's usage\r\n");
+    EXPECT_EQ(text, "help [--json] [cmd]  list commands, or show one command's usage\r\n");
 }
 
 TEST(CommandTable, DuplicateNamesListedOnce)
@@ -395,7 +406,7 @@ TEST(CommandTable, DuplicateNamesListedOnce)
     Output out(append, &text);
     CommandTable t(dup, 2);
     t.print_help(out, OutputFormat::Text);
-    EXPECT_EQ(text, "help [cmd]  list commands, or show one command's usage\r\nmem         first\r\n");
+    EXPECT_EQ(text, "help [--json] [cmd]  list commands, or show one command's usage\r\nmem                  first\r\n");
 }
 
 TEST(CommandTable, CompleteCommandNames)
