@@ -109,21 +109,15 @@ def read_task(elf: Elf, addr: int) -> tuple[int, int, int, int]:
     return struct.unpack("<QB7xQQ", elf.read(addr, TASK_BYTES))
 
 
-def main() -> None:
-    nm, elf_path, out_path = sys.argv[1:4]
-    symbols = {}
-    for line in subprocess.run([nm, elf_path], capture_output=True, text=True, check=True).stdout.splitlines():
-        parts = line.split()
-        if len(parts) == 3:
-            symbols[parts[2]] = int(parts[0], 16)
-    start, end = symbols["__boot_tasks_start"], symbols["__boot_tasks_end"]
+def read_table(elf: Elf, start: int, end: int) -> tuple[list[str], list[int], list[int], list[list[str]]]:
+    """The BootTask array between `start` and `end` (the __boot_tasks_start
+    and __boot_tasks_end symbols): names, phases, run addresses and each
+    task's requirement names, in table order. The host client
+    (host-tools/exo_client/boot_graph.py) reads the graph through this too."""
     if (end - start) % TASK_BYTES:
         fail(f".boot_tasks is {end - start} bytes, not a multiple of {TASK_BYTES}")
-    elf = Elf(elf_path)
-    count = (end - start) // TASK_BYTES
-
     names, phases, runs, requirements = [], [], [], []
-    for i in range(count):
+    for i in range((end - start) // TASK_BYTES):
         name_ptr, phase, deps_ptr, run = read_task(elf, start + i * TASK_BYTES)
         name = elf.cstr(name_ptr) if name_ptr else ""
         if not name or not run:
@@ -140,9 +134,21 @@ def main() -> None:
         phases.append(phase)
         runs.append(run)
         requirements.append(reqs)
+    return names, phases, runs, requirements
 
+
+def main() -> None:
+    nm, elf_path, out_path = sys.argv[1:4]
+    symbols = {}
+    for line in subprocess.run([nm, elf_path], capture_output=True, text=True, check=True).stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            symbols[parts[2]] = int(parts[0], 16)
+    start, end = symbols["__boot_tasks_start"], symbols["__boot_tasks_end"]
+    elf = Elf(elf_path)
+    names, phases, runs, requirements = read_table(elf, start, end)
     needs = resolve(names, phases, requirements)
-    blob = struct.pack("<II", count, sum(runs) & 0xFFFFFFFF)
+    blob = struct.pack("<II", len(names), sum(runs) & 0xFFFFFFFF)
     blob += b"".join(struct.pack("<I", mask) for mask in needs)
     with open(out_path, "wb") as f:
         f.write(blob)
