@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--interval", type=int, default=100, metavar="MS", help="sampling period (default 100)")
     sp.set_defaults(func=cmd_report)
 
+    from .cli_boot import add_commands as add_boot_commands
+    add_boot_commands(sub, add, lambda bp: (_connect_options(bp), _launch_options(bp)))
+
     sp = add("trace", "timeline for ui.perfetto.dev or chrome://tracing: boot tasks, deferred inits, log, threads, "
                       "heap and frames")
     sp.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="the trace, e.g. boot.json")
@@ -446,7 +449,11 @@ def cmd_plot_boot(args) -> int:
                 from .telemetry import run_init_deferred
                 note("init deferred: " + " | ".join(run_init_deferred(s.shell).splitlines()))
             boot, where = s.shell.query("boot"), s.where
-    return show_or_save(lambda fig: boot_figure(boot, fig=fig, source=where), args.output)
+    from .cli_boot import chain_for_plot
+    chain, why_not = chain_for_plot(boot, Path(args.build_dir))
+    if why_not:
+        note(why_not)
+    return show_or_save(lambda fig: boot_figure(boot, fig=fig, source=where, chain=chain), args.output)
 
 
 def cmd_plot_pages(args) -> int:

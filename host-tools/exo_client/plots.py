@@ -9,6 +9,7 @@ in for a live window.
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 from typing import Iterable, Optional, Sequence
 
 import matplotlib
@@ -24,8 +25,11 @@ matplotlib.rcParams["ytick.labelsize"] = 8
 matplotlib.rcParams["legend.fontsize"] = 8
 
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator  # noqa: E402
+
+from .trace import boot_spans  # noqa: E402
 
 PHASE_COLORS = {
     "critical": "#c0392b",
@@ -148,27 +152,67 @@ def _task_label(t: BootTask) -> str:
     return "  ".join(parts)
 
 
+SPAN_COLOR = "#9e9e9e"
+CHAIN_COLOR = "#6c3483"
+
+
+def wrap_to_width(text: str, width_in: float, fontsize: float) -> str:
+    """Wrap `text` (each of its lines) to what fits in `width_in` inches at
+    `fontsize` points: a suptitle or footer wider than the figure is cut
+    off on both sides, and constrained layout does not wrap."""
+    chars = max(20, int(width_in * 72 / (fontsize * 0.6)))  # DejaVu Sans averages ~0.55 em
+    return "\n".join(textwrap.fill(line, chars, break_on_hyphens=False) or line for line in text.split("\n"))
+
+
 def _draw_tasks(ax, tasks: Sequence[BootTask], rows: dict[str, int], xmax_ms: float,
-                xmin_ms: float = 0.0) -> None:
+                xmin_ms: float = 0.0, chain: Sequence[str] = ()) -> None:
     span = max(xmax_ms - xmin_ms, 1e-9)
     for t in tasks:
         y = rows[t.name]
         left, width = t.start_us / 1000, t.duration_us / 1000
         failed = t.status not in ("ok", "pending")
+        is_span = t.phase == "span"
+        on_chain = t.name in chain
         ax.barh(y, max(width, span * 0.002), left=left, height=0.62,
-                color=phase_color(t.phase), alpha=0.75 if t.deferred else 0.95,
-                edgecolor="black" if failed else "white", linewidth=1.2 if failed else 0.5,
+                color=SPAN_COLOR if is_span else phase_color(t.phase), alpha=0.75 if t.deferred else 0.95,
+                edgecolor=CHAIN_COLOR if on_chain else ("black" if failed else "white"),
+                linewidth=1.6 if on_chain or failed else 0.5,
                 hatch="//" if t.deferred else ("xx" if failed else None))
-        label = _task_label(t)
+        label = fmt_us(t.duration_us) if is_span else _task_label(t)
         end = left + width
         if (end - xmin_ms) / span < 0.62:
             ax.text(end + span * 0.008, y, label, va="center", ha="left", fontsize=7.5)
+        elif width / span > 0.3 and is_span:   # a long span: its label inside it
+            ax.text(left + width / 2, y, label, va="center", ha="center", fontsize=7.5, color="white")
         else:
             ax.text(left - span * 0.008, y, label, va="center", ha="right", fontsize=7.5)
 
 
-def boot_figure(boot: dict, fig: Optional[Figure] = None, source: str = "") -> Figure:
-    """Gantt chart of the boot tasks (and deferred inits) from `boot --json`."""
+def _span_tasks(boot: dict) -> tuple[Optional[BootTask], Optional[BootTask]]:
+    """The named spans before the first task and after the last (trace.py's),
+    as rows of the Gantt, so that no boot time is unaccounted for."""
+    spans = {s.name: s for s in boot_spans(boot)}
+    make = lambda s: BootTask(s.name, "span", s.ts, s.dur, "ok", False, 0, 0) if s else None  # noqa: E731
+    return make(spans.get("before the first task")), make(spans.get("after the last task"))
+
+
+def _draw_chain(ax, by_name: dict, rows: dict, chain: Sequence[str]) -> None:
+    """Arrows from each requirement's end to the start of the task after it,
+    for the links whose both ends are on this panel (`by_name`)."""
+    for a, b in zip(chain, chain[1:]):
+        if a in by_name and b in by_name:
+            ta, tb = by_name[a], by_name[b]
+            ax.annotate("", xy=(tb.start_us / 1000, rows[b]), xytext=(ta.end_us / 1000, rows[a]),
+                        arrowprops=dict(arrowstyle="-|>", color=CHAIN_COLOR, lw=1.3, shrinkA=0, shrinkB=1,
+                                        connectionstyle="arc3,rad=0"), zorder=5)
+
+
+def boot_figure(boot: dict, fig: Optional[Figure] = None, source: str = "",
+                chain: Sequence[str] = ()) -> Figure:
+    """Gantt chart of the boot tasks (and deferred inits) from `boot --json`,
+    with the spans before the first task and after the last as rows, and the
+    critical chain (task names, first to run first; boot_analysis.py) drawn
+    as arrows."""
     tasks = boot_tasks(boot)
     ran = sorted((t for t in tasks if t.ran), key=lambda t: (t.deferred, t.start_us))
     pending = [t for t in tasks if not t.ran]
@@ -176,13 +220,17 @@ def boot_figure(boot: dict, fig: Optional[Figure] = None, source: str = "") -> F
     deferred = [t for t in ran if t.deferred]
     total_us = boot_total_us(boot)
     totals = phase_totals_us(boot, tasks)
+    before, after = _span_tasks(boot) if in_boot else (None, None)
+    left_rows = ([before] if before else []) + in_boot + ([after] if after else [])
+    order = left_rows + deferred
 
-    n_rows = max(len(ran), 1)
-    height = 2.3 + 0.36 * n_rows
+    n_rows = max(len(order), 1)
+    height = 2.6 + 0.36 * n_rows
+    width_in = 11
     if fig is None:
-        fig = Figure(figsize=(11, height), layout="constrained")
+        fig = Figure(figsize=(width_in, height), layout="constrained")
     else:
-        fig.set_size_inches(11, height)
+        fig.set_size_inches(width_in, height)
         fig.set_layout_engine("constrained")
 
     boot_end_us = max([total_us] + [t.end_us for t in in_boot])
@@ -196,38 +244,28 @@ def boot_figure(boot: dict, fig: Optional[Figure] = None, source: str = "") -> F
         ax = fig.subplots()
         axd = None
 
-    rows = {t.name: i for i, t in enumerate(ran)}
+    rows = {t.name: i for i, t in enumerate(order)}
 
     # Left (or only) panel: the boot up to the prompt.
-    left_tasks = in_boot if split else ran
+    left_tasks = left_rows if split else left_rows + deferred
     xmax_ms = max([boot_end_us / 1000] + [t.end_us / 1000 for t in left_tasks]) * 1.02
     for phase in _ordered_phases(t.phase for t in in_boot):
         members = [t for t in in_boot if t.phase == phase]
         lo = min(t.start_us for t in members) / 1000
         hi = max(t.end_us for t in members) / 1000
         ax.axvspan(lo, hi, color=phase_color(phase), alpha=0.07, lw=0)
-        # centred on the band, but kept inside the axes
-        x, ha = (lo + hi) / 2, "center"
-        if x > 0.85 * xmax_ms:
-            x, ha = hi, "right"
-        elif x < 0.1 * xmax_ms:
-            x, ha = lo, "left"
-        ax.text(x, -0.62, f"{phase} {fmt_us(totals.get(phase, 0))}",
-                ha=ha, va="bottom", fontsize=8, color=phase_color(phase), fontweight="bold",
-                clip_on=False)
-    _draw_tasks(ax, left_tasks, rows, xmax_ms)
+    _draw_tasks(ax, left_tasks, rows, xmax_ms, chain=chain)
+    full_chain = list(chain)
+    if chain and before and after and chain[-1] == max(in_boot, key=lambda t: t.end_us).name:
+        full_chain = [before.name, *chain, after.name]   # the prompt's chain: framed by the spans
+    _draw_chain(ax, {t.name: t for t in left_tasks}, rows, full_chain)
     if total_us:
         ax.axvline(total_us / 1000, color="black", ls="--", lw=1)
         ax.text(total_us / 1000, -0.45, f"shell prompt at {fmt_us(total_us)} ",
                 rotation=90, ha="right", va="top", fontsize=8)
-    if in_boot and in_boot[0].start_us > 0.05 * boot_end_us:
-        first = min(t.start_us for t in in_boot) / 1000
-        ax.axvspan(0, first, color="#bbbbbb", alpha=0.12, lw=0)
-        ax.text(first / 2, -0.62, "before the first task", ha="center", va="bottom", fontsize=8,
-                color="#777", clip_on=False)
     ax.set_xlim(0, xmax_ms)
-    ax.set_ylim(n_rows - 0.4, -0.9)
-    ax.set_yticks(range(len(ran)), [t.name for t in ran])
+    ax.set_ylim(n_rows - 0.4, -0.6)
+    ax.set_yticks(range(len(order)), [f"({t.name})" if t.phase == "span" else t.name for t in order])
     ax.set_xlabel("time since the kernel's first instruction (ms)")
     ax.grid(axis="x", alpha=0.3)
     ax.ticklabel_format(axis="x", useOffset=False, style="plain")
@@ -236,9 +274,11 @@ def boot_figure(boot: dict, fig: Optional[Figure] = None, source: str = "") -> F
         lo = min(t.start_us for t in deferred) / 1000
         hi = max(t.end_us for t in deferred) / 1000
         pad = max((hi - lo) * 0.25, 0.05)
-        _draw_tasks(axd, deferred, rows, hi + pad, lo - pad)
+        _draw_tasks(axd, deferred, rows, hi + pad, lo - pad, chain=chain)
+        _draw_chain(axd, {t.name: t for t in deferred}, rows, chain)   # a chain among deferred inits
         axd.set_xlim(lo - pad, hi + pad)
         axd.set_title("deferred init (run after the prompt)", fontsize=8.5)
+        axd.set_xlabel("time (ms, same clock)")
         axd.grid(axis="x", alpha=0.3)
         axd.ticklabel_format(axis="x", useOffset=False, style="plain")
         axd.xaxis.set_major_locator(MaxNLocator(3))
@@ -251,34 +291,43 @@ def boot_figure(boot: dict, fig: Optional[Figure] = None, source: str = "") -> F
         ax.plot([1, 1], [0, 1], transform=ax.transAxes, **kw)
         axd.plot([0, 0], [0, 1], transform=axd.transAxes, **kw)
 
-    # Title and notes.
+    # Title and notes, wrapped to the figure's width.
     phase_bits = [f"{p} {fmt_us(totals[p])}" for p in _ordered_phases(totals) if totals.get(p)]
     frames = sum(t.frames for t in ran)
     heap = sum(t.heap_bytes for t in ran)
     title = f"Exo-OS boot: {fmt_us(total_us)} from first instruction to the shell prompt"
     if boot.get("degraded"):
         title += "  (DEGRADED boot)"
-    sub = " · ".join(phase_bits)
+    bits = list(phase_bits)
+    if before and after:
+        bits.append(f"before the first task {fmt_us(before.duration_us)}, after the last "
+                    f"{fmt_us(after.duration_us)}")
     if deferred:
-        sub += f" · deferred: {', '.join(t.name for t in deferred)}"
+        bits.append(f"deferred: {', '.join(t.name for t in deferred)}")
     if boot.get("tsc_hz"):
-        sub += f" · TSC {boot['tsc_hz'] / 1e9:.2f} GHz" + (f" ({boot['tsc_source']})" if boot.get("tsc_source") else "")
-    sub += f" · tasks allocated {frames} frames, {fmt_bytes(heap)} heap"
-    fig.suptitle(title + "\n" + sub, fontsize=10)
+        bits.append(f"TSC {boot['tsc_hz'] / 1e9:.2f} GHz"
+                    + (f" ({boot['tsc_source']})" if boot.get("tsc_source") else ""))
+    bits.append(f"tasks allocated {frames} frames, {fmt_bytes(heap)} heap")
+    fig.suptitle(title + "\n" + wrap_to_width(" · ".join(bits), width_in, 9), fontsize=10)
 
-    handles = [Patch(color=phase_color(p), label=p) for p in _ordered_phases(t.phase for t in tasks)]
+    handles = [Patch(color=phase_color(p), label=f"{p} {fmt_us(totals[p])}" if totals.get(p) else f"{p} (not run)")
+               for p in _ordered_phases(t.phase for t in tasks)]
+    handles.append(Patch(color=SPAN_COLOR, label="named span (no task running)"))
     if deferred:
         handles.append(Patch(facecolor="white", edgecolor="gray", hatch="//", label="deferred (init deferred)"))
+    if chain:
+        handles.append(Line2D([0], [0], color=CHAIN_COLOR, lw=1.3, marker=">", markersize=5,
+                              label="critical chain (declared dependencies)"))
     ax.legend(handles=handles, loc="lower left", framealpha=0.9)
 
     notes = []
     if pending:
         notes.append("not run yet: " + ", ".join(f"{t.name} ({t.phase})" for t in pending)
-                     + " — run `init deferred` (exo plot boot --deferred)")
+                     + " (run `init deferred`: exo plot boot --deferred)")
     notes.append("bar labels: duration, frames and heap bytes the task allocated (net)")
     if source:
         notes.append(source)
-    fig.supxlabel("   ".join(notes), fontsize=7, color="#444")
+    fig.supxlabel(wrap_to_width("   ".join(notes), width_in, 7), fontsize=7, color="#444")
     return fig
 
 
