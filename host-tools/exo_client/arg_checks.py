@@ -9,6 +9,7 @@ from typing import Optional, Sequence
 
 from . import window
 from .connection import UsageError, exo_qemu
+from .mem_events import check_inside
 
 # What the kernel's `watch` accepts (shell/watch_commands.cc).
 INTERVAL_MS = (10, 60000)
@@ -132,6 +133,7 @@ def _plot(args) -> None:
         live = args.live or not args.output
         duration = args.duration if args.duration is not None or live else 5.0  # cmd_plot_mem's default
         _recording(duration, args.trigger_deferred_at, args.interval)
+        _at(getattr(args, "at", None), duration)
         if args.csv is not None:
             output_file(args.csv, "--csv", makes_parents=False)
         if live:
@@ -143,6 +145,14 @@ def _plot(args) -> None:
 def _report(args) -> None:
     output_dir(args.output, "-o")
     _recording(args.duration, args.trigger_deferred_at, args.interval)
+    _at(getattr(args, "at", None), args.duration)
+
+
+def _at(events, duration) -> None:
+    """`--at T:CMD` times must fall inside the recording."""
+    problem = check_inside(events or [], duration)
+    if problem:
+        raise UsageError(problem)
 
 
 def _trace(args) -> None:

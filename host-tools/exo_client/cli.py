@@ -147,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--interval", type=int, default=100, metavar="MS", help="sampling period (default 100)")
     pp.add_argument("--trigger-deferred-at", type=float, metavar="T",
                     help="at T seconds: stop the watch, run `init deferred`, watch again; marked on the plot")
+    pp.add_argument("--at", action="append", type=_at_spec, default=[], metavar="T:CMD",
+                    help="at T seconds run CMD the same way, e.g. --at 2:'user sampler' --at 4:bench (repeatable)")
     pp.add_argument("--csv", type=Path, metavar="FILE", help="also write the samples as CSV")
     pp.set_defaults(func=cmd_plot_mem)
 
@@ -178,6 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--from-replies", type=Path, metavar="FILE", help="build the trace from saved replies, no kernel")
     sp.set_defaults(func=cmd_trace)
     return p
+
+
+def _at_spec(spec: str) -> tuple:
+    """--at T:CMD, checked by argparse (bad usage: exit status 2)."""
+    from .mem_events import parse_at
+    try:
+        return parse_at(spec)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -482,7 +493,7 @@ def cmd_plot_mem(args) -> int:
 
     with session_for(args) as s:
         rec = MemRecorder(s.shell, interval_ms=args.interval, duration=duration,
-                          trigger_at=args.trigger_deferred_at,
+                          trigger_at=args.trigger_deferred_at, events=args.at,
                           on_event=lambda m: note(m) if not live else None)
         saved = False
         if live:

@@ -371,6 +371,24 @@ class MemSeries:
         return len(self.t)
 
 
+MARK_DETAIL_LINES = 3
+MARK_LEVELS = (1.0, 0.66, 0.33)   # axes fraction of a mark label's top
+
+
+def mark_levels(times: Sequence[float], tmax: float, width: float = 0.35) -> list:
+    """A height for each mark's label (times sorted): the highest one whose
+    last label is over `width` of the axis earlier, so that labels of marks
+    close in time stack instead of overlapping."""
+    last = {lv: None for lv in MARK_LEVELS}
+    out = []
+    for t in times:
+        free = [lv for lv in MARK_LEVELS if last[lv] is None or t - last[lv] > width * tmax]
+        lv = free[0] if free else min(MARK_LEVELS, key=lambda lv: last[lv])
+        last[lv] = t
+        out.append(lv)
+    return out
+
+
 def _value_at(ts: Sequence[float], vs: Sequence[float], t: float, after: bool):
     if after:
         for ti, vi in zip(ts, vs):
@@ -412,12 +430,26 @@ class MemFigure:
         b.set_ylabel("frames in use")
         b.set_xlabel("time (s)")
         b.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
-        self._kib_axis = b.secondary_yaxis("right", functions=(lambda f: f * 4, lambda k: k / 4))
-        self._kib_axis.set_ylabel("KiB")
+        # Frames against the machine's total: the right axis is the share of
+        # all frames (a line at the total would flatten every change).
+        self._total_frames = 0.0
+        self._pct_axis = b.secondary_yaxis("right", functions=(self._to_pct, self._from_pct))
+        self._pct_axis.set_ylabel("% of all frames")
         self._mark_artists: list = []
         self._fill = None
 
+    def _to_pct(self, frames):
+        return frames * 100.0 / self._total_frames if self._total_frames else frames * 0.0
+
+    def _from_pct(self, pct):
+        return pct * self._total_frames / 100.0
+
     def update(self, s: MemSeries, marks: Sequence[Mark] = ()) -> None:
+        self._total_frames = s.phys_total_kib / 4   # 4 KiB frames
+        if self._total_frames:
+            self.l_frames.set_label(f"physical frames in use (4 KiB) of {self._total_frames:.0f} "
+                                    f"({fmt_bytes(s.phys_total_kib * 1024)})")
+            self.ax_phys.legend(loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False, borderaxespad=0.2)
         for art in self._mark_artists:
             art.remove()
         self._mark_artists = []
@@ -460,7 +492,9 @@ class MemFigure:
         tmax = max(t[-1] if t else 0, max([m.t_end or m.t for m in marks] + [0]), 1.0)
         self.ax_heap.set_xlim(0, tmax * 1.06)
 
-        for m in marks:
+        marks = sorted(marks, key=lambda m: m.t)
+        levels = mark_levels([m.t for m in marks], tmax)
+        for n, m in enumerate(marks):
             for ax in (self.ax_heap, self.ax_phys):
                 self._mark_artists.append(ax.axvline(m.t, color="#8e44ad", lw=1.3, ls="-."))
                 if m.t_end and m.t_end > m.t:
@@ -479,17 +513,21 @@ class MemFigure:
                 deltas.append(f"Δ mapped {fmt_bytes(a_map - b_map, signed=True)}")
             # One line per `init` result ("; "-separated in the detail), so a
             # long detail wraps instead of squeezing the axes.
-            detail = "\n".join(part.strip() for part in m.detail.split(";")) if m.detail else ""
+            parts = [part.strip() for part in m.detail.split(";")] if m.detail else []
+            if len(parts) > MARK_DETAIL_LINES:
+                parts = parts[:MARK_DETAIL_LINES] + [f"(+{len(parts) - MARK_DETAIL_LINES} more)"]
+            detail = "\n".join(parts)
             text = m.label + (f"\n{detail}" if detail else "") + ("\n" + ", ".join(deltas) if deltas else "")
             right_side = m.t > 0.6 * tmax  # keep the label inside the axes
             ha, dx = ("right", -4) if right_side else ("left", 4)
+            level = levels[n]
             self._mark_artists.append(self.ax_heap.annotate(
-                text, xy=(m.t, 1), xycoords=("data", "axes fraction"), xytext=(dx, -4),
+                text, xy=(m.t, level), xycoords=("data", "axes fraction"), xytext=(dx, -4),
                 textcoords="offset points", va="top", ha=ha, fontsize=7.5, color="#6c3483",
                 bbox=dict(boxstyle="round,pad=0.25", fc="white", ec="#d2b4de", alpha=0.9)))
             if None not in (b_fr, a_fr):
                 self._mark_artists.append(self.ax_phys.annotate(
-                    f"Δ frames {a_fr - b_fr:+.0f}", xy=(m.t, 1), xycoords=("data", "axes fraction"),
+                    f"Δ frames {a_fr - b_fr:+.0f}", xy=(m.t, level), xycoords=("data", "axes fraction"),
                     xytext=(dx, -4), textcoords="offset points", va="top", ha=ha, fontsize=7.5,
                     color="#6c3483"))
 
@@ -504,7 +542,7 @@ class MemFigure:
                       f"{fmt_bytes(p.get('used_kib', 0) * 1024)} used of {fmt_bytes(p.get('total_kib', 0) * 1024)}")
         if self.source:
             title += f" · {self.source}"
-        self.fig.suptitle(title, fontsize=10)
+        self.fig.suptitle(wrap_to_width(title, 11, 10), fontsize=10)
 
 
 def mem_figure(series: MemSeries, marks: Sequence[Mark] = (), interval_ms: int = 100,

@@ -1,29 +1,16 @@
-"""Recording `watch mem` (with an `init deferred` in the middle) and
-writing the kernel's telemetry as CSV."""
+"""Recording `watch mem` (with commands run in the middle: `init
+deferred`, `user sampler`...) and writing the kernel's telemetry as CSV."""
 from __future__ import annotations
 
 import csv
-import re
 import threading
 import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from .connection import KernelError, PromptTimeout, Shell
+from .mem_events import INIT_DEFERRED, schedule, summarize
 from .plots import Mark, MemSeries, boot_tasks, mappings
-
-
-def summarize_init(output: str) -> str:
-    """`init deferred`'s lines, whitespace collapsed, for a plot label:
-    `init acpi  ok  1385.2 us, ...` -> `acpi ok 1385.2 us, ...`."""
-    lines = []
-    for ln in output.splitlines():
-        ln = re.sub(r"\s+", " ", ln).strip()
-        if ln.startswith("init "):
-            ln = ln[5:]
-        if ln:
-            lines.append(ln)
-    return "; ".join(lines) or "(no output)"
 
 
 def run_init_deferred(shell: Shell) -> str:
@@ -37,21 +24,23 @@ def run_init_deferred(shell: Shell) -> str:
 
 class MemRecorder:
     """`watch mem MS` into a MemSeries, from a thread (live window) or
-    inline (`run()`), optionally stopping the watch at `trigger_at` seconds
-    to run `init deferred`, then watching again; the moment becomes a Mark.
-    All shell I/O happens in run(); other threads read `snapshot()`."""
+    inline (`run()`). At each event's time (`events`: (seconds, command);
+    `trigger_at` T adds `init deferred` at T) the watch stops, the command
+    runs, and the watch starts again; each becomes a Mark. All shell I/O
+    happens in run(); other threads read `snapshot()`."""
 
     def __init__(self, shell: Shell, interval_ms: int = 100, duration: Optional[float] = None,
                  trigger_at: Optional[float] = None,
-                 on_event: Optional[Callable[[str], None]] = None):
+                 on_event: Optional[Callable[[str], None]] = None, events: Sequence[tuple] = ()):
         self.shell = shell
         self.interval_ms = interval_ms
         self.duration = duration
-        self.trigger_at = trigger_at
+        self.events = schedule(events, trigger_at)
         self.on_event = on_event or (lambda msg: None)
         self.series = MemSeries()
         self.marks: list[Mark] = []
-        self.init_output: Optional[str] = None
+        self.outputs: list[tuple] = []          # (seconds, command, what it printed)
+        self.init_output: Optional[str] = None  # `init deferred`'s, when it ran
         self.error: Optional[BaseException] = None
         self.interrupted = False   # Ctrl-C ended the recording early (inline run only)
         self.lock = threading.Lock()
@@ -105,40 +94,48 @@ class MemRecorder:
         for smp in self._watch.stop():
             self._add(smp)
 
+    def _run_event(self, command: str) -> str:
+        """One scheduled command; its `error:` line is a mark, not a failure."""
+        if command == INIT_DEFERRED:
+            try:
+                out = run_init_deferred(self.shell)
+            except KernelError as e:
+                out = e.line
+            self.init_output = out
+            return out
+        return self.shell.command(command)
+
     def _loop(self) -> None:
         shell = self.shell
         watch = self._watch
         last_sample = time.monotonic()
         # No sample for this long means the kernel stopped answering.
         stall_s = max(3.0 * self.interval_ms / 1000.0, shell.timeout)
-        triggered = self.trigger_at is None
+        pending = list(self.events)
         while not self.stop_event.is_set():
             now = time.monotonic() - self.t0
             if self.duration is not None and now >= self.duration:
                 break
-            if not triggered and now >= self.trigger_at:
-                triggered = True
+            if pending and now >= pending[0][0]:
+                _, command = pending.pop(0)
                 t_mark = time.monotonic() - self.t0
                 for smp in watch.stop():
                     self._add(smp)
-                self.on_event("init deferred")
-                try:
-                    out = run_init_deferred(shell)
-                    detail = summarize_init(out)
-                except KernelError as e:
-                    out, detail = e.line, e.line
-                self.init_output = out
+                self.on_event(command)
+                out = self._run_event(command)
+                detail = summarize(command, out)
                 self.on_event(detail)
                 watch = self._watch = shell.watch("mem", self.interval_ms)
                 last_sample = time.monotonic()
                 with self.lock:
-                    self.marks.append(Mark(t_mark, "init deferred", detail, time.monotonic() - self.t0))
+                    self.outputs.append((t_mark, command, out))
+                    self.marks.append(Mark(t_mark, command, detail, time.monotonic() - self.t0))
                 continue
             wait = 0.1
             if self.duration is not None:
                 wait = min(wait, max(0.0, self.duration - now))
-            if not triggered:
-                wait = min(wait, max(0.0, self.trigger_at - now))
+            if pending:
+                wait = min(wait, max(0.0, pending[0][0] - now))
             smp = watch.next(wait)
             if smp is not None:
                 self._add(smp)
