@@ -469,16 +469,20 @@ def cmd_plot_boot(args) -> int:
 
 def cmd_plot_pages(args) -> int:
     from .plots import mappings, pages_figure
+    from . import kernel_map
     if args.from_json:
         pages, where = read_json_file(args.from_json, "pages --json"), str(args.from_json)
+        regions, notes = kernel_map.for_plot(args.build_dir, pages)
     else:
         with session_for(args) as s:
             pages, where = s.shell.query("pages"), s.where
+            regions, notes = kernel_map.for_plot(args.build_dir, pages, s.shell)
     wx = [m for m in mappings(pages) if m.wx]
     if wx or pages.get("wx_ranges"):
         note(f"WARNING: {max(len(wx), int(pages.get('wx_ranges') or 0))} writable+executable range(s): "
              + ", ".join(f"0x{m.virt:x} {m.flags}" for m in wx))
-    return show_or_save(lambda fig: pages_figure(pages, fig=fig, source=where), args.output)
+    return show_or_save(lambda fig: pages_figure(pages, fig=fig, source=where, regions=regions, region_notes=notes),
+                        args.output)
 
 
 def cmd_plot_mem(args) -> int:

@@ -601,7 +601,7 @@ def mappings(pages: dict) -> list[Mapping]:
     return sorted(out, key=lambda m: m.virt)
 
 
-def clusters(maps: Sequence[Mapping], gap: int = 16 << 20) -> list[list[Mapping]]:
+def clusters(maps: Sequence[Mapping], gap: int = 256 << 10) -> list[list[Mapping]]:
     """Group ranges closer than `gap`: one panel each, so that a sparse
     64-bit space shows every region at a readable scale."""
     groups: list[list[Mapping]] = []
@@ -617,6 +617,8 @@ def region_name(group: Sequence[Mapping]) -> str:
     lo = group[0].virt
     if lo >= KERNEL_STACKS_BASE:
         return "kernel thread stacks (guard page below each)"
+    if lo >= KERNEL_BASE and all(m.phys in KNOWN_PHYS for m in group):
+        return "device windows (" + ", ".join(KNOWN_PHYS[m.phys] for m in group) + ")"
     if lo >= KERNEL_BASE:
         return "kernel image (higher half, top 2 GiB)"
     if lo >= HHDM_BASE and all(m.virt - m.phys == HHDM_BASE for m in group):
@@ -655,18 +657,94 @@ def _pow2_step(span: float, max_ticks: int = 9) -> int:
     return step
 
 
-def pages_figure(pages: dict, fig: Optional[Figure] = None, source: str = "") -> Figure:
+REGION_COLORS = {"section": "#222222", "stack": "#6c3483", "ist": "#a93226", "heap": "#b9770e",
+                 "alias": "#666666"}
+REGION_FONT = 7.0
+REGION_ROW = 0.34      # label row height, in units of a mapping bar's height
+
+
+BRACKET_KINDS = ("section", "alias")   # the rest (stacks, heap) sit inside sections: a strip in the bar
+
+
+@dataclasses.dataclass
+class RegionLabel:
+    text: str
+    kind: str
+    regions: list
+    x: float       # the label's centre, offset from the panel start
+    row: int = 0
+
+
+def region_labels(regs: Sequence, lo: int, span: int, axes_w_in: float) -> list:
+    """One label per named range (neighbours with the same name share one,
+    "×N"), kept inside the panel, each on the first row where it overlaps
+    no other label."""
+    per_in = span / axes_w_in
+    half = lambda text: len(text) * REGION_FONT * 0.6 / 72 / 2 * per_in  # noqa: E731
+    centre = lambda r: (max(r.start, lo) + min(r.end, lo + span)) / 2 - lo  # noqa: E731
+    labels: list = []
+    for r in sorted(regs, key=lambda r: r.start):
+        last = labels[-1] if labels else None
+        if last and last.text == r.label and centre(r) - centre(last.regions[0]) < 2 * half(r.label):
+            last.regions.append(r)
+        else:
+            labels.append(RegionLabel(r.label, r.kind, [r], 0.0))
+    ends: list = []
+    for lab in labels:
+        if len(lab.regions) > 1:
+            lab.text = f"{lab.text} ×{len(lab.regions)}"
+        h = half(lab.text)
+        c = sum(centre(r) for r in lab.regions) / len(lab.regions)
+        lab.x = min(max(c, h), span - h)
+        lab.row = next((i for i, e in enumerate(ends) if e < lab.x - h), len(ends))
+        if lab.row == len(ends):
+            ends.append(0.0)
+        ends[lab.row] = lab.x + h + per_in * 0.08
+    return labels
+
+
+def _draw_regions(ax, labels: Sequence[RegionLabel], lo: int, span: int) -> None:
+    """Sections get a bracket under the bar, stacks and heap pages a strip
+    along its bottom edge; each label hangs below on its row."""
+    for lab in labels:
+        color = REGION_COLORS.get(lab.kind, "#222222")
+        y = -0.12 - lab.row * REGION_ROW
+        for r in lab.regions:
+            a, b = max(r.start, lo) - lo, min(r.end, lo + span) - lo
+            b = max(b, a + span * 0.003)   # a page in a 32 MiB panel still shows
+            if lab.kind in BRACKET_KINDS:
+                ax.plot([a, a, b, b], [-0.02, -0.08, -0.08, -0.02], color=color, lw=1.0, clip_on=False)
+                top = -0.08
+            else:
+                ax.add_patch(Rectangle((a, 0), b - a, 0.14, facecolor=color, edgecolor="white", lw=0.5, zorder=3))
+                top = 0.0
+            ax.plot([(a + b) / 2, lab.x], [top, y], color=color, lw=0.5, ls=":", clip_on=False)
+        ax.text(lab.x, y, lab.text, ha="center", va="top", fontsize=REGION_FONT, color=color, clip_on=False)
+
+
+def pages_figure(pages: dict, fig: Optional[Figure] = None, source: str = "",
+                 regions: Sequence = (), region_notes: Sequence[str] = ()) -> Figure:
+    """The mapped ranges, one panel per region of the address space; named
+    ranges (kernel_map.Region: sections, stacks, heap) bracketed below."""
     maps = mappings(pages)
     groups = clusters(maps) or [[]]
     n = len(groups)
-    size = (11, 1.55 + 1.25 * n)
+    axes_w_in = 11 * 0.92
+    panel_labels = []
+    for group in groups:
+        lo = group[0].virt if group else 0
+        hi = max((m.end for m in group), default=0)
+        regs = [r for r in regions if r.start < hi and r.end > lo]
+        panel_labels.append(region_labels(regs, lo, max(hi - lo, 1), axes_w_in))
+    rows_of = [max((lab.row for lab in labels), default=-1) + 1 for labels in panel_labels]
+    depth = [1 + rows * REGION_ROW + 0.1 if rows else 1 for rows in rows_of]
+    size = (11, 1.75 + 1.25 * sum(depth))
     if fig is None:
         fig = Figure(figsize=size, layout="constrained")
     else:
         fig.set_size_inches(*size)
         fig.set_layout_engine("constrained")
-    axes = fig.subplots(n, 1, squeeze=False)[:, 0]
-    axes_w_in = 11 * 0.92
+    axes = fig.subplots(n, 1, squeeze=False, gridspec_kw={"height_ratios": depth})[:, 0]
     used_classes = {}
     wx = [m for m in maps if m.wx]
     for ax, group in zip(axes, groups):
@@ -696,7 +774,14 @@ def pages_figure(pages: dict, fig: Optional[Figure] = None, source: str = "") ->
                         rotation=90, fontweight="bold")
         ax.set_xlim(0, span)
         ax.set_ylim(0, 1)
-        ax.set_facecolor("#f2f2f2")
+        labels, rows = panel_labels[groups.index(group)], rows_of[groups.index(group)]
+        if labels:
+            _draw_regions(ax, labels, lo, span)
+            # the labels' band, below the bar; "unmapped" grey only behind the bar
+            ax.set_ylim(-(0.12 + rows * REGION_ROW), 1)
+            ax.add_patch(Rectangle((0, 0), span, 1, facecolor="#f2f2f2", edgecolor="#bbbbbb", lw=0.8, zorder=0))
+        else:
+            ax.set_facecolor("#f2f2f2")
         ax.set_yticks([])
         ax.xaxis.set_major_locator(MultipleLocator(_pow2_step(span)))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: "+0" if v == 0 else f"+{fmt_page(int(v))}"))
@@ -707,7 +792,7 @@ def pages_figure(pages: dict, fig: Optional[Figure] = None, source: str = "") ->
     wx_count = max(len(wx), int(pages.get("wx_ranges", 0) or 0))
     title = f"Exo-OS kernel virtual address space: {len(maps)} mapped ranges in {len(groups)} regions " \
             f"({fmt_bytes(sum(m.size for m in maps))} mapped)"
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(wrap_to_width(title, 11, 10), fontsize=10)
     if wx_count:
         axes[0].annotate(
             f"WARNING: {wx_count} range{'s are' if wx_count != 1 else ' is'} writable AND executable (W+X): "
@@ -720,11 +805,13 @@ def pages_figure(pages: dict, fig: Optional[Figure] = None, source: str = "") ->
     note = ("W+X audit: none · " if not wx_count else "") + \
         "flags R W X U G = read, write, execute, user, global · each panel is one region at its own scale, " \
         "ticks are offsets from its start address"
+    for extra in region_notes:
+        note += f" · {extra}"
     if source:
         note += f" · {source}"
     axes[-1].legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=len(handles),
                     frameon=False)
-    fig.supxlabel(note, fontsize=7.5, color="#444")
+    fig.supxlabel(wrap_to_width(note, 11, 7.5), fontsize=7.5, color="#444")
     return fig
 
 
