@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="memory recording length (default 3)")
     sp.add_argument("--trigger-deferred-at", type=float, default=1.0, metavar="T",
                     help="when `init deferred` runs during the recording (default 1)")
+    sp.add_argument("--at", action="append", type=_at_spec, default=[], metavar="T:CMD",
+                    help="also run CMD at T seconds during the recording (repeatable), as for `plot mem`")
     sp.add_argument("--interval", type=int, default=100, metavar="MS", help="sampling period (default 100)")
     sp.set_defaults(func=cmd_report)
 
@@ -548,7 +550,7 @@ def cmd_report(args) -> int:
     from .report import write_report
     with session_for(args) as s:
         index = write_report(s, args.output, duration=args.duration, trigger_at=args.trigger_deferred_at,
-                             interval_ms=args.interval, log=note)
+                             interval_ms=args.interval, log=note, events=args.at, build_dir=Path(args.build_dir))
     print(index)
     return 0
 

@@ -7,25 +7,27 @@ import json
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import __version__
+from . import __version__, boot_analysis, boot_graph, kernel_map, report_tables
 from .connection import KernelError, Session
 from .plots import (boot_figure, boot_tasks, boot_total_us, fmt_bytes, fmt_us, mappings, mem_figure,
                     pages_figure, phase_totals_us, save, _ordered_phases)
 from .telemetry import (MemRecorder, write_boot_csv, write_drivers_csv, write_mappings_csv,
                         write_mem_csv)
-from .trace import Recording
+from .trace import Recording, kernel_version
 from .trace_record import ClockAnchors, mem_samples, write_trace
 
 # Telemetry saved as-is when the kernel has it; a missing one is noted, not fatal.
-OPTIONAL_QUERIES = ("cpu", "uptime", "drivers", "log")
+# `pci` needs `init deferred` first (the recording runs it).
+OPTIONAL_QUERIES = ("cpu", "uptime", "drivers", "log", "threads", "ipc", "pci", "gdb", "bench")
 
 
 def _dump(path: Path, obj) -> None:
     path.write_text(json.dumps(obj, indent=2) + "\n")
 
 
-def write_report(session: Session, out_dir: Path, *, duration: float = 3.0, trigger_at: float = 1.0,
-                 interval_ms: int = 100, log: Callable[[str], None] = lambda m: None) -> Path:
+def write_report(session: Session, out_dir: Path, *, duration: float = 3.0, trigger_at: Optional[float] = 1.0,
+                 interval_ms: int = 100, log: Callable[[str], None] = lambda m: None, events=(),
+                 build_dir: Optional[Path] = None) -> Path:
     out_dir = Path(out_dir)
     json_dir = out_dir / "json"
     json_dir.mkdir(parents=True, exist_ok=True)
@@ -47,10 +49,11 @@ def write_report(session: Session, out_dir: Path, *, duration: float = 3.0, trig
     mem_before = shell.query("mem")
     dump("mem", mem_before)
 
-    log(f"recording `watch mem {interval_ms}` for {duration:g} s, `init deferred` at {trigger_at:g} s")
+    log(f"recording `watch mem {interval_ms}` for {duration:g} s"
+        + (f", `init deferred` at {trigger_at:g} s" if trigger_at is not None else ""))
     clock = ClockAnchors(shell)  # puts the recording on the kernel's clock, for trace.json
     clock.checkpoint()
-    rec = MemRecorder(shell, interval_ms=interval_ms, duration=duration, trigger_at=trigger_at)
+    rec = MemRecorder(shell, interval_ms=interval_ms, duration=duration, trigger_at=trigger_at, events=events)
     rec.run()
     if rec.error is not None:
         raise rec.error
@@ -88,6 +91,21 @@ def write_report(session: Session, out_dir: Path, *, duration: float = 3.0, trig
     if extra.get("drivers"):
         write_drivers_csv(out_dir / "drivers.csv", extra["drivers"])
         files.append("drivers.csv")
+    for name in report_tables.TABLES:
+        if extra.get(name):
+            report_tables.write_csv(out_dir / f"{name}.csv", name, extra[name])
+            files.append(f"{name}.csv")
+
+    log("boot blame and critical chain")
+    analysis = _boot_analysis(boot, build_dir, notes)
+    for name, text in analysis.items():
+        if isinstance(text, str):
+            (out_dir / f"boot_{name}.txt").write_text(text + "\n")
+            files.append(f"boot_{name}.txt")
+
+    log("naming the page map (kernel ELF, `x` reads)")
+    regions, region_notes = kernel_map.for_plot(build_dir or "build", pages, shell, extra.get("threads"))
+    dump("kernel_map", {"schema": 1, "regions": [r.to_json() for r in regions], "notes": region_notes})
 
     log("trace")
     write_trace(out_dir / "trace.json", Recording(
@@ -98,9 +116,9 @@ def write_report(session: Session, out_dir: Path, *, duration: float = 3.0, trig
 
     log("plots")
     figures = {
-        "boot": boot_figure(boot, source=session.where),
+        "boot": boot_figure(boot, source=session.where, chain=analysis["chain_names"]),
         "mem": mem_figure(series, marks, interval_ms, source=session.where),
-        "pages": pages_figure(pages, source=session.where),
+        "pages": pages_figure(pages, source=session.where, regions=regions, region_notes=region_notes),
     }
     for name, fig in figures.items():
         for ext in ("png", "svg"):
@@ -109,8 +127,22 @@ def write_report(session: Session, out_dir: Path, *, duration: float = 3.0, trig
 
     index = out_dir / "index.html"
     index.write_text(_html(session, boot, boot_before, mem_after, pages, extra, series, marks,
-                           rec.init_output, files, notes, interval_ms))
+                           rec.init_output, files, notes, interval_ms, analysis))
     return index
+
+
+def _boot_analysis(boot: dict, build_dir: Optional[Path], notes: list) -> dict:
+    """blame (text), chain (text, or None) and the chain's task names."""
+    out = {"blame": boot_analysis.blame_text(boot), "chain": None, "chain_names": []}
+    try:
+        graph = boot_graph.read(Path(build_dir) if build_dir else Path("build"), boot)
+    except boot_graph.GraphError as e:
+        notes.append(f"no critical chain: {e}")
+        return out
+    chain = boot_analysis.critical_chain(boot, graph.requires)
+    out["chain"] = boot_analysis.chain_text(chain)
+    out["chain_names"] = boot_analysis.chain_names(chain)
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -128,11 +160,14 @@ figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #eee
 figcaption { color: #555; font-size: 0.9em; }
 code { background: #f4f4f4; padding: 0 0.25em; }
 ul.files { columns: 3; font-size: 0.9em; }
+table.data { border-collapse: collapse; font-size: 0.9em; } .what { color: #555; font-size: 0.9em; }
+table.data th, table.data td { text-align: left; padding: 0.15em 0.7em; border-bottom: 1px solid #e4e4e4; }
+pre { background: #f7f7f7; padding: 0.6em; font-size: 0.85em; overflow-x: auto; }
 """
 
 
 def _html(session, boot, boot_before, mem, pages, extra, series, marks, init_output, files, notes,
-          interval_ms) -> str:
+          interval_ms, analysis) -> str:
     e = html.escape
     tasks = boot_tasks(boot)
     totals = phase_totals_us(boot, tasks)
@@ -149,7 +184,9 @@ def _html(session, boot, boot_before, mem, pages, extra, series, marks, init_out
         rows.append(("CPU", e(f"{cpu.get('brand', '').strip() or cpu.get('vendor', '?')} "
                               f"(family {cpu.get('family', '?')} model {cpu.get('model', '?')}), "
                               f"TSC {cpu.get('tsc_hz', 0) / 1e9:.3f} GHz from {cpu.get('tsc_source', '?')}")))
-    rows.append(("Kernel", e(session.where)))
+    version = kernel_version(Recording(boot=boot, log=extra.get("log"), banner=session.boot_log))
+    rows.append(("Kernel", e(version or "unknown (no banner in `log --json` or the boot log)")))
+    rows.append(("Connection", e(session.where)))
     if session.prompt_after_s is not None:
         rows.append(("QEMU start → prompt", e(f"{session.prompt_after_s * 1000:.0f} ms (host clock, includes QEMU start-up)")))
     rows.append(("Boot work → prompt", e(f"{fmt_us(boot_total_us(boot))} (kernel clock, {sum(1 for t in tasks if t.ran and not t.deferred)} tasks)")
@@ -173,7 +210,7 @@ def _html(session, boot, boot_before, mem, pages, extra, series, marks, init_out
     if series.t:
         rows.append(("Memory recording", e(f"{len(series)} samples of `watch mem {interval_ms}` over "
                                            f"{series.t[-1] - series.t[0]:.1f} s"
-                                           + (f", init deferred at {marks[0].t:.2f} s" if marks else ""))))
+                                           + "".join(f", `{m.label}` at {m.t:.2f} s" for m in marks))))
     rows.append(("Mappings", e(f"{len(maps)} ranges, {fmt_bytes(sum(m.size for m in maps))} mapped; ")
                  + (f"<span class='warn'>W+X: {len(wx)} writable+executable</span>" if wx
                     else "<span class='ok'>W+X audit: none</span>")))
@@ -189,6 +226,17 @@ def _html(session, boot, boot_before, mem, pages, extra, series, marks, init_out
                 f"alt='{e(title)}'></a><figcaption>{caption} — <a href='{name}.svg'>SVG</a></figcaption></figure>")
 
     links = "\n".join(f"<li><a href='{e(f)}'>{e(f)}</a></li>" for f in files)
+    chain = analysis.get("chain")
+    boot_text = (f"<h2 id='blame'>Boot blame</h2>\n<p class='what'>tasks and named spans by duration "
+                 f"(<code>exo boot blame</code>)</p>\n<pre>{e(analysis['blame'])}</pre>\n"
+                 + (f"<h2 id='chain'>Critical chain</h2>\n<p class='what'>through the declared dependencies "
+                    f"(<code>exo boot chain</code>), drawn as arrows on the boot timeline</p>\n<pre>{e(chain)}</pre>\n"
+                    if chain else ""))
+
+    def csv_link(name: str) -> str:
+        return f" — <a href='{name}.csv'>{name}.csv</a>, <a href='json/{name}.json'>{name}.json</a>" \
+            if f"{name}.csv" in files else ""
+    tables = "".join(report_tables.html_table(name, extra.get(name), csv_link) for name in report_tables.TABLES)
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Exo-OS report</title>
@@ -200,8 +248,10 @@ def _html(session, boot, boot_before, mem, pages, extra, series, marks, init_out
 {table}
 </table>
 {fig("boot", "Boot timeline", "every boot task and deferred init, coloured by phase; bar labels give the duration and the frames / heap bytes the task allocated. Data: <a href='boot_tasks.csv'>boot_tasks.csv</a>, <a href='json/boot.json'>boot.json</a>")}
-{fig("mem", "Memory over time", f"heap and physical frames from <code>watch mem {interval_ms}</code>, with the <code>init deferred</code> moment marked. Data: <a href='mem_samples.csv'>mem_samples.csv</a>, <a href='mem_watch.jsonl'>mem_watch.jsonl</a>")}
-{fig("pages", "Kernel virtual address space", "mapped ranges from <code>pages --json</code>, one panel per region, coloured by permissions. Data: <a href='mappings.csv'>mappings.csv</a>, <a href='json/pages.json'>pages.json</a>")}
+{boot_text}
+{fig("mem", "Memory over time", f"heap and physical frames from <code>watch mem {interval_ms}</code>, with the commands run during it marked. Data: <a href='mem_samples.csv'>mem_samples.csv</a>, <a href='mem_watch.jsonl'>mem_watch.jsonl</a>")}
+{fig("pages", "Kernel virtual address space", "mapped ranges from <code>pages --json</code>, one panel per region, coloured by permissions; sections, stacks and heap pages named from the kernel ELF and <code>x</code> reads. Data: <a href='mappings.csv'>mappings.csv</a>, <a href='json/pages.json'>pages.json</a>, <a href='json/kernel_map.json'>kernel_map.json</a>")}
+{tables}
 <h2 id="trace">Timeline (Perfetto)</h2>
 <p><a href='trace.json'>trace.json</a> holds the same run as a trace-event timeline: boot tasks by phase, deferred
 inits, the kernel log, each thread's CPU time, heap and frames. Open <a href='https://ui.perfetto.dev'>ui.perfetto.dev</a>
