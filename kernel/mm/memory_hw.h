@@ -77,6 +77,7 @@ void release_boot_frames();
 enum class FixmapSlot : uint8_t {
     Lapic,
     IoApic,
+    AcpiSleep,  // a hardware-reduced platform's sleep control register
 };
 uint64_t fixmap_mmio(FixmapSlot slot, uint64_t phys);
 

@@ -505,6 +505,28 @@ TEST(AcpiTables, ResetRegWithoutFlagIsUnsupported)
     EXPECT_EQ(r.value().reset.address, 0xCF9u);  // still reported, for logs
 }
 
+// Hardware-reduced ACPI (QEMU's microvm): no PM1 blocks, S5 through the
+// FADT's SLEEP_CONTROL_REG; a FADT too short for it reports none.
+TEST(AcpiTables, HardwareReducedSleepControlRegister)
+{
+    FakePhys m = make_acpi2_machine();
+    Fadt f = piix4_fadt(static_cast<uint32_t>(kDsdtPhys));
+    f.pm1a_cnt_blk = 0;
+    f.sleep_control_reg = gas(acpi::AddressSpace::SystemMemory, 0xFEA00000);
+    m.place(kFadt2Phys, make_fadt(f, sizeof(Fadt), 6));
+    auto r = power_info(m);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.value().pm1a_cnt, 0);
+    EXPECT_EQ(r.value().sleep_control_space, acpi::AddressSpace::SystemMemory);
+    EXPECT_EQ(r.value().sleep_control, 0xFEA00000u);
+
+    FakePhys old = make_acpi2_machine();
+    old.place(kFadt2Phys, make_fadt(f, offsetof(Fadt, sleep_control_reg), 5));
+    auto o = power_info(old);
+    ASSERT_TRUE(o.ok());
+    EXPECT_EQ(o.value().sleep_control, 0u);
+}
+
 TEST(AcpiTables, CorruptXsdtFallsBackToRsdt)
 {
     FakePhys m = make_acpi2_machine();

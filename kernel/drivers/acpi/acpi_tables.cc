@@ -185,6 +185,11 @@ Result<uint64_t> search_root(PhysReader read, void* ctx, uint64_t root_phys, uin
         info.reset.value = EXO_FADT(reset_value);
         info.reset.supported = (flags & acpi::kFadtFlagResetRegSup) != 0 && r.address != 0;
     }
+    if (len >= offsetof(Fadt, sleep_status_reg)) {
+        GenericAddress r = EXO_FADT(sleep_control_reg);
+        info.sleep_control_space = static_cast<acpi::AddressSpace>(r.address_space_id);
+        info.sleep_control = r.address;
+    }
 #undef EXO_FADT
     return {};
 }

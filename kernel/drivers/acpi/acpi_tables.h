@@ -270,6 +270,10 @@ struct AcpiPowerInfo {
     uint16_t pm_timer;     // I/O port of the PM timer (PM_TMR_BLK); 0 when absent (hardware-reduced)
     bool pm_timer_32bit;   // TMR_VAL_EXT
     ResetRegister reset;
+    // Hardware-reduced ACPI (no PM1 blocks, e.g. QEMU's microvm): S5 is
+    // entered through SLEEP_CONTROL_REG (§4.8.3.7). 0 when absent.
+    acpi::AddressSpace sleep_control_space;
+    uint64_t sleep_control;
 };
 
 // Locates the RSDP. A non-zero `hint_phys` (e.g. from the boot loader) is

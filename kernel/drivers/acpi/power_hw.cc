@@ -54,9 +54,20 @@ Result<void> acpi_probe()
 void acpi_soft_off(X86PortIo& io)
 {
     Result<const AcpiPowerInfo*> info = acpi_info();
-    if (!info.ok() || !info.value()->has_s5 || !info.value()->pm1a_cnt)
+    if (!info.ok() || !info.value()->has_s5)
         return;
     const AcpiPowerInfo& i = *info.value();
+    if (!i.pm1a_cnt) {
+        // Hardware-reduced (QEMU's microvm): SLP_TYP in bits 2-4 and SLP_EN
+        // (bit 5) of the sleep control register, in I/O or memory space.
+        uint8_t value = static_cast<uint8_t>(((i.slp_typ_a & 7) << 2) | (1 << 5));
+        if (i.sleep_control_space == acpi::AddressSpace::SystemIo && i.sleep_control <= 0xFFFF)
+            io.write8(static_cast<uint16_t>(i.sleep_control), value);
+        else if (i.sleep_control_space == acpi::AddressSpace::SystemMemory && i.sleep_control)
+            *reinterpret_cast<volatile uint8_t*>(memory::fixmap_mmio(memory::FixmapSlot::AcpiSleep, i.sleep_control)
+                + (i.sleep_control & 0xFFF)) = value;
+        return;
+    }
     if (!(io.read16(i.pm1a_cnt) & acpi::kPm1CntSciEn) && i.smi_cmd) {
         io.write8(static_cast<uint16_t>(i.smi_cmd), i.acpi_enable);
         for (uint32_t n = 0; n < kAcpiEnableSpins && !(io.read16(i.pm1a_cnt) & acpi::kPm1CntSciEn); ++n)
