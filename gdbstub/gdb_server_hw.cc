@@ -333,7 +333,9 @@ GdbAction next_from_gdb(bool& typed)
                 if (!g_hinted) {
                     // Someone types at the shell of a stopped kernel: once
                     // per session, the way out if gdb died without detaching.
-                    log_warn("gdb: kernel stopped by gdb; Ctrl-] x3 on COM1 resumes");
+                    // An error line: the shell holds lesser ones while a
+                    // command runs, and this one must be seen now.
+                    log_error("gdb: kernel stopped by gdb; Ctrl-] x3 on COM1 resumes");
                     g_hinted = true;
                 }
             }

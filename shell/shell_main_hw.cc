@@ -48,9 +48,11 @@ void print_log_line(const char* text, size_t n)
 }
 
 // Log lines that arrive while someone types go above the edited line.
-void echo_log_line(const char* text, size_t n)
+// Errors are not held: a panic (or a command that never returns) must be
+// seen now, whatever it splits.
+void echo_log_line(LogLevel level, const char* text, size_t n)
 {
-    if (!g_command_running)
+    if (!g_command_running || level == LogLevel::Error)
         print_log_line(text, n);
     else if (g_held_from == 0)
         g_held_from = klog_ring().next_seq();  // this line's record + 1
@@ -62,7 +64,7 @@ void print_held_lines()
 {
     if (g_held_from != 0)
         klog_ring().read_from(g_held_from - 1, [](void*, const LogRecord& r) {
-            if (klog_prints(r.level))
+            if (klog_prints(r.level) && r.level != LogLevel::Error)  // errors went out at once
                 print_log_line(r.text, r.length);
             return LogVisit::Continue;
         }, nullptr);

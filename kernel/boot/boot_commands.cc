@@ -43,7 +43,7 @@ Result<void> cmd_boot(CommandContext& ctx, int, const char* const*)
     list.fields("TSC {:u}{!tsc_hz} kHz ({tsc_source}){!total_us}{!total_ns}{!degraded}\n", hz / 1000, hz,
         timer::tsc_source_name(timer::tsc_source()), prompt_ns / 1000, prompt_ns, runner.degraded());
     list.open_items();
-    list.text("task         phase        start_us     dur_us  status    frames    heap_B\n");
+    list.text("task         phase         start_us     dur_us  status    frames    heap_B\n");
     uint16_t order[kMaxListed];
     size_t n = boot_order(runner, order);
     for (size_t k = 0; k < n; ++k) {
@@ -52,8 +52,9 @@ Result<void> cmd_boot(CommandContext& ctx, int, const char* const*)
         const BootRecord& r = runner.record(i);
         uint64_t start_ns = since_entry_ns(r.tsc_start);
         uint64_t dur_ns = r.ran() ? timer::ticks_to_ns(r.ticks()) : 0;
-        bool deferred = r.context == RunContext::Deferred;
-        list.row("{name:-12s} {phase:-10s} {start_us:8u}.{:u} {duration_us:8u}.{:u}{!duration_ns}  {status:-8s} "
+        // Deferred: ran in `init`, or waits for it.
+        bool deferred = r.context == RunContext::Deferred || r.status == TaskStatus::Pending;
+        list.row("{name:-12s} {phase:-10s} {start_us:9u}.{:u} {duration_us:8u}.{:u}{!duration_ns}  {status:-8s} "
                  "{frames:7d} {heap_bytes:9d}{:s}{!deferred}\n",
             t.name, boot_phase_name(t.phase), start_ns / 1000, start_ns % 1000 / 100, dur_ns / 1000,
             dur_ns % 1000 / 100, dur_ns, task_status_name(r.status), r.frames_delta, r.heap_delta,
@@ -90,10 +91,12 @@ void report_run(CommandContext& ctx, size_t i)
     const BootRunner& runner = boot_sequence::runner();
     const BootRecord& r = runner.record(i);
     uint64_t ns = r.ran() ? timer::ticks_to_ns(r.ticks()) : 0;
-    print(ctx, "init %-10s %-8s %u.%u us, %d frames, %d heap bytes", runner.task(i).name, task_status_name(r.status),
+    print(ctx, "init %-11s %-8s %u.%u us, %d frames, %d heap bytes", runner.task(i).name, r.shown_status(),
         ns / 1000, ns % 1000 / 100, r.frames_delta, r.heap_delta);
     if (r.status == TaskStatus::Failed || r.status == TaskStatus::Absent)
         print(ctx, " (%s)", error_name(r.error));
+    else if (r.status == TaskStatus::Skipped)
+        print(ctx, " (needs %s)", runner.task(r.blocked_by).name);
     print(ctx, "\n");
 }
 

@@ -150,6 +150,12 @@ struct BootRecord {
     {
         return status == TaskStatus::Failed || (status == TaskStatus::Skipped && error != Error::Absent);
     }
+    // The status as `init` shows it: skipped for want of absent hardware
+    // is "absent", as `drivers` says (vga without PCI).
+    const char* shown_status() const
+    {
+        return status == TaskStatus::Skipped && !is_failure() ? "absent" : task_status_name(status);
+    }
 };
 
 // The runner's view of the machine. Every member may be null: a null probe

@@ -27,10 +27,10 @@ bool should_print(LogLevel level)
     return static_cast<int>(level) <= static_cast<int>(g_verbosity) + 1;
 }
 
-void print_line(const char* text, size_t n)
+void print_line(LogLevel level, const char* text, size_t n)
 {
     if (g_echo) {
-        g_echo(text, n);
+        g_echo(level, text, n);
         return;
     }
     console::write(text, n);
@@ -48,7 +48,7 @@ void klog_line(LogLevel level, const char* text, size_t n)
     cpu::InterruptGuard guard;
     cpu::opaque(&g_ring)->append(level, cpu::rdtsc(), text, n);
     if (should_print(level))
-        print_line(text, n);
+        print_line(level, text, n);
 }
 
 void klog_v(LogLevel level, const char* fmt, FormatSig sig, ...)

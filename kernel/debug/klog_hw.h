@@ -17,7 +17,7 @@ const LogRing& klog_ring();
 
 // While someone edits a shell line, log lines must be printed above it;
 // the shell installs a writer for that.
-using LogEcho = void (*)(const char* text, size_t n);
+using LogEcho = void (*)(LogLevel level, const char* text, size_t n);
 void klog_set_echo(LogEcho echo);
 // Whether a line of this level goes to the console (the `log=` option).
 bool klog_prints(LogLevel level);

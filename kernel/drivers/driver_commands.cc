@@ -27,7 +27,7 @@ Result<void> cmd_drivers(CommandContext& ctx, int, const char* const*)
     DriverList list = drivers();
     Listing listing(ctx, "drivers");
     listing.open_items();
-    listing.text("driver     phase      state      init_us  detail\n");
+    listing.text("driver      phase      state      init_us  detail\n");
     for (const DriverEntry* d = list.begin; d != list.end; ++d) {
         Result<size_t> index = runner.find(d->name);
         if (!index.ok())
@@ -35,9 +35,16 @@ Result<void> cmd_drivers(CommandContext& ctx, int, const char* const*)
         const BootRecord& r = runner.record(index.value());
         const BootTask& t = runner.task(index.value());
         uint64_t init_ns = r.ran() ? timer::ticks_to_ns(r.ticks()) : 0;
+        // Skipped (vga without PCI): what it needed, where a detail would be.
+        char needs[32];
+        const char* detail = d->detail;
+        if (r.status == TaskStatus::Skipped && !detail[0]) {
+            format_to(needs, sizeof needs, "needs %s", runner.task(r.blocked_by).name);
+            detail = needs;
+        }
         // init_us in text with one decimal: the integer part, then the tenths (text only).
-        listing.row("{name:-10s} {phase:-10s} {state:-8s} {init_us:7u}.{:u}  {detail}\n", d->name,
-            boot_phase_name(t.phase), driver_state(r), init_ns / 1000, init_ns % 1000 / 100, d->detail);
+        listing.row("{name:-11s} {phase:-10s} {state:-8s} {init_us:7u}.{:u}  {detail}\n", d->name,
+            boot_phase_name(t.phase), driver_state(r), init_ns / 1000, init_ns % 1000 / 100, detail);
     }
     return listing.finish();
 }

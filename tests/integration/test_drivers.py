@@ -491,3 +491,33 @@ def test_deferred_auto_leaves_nothing_pending(booted, mode):
             assert ds[n]["state"] == "absent", ds[n]
     again = q.command("init deferred", CMD_TIMEOUT_S)
     assert ALREADY.search(again) and not init_lines(again), f"`init deferred` after deferred=auto:\n{again}"
+
+
+def test_microvm_says_why_and_agrees_everywhere(booted):
+    """What a user of microvm reads (issue 15): `init` says `absent` where
+    `drivers` does (vga needs the absent PCI, and both say so), `pci` says
+    there is no bus instead of suggesting `init pci`, pending tasks are
+    "deferred" in `boot --json`, the lapic-timer row keeps its columns, and
+    `uptime` shows the wall clock as a date, its epoch seconds in JSON."""
+    q = booted(BootMode.MICROVM)
+    pending = {n: t for n, t in boot_tasks(q).items() if t["status"] == "pending"}
+    assert pending and all(t["deferred"] is True for t in pending.values()), pending
+    out = human(q, "init deferred")
+    vga = [ln for ln in out.splitlines() if ln.split()[1:2] == ["vga"]]
+    assert vga and re.search(r"\babsent\b.*\(needs pci\)", vga[0]), f"`init deferred`:\n{out}"
+    ds = drivers(q)
+    assert ds["vga"]["state"] == "absent" and ds["vga"]["detail"] == "needs pci", ds["vga"]
+    assert "no host bridge" in ds["pci"]["detail"], ds["pci"]
+    text = human(q, "drivers")
+    header = text.splitlines()[0]
+    for ln in text.splitlines()[1:]:
+        assert ln[header.index("phase")] != " " and ln[header.index("phase") - 1] == " ", f"misaligned:\n{text}"
+    listing = q.command("pci", CMD_TIMEOUT_S)
+    assert "no PCI bus" in listing and "init pci" not in listing, listing
+    up = human(q, "uptime")
+    m = re.search(r"wall clock: (\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) UTC", up)
+    assert m, f"`uptime` wall clock:\n{up}"
+    wall = datetime.datetime(*map(int, m.groups()), tzinfo=datetime.timezone.utc)
+    unix = json_command(q, "uptime")["unix_time"]
+    assert abs(wall.timestamp() - unix) <= 2, (up, unix)
+    assert abs((wall - utcnow()).total_seconds()) < 120, f"RTC {wall} vs host clock {utcnow()}"

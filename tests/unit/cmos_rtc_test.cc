@@ -372,3 +372,34 @@ TEST(CmosRtc, FormatNeedsRoomForTextAndNul)
     EXPECT_STREQ(buf, "2005-03-07 04:05:06");
     EXPECT_EQ(text(time_of(1999, 12, 31, 23, 59, 59, 5)), "1999-12-31 23:59:59");
 }
+
+namespace exo {
+namespace {
+
+// from_unix inverts unix_seconds over every day from 1970 to past 2400
+// (leap centuries included) and at the edges of each day.
+TEST(RtcFromUnix, InvertsUnixSecondsEveryDay)
+{
+    for (int64_t day = 0; day < 160000; ++day) {
+        for (int64_t s : { int64_t { 0 }, int64_t { 86399 } }) {
+            int64_t t = day * 86400 + s;
+            RtcTime got = rtc::from_unix(t);
+            ASSERT_EQ(rtc::unix_seconds(got), t) << t;
+            ASSERT_TRUE(got.month >= 1 && got.month <= 12 && got.day >= 1 && got.day <= 31) << t;
+        }
+    }
+    RtcTime t = rtc::from_unix(951782400);  // 2000-02-29 00:00:00, a leap century
+    EXPECT_EQ(t.year, 2000);
+    EXPECT_EQ(t.month, 2);
+    EXPECT_EQ(t.day, 29);
+    t = rtc::from_unix(1796541915);
+    EXPECT_EQ(t.year, 2026);
+    EXPECT_EQ(t.month, 12);
+    EXPECT_EQ(t.day, 6);
+    EXPECT_EQ(t.hour, 7);
+    EXPECT_EQ(t.minute, 25);
+    EXPECT_EQ(t.second, 15);
+}
+
+}  // namespace
+}  // namespace exo

@@ -22,6 +22,7 @@ class Task:
     status: int
     error: int
     deferred: bool
+    blocked_by: int = 0xFFFF
 
     @property
     def ran(self) -> bool:
@@ -67,5 +68,7 @@ def read_runner() -> Runner:
             name=target.cstring(target.ptr(t["name"]), 64) or "(null)", phase=int(t["phase"]),
             tsc_start=target.u64(rec["tsc_start"]), tsc_end=target.u64(rec["tsc_end"]),
             frames_delta=int(rec["frames_delta"]), heap_delta=int(rec["heap_delta"]),
-            status=int(rec["status"]), error=int(rec["error"]), deferred=int(rec["context"]) == deferred))
+            status=int(rec["status"]), error=int(rec["error"]), blocked_by=int(rec["blocked_by"]),
+            # As `boot` says it: ran in `init`, or waits for it.
+            deferred=int(rec["context"]) == deferred or int(rec["status"]) == names.TASK_STATUS["Pending"]))
     return Runner(out, bool(r["m_degraded"]))

@@ -6,8 +6,8 @@ from __future__ import annotations
 from . import bootrecs, names, target, tsc
 from .command import ExoCommand
 
-HEADER = "task         phase        start_us     dur_us  status    frames    heap_B\n"
-ROW = "%-12s %-10s %8u.%u %8u.%u  %-8s %7d %9d%s\n"
+HEADER = "task         phase         start_us     dur_us  status    frames    heap_B\n"
+ROW = "%-12s %-10s %9u.%u %8u.%u  %-8s %7d %9d%s\n"
 
 
 def tenths(ns: int) -> tuple:

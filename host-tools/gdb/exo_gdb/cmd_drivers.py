@@ -8,8 +8,8 @@ from . import bootrecs, names, target, tsc
 from .command import ExoCommand
 
 DETAIL_SIZE = 88  # kernel/drivers/drivers_hw.h kDriverDetailSize
-HEADER = "driver     phase      state      init_us  detail\n"
-ROW = "%-10s %-10s %-8s %7u.%u  %s\n"
+HEADER = "driver      phase      state      init_us  detail\n"
+ROW = "%-11s %-10s %-8s %7u.%u  %s\n"
 
 
 def driver_state(t: bootrecs.Task) -> str:
@@ -46,6 +46,8 @@ Each driver's phase, state (active/pending/absent/failed), init time and detail.
                 continue
             ns = tsc.ticks_to_ns(t.ticks, hz) if t.ran else 0
             detail = target.cstring(detail_ptr, DETAIL_SIZE)
+            if t.status == names.TASK_STATUS["Skipped"] and not detail and t.blocked_by < len(runner.tasks):
+                detail = f"needs {runner.tasks[t.blocked_by].name}"   # as the shell fills it in
             out.append(ROW % (name, names.name_at(names.BOOT_PHASES, t.phase), driver_state(t), ns // 1000,
                               ns % 1000 // 100, "(null)" if detail is None else detail))
         note = target.tsc_note(hz)

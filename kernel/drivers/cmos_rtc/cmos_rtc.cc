@@ -101,6 +101,29 @@ int64_t unix_seconds(const RtcTime& t)
     return days_from_civil(t.year, t.month, t.day) * kSecondsPerDay + t.hour * 3600 + t.minute * 60 + t.second;
 }
 
+// days_from_civil run backwards: eras of 400 years (146097 days) counted
+// from 0000-03-01, so the leap day ends each year of the era.
+RtcTime from_unix(int64_t seconds)
+{
+    // 32-bit after the first split: days fit until the year 11 million.
+    uint32_t days = static_cast<uint32_t>(static_cast<uint64_t>(seconds) / kSecondsPerDay) + 719468;
+    uint32_t secs = static_cast<uint32_t>(static_cast<uint64_t>(seconds) % kSecondsPerDay);
+    uint32_t era = days / 146097;
+    uint32_t day_of_era = days % 146097;
+    uint32_t year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+    uint32_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    uint32_t month_from_march = (5 * day_of_year + 2) / 153;
+    uint32_t month = month_from_march < 10 ? month_from_march + 3 : month_from_march - 9;
+    RtcTime t;
+    t.year = static_cast<uint16_t>(era * 400 + year_of_era + (month <= 2));
+    t.month = static_cast<uint8_t>(month);
+    t.day = static_cast<uint8_t>(day_of_year - (153 * month_from_march + 2) / 5 + 1);
+    t.hour = static_cast<uint8_t>(secs / 3600);
+    t.minute = static_cast<uint8_t>(secs / 60 % 60);
+    t.second = static_cast<uint8_t>(secs % 60);
+    return t;
+}
+
 size_t format(const RtcTime& t, char* buf, size_t cap)
 {
     if (buf == nullptr || cap < kTextLength + 1)

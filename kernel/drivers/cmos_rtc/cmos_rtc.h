@@ -96,6 +96,8 @@ int64_t days_from_civil(int32_t year, uint32_t month, uint32_t day);
 
 // Seconds since the Unix epoch, the RTC read as UTC.
 int64_t unix_seconds(const RtcTime& t);
+// The inverse, for seconds >= 0 (weekday left 0): the date `uptime` prints.
+RtcTime from_unix(int64_t seconds);
 
 // Writes "YYYY-MM-DD HH:MM:SS" plus a NUL; returns kTextLength, or 0 (and
 // writes nothing) when cap < kTextLength + 1.

@@ -1,5 +1,6 @@
 // `pci`: the devices the "pci" task found, with their BARs.
 #include "kernel/drivers/pci/pci_bus_hw.h"
+#include "kernel/boot/boot_sequence_hw.h"
 #include "kernel/drivers/pci/pci_ids.h"
 #include "shell/kernel_commands.h"
 
@@ -11,8 +12,14 @@ Result<void> cmd_pci(CommandContext& ctx, int, const char* const*)
     Listing list(ctx, "devices");
     JsonWriter& json = list.writer();
     list.open_items();
-    if (pci_bus::device_count() == 0)
-        list.text("no PCI devices (pci is not active: see `drivers`, run `init pci`)\n");
+    if (pci_bus::device_count() == 0) {
+        // Not probed yet, or probed and there is no bus (microvm).
+        const BootRunner& runner = boot_sequence::runner();
+        Result<size_t> task = runner.find("pci");
+        list.text(task.ok() && runner.record(task.value()).finished()
+                ? "no PCI devices: this machine has no PCI bus (see `drivers`)\n"
+                : "no PCI devices yet: `init pci` probes the bus\n");
+    }
     for (size_t i = 0; i < pci_bus::device_count(); ++i) {
         const PciDevice& d = pci_bus::device(i);
         char where[16], id[16];

@@ -1,5 +1,6 @@
 // `uptime`: time since the first instruction, from the PIT tick and the TSC,
 // with the CMOS wall clock once `init rtc` has run.
+#include "kernel/drivers/cmos_rtc/cmos_rtc.h"
 #include "kernel/drivers/cmos_rtc/rtc_hw.h"
 #include "kernel/drivers/pit8254/timer_hw.h"
 #include "shell/kernel_commands.h"
@@ -17,8 +18,11 @@ Result<void> cmd_uptime(CommandContext& ctx, int, const char* const*)
     Listing record(ctx, nullptr);
     record.fields("up {:u}:{:02u}:{:02u}.{:03u}{!uptime_us} ({ticks} timer ticks at {tick_hz} Hz)\n{!tsc_hz}",
         s / 3600, (s / 60) % 60, s % 60, (us / 1000) % 1000, us, timer::ticks(), timer::kTickHz, timer::tsc_hz());
-    if (wall.ok())
-        record.fields("wall clock: {unix_time:d} seconds since 1970-01-01 UTC (CMOS RTC)\n", wall.value());
+    if (wall.ok()) {
+        char date[rtc::kTextLength + 1];
+        rtc::format(rtc::from_unix(wall.value()), date, sizeof date);
+        record.fields("wall clock: {:s} UTC (CMOS RTC){!unix_time:d}\n", date, wall.value());
+    }
     return record.finish();
 }
 
