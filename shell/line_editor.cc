@@ -47,7 +47,11 @@ constexpr uint32_t kTildeEnd = 4;
 constexpr uint32_t kTildeHomeRxvt = 7;
 constexpr uint32_t kTildeEndRxvt = 8;
 
-constexpr const char* kEraseToEnd = "\x1b[K";             // EL 0
+constexpr const char* kEraseToEnd = "\x1b[J";             // ED 0: the rows a wrapped line used too
+// Save the cursor, go to the last column, report the position, restore: the
+// answer (CSI row ; col R) gives the width.
+constexpr const char* kAskWidth = "\x1b" "7\x1b[999C\x1b[6n\x1b" "8";
+constexpr uint32_t kMinWidth = 20;
 constexpr const char* kClearScreen = "\x1b[H\x1b[2J";     // CUP home, ED 2
 constexpr char kBell = '\a';
 
@@ -103,7 +107,12 @@ void LineEditor::start_prompt()
 {
     reset_line();
     m_state = State::Editing;
+    m_prompt_length = static_cast<uint8_t>(__builtin_strlen(m_prompt));
     m_out.puts(m_prompt);
+    if (!m_width_asked) {
+        m_width_asked = true;
+        m_out.puts(kAskWidth);
+    }
 }
 
 LineEvent LineEditor::feed(uint8_t byte)
@@ -151,6 +160,7 @@ LineEvent LineEditor::escape_byte(uint8_t byte, bool& reprocess)
         if (byte == kCsiIntroducer) {
             m_input = Input::Csi;
             m_escape_number = 0;
+            m_escape_second = 0;
             m_escape_number_done = false;
         } else if (byte == kSs3Introducer) {
             m_input = Input::Ss3;
@@ -165,12 +175,15 @@ LineEvent LineEditor::escape_byte(uint8_t byte, bool& reprocess)
         return LineEvent::None;
     case Input::Csi:
         if (byte >= kParamFirst && byte <= kParamLast) {
-            if (byte >= '0' && byte <= '9' && !m_escape_number_done) {
-                m_escape_number = m_escape_number * 10 + (byte - '0');
-                if (m_escape_number > kMaxEscapeNumber)
-                    m_escape_number = kMaxEscapeNumber;
+            // The first number picks a key; after ';' come modifiers (ignored)
+            // or, in a cursor-position report, the column.
+            uint32_t& n = m_escape_number_done ? m_escape_second : m_escape_number;
+            if (byte >= '0' && byte <= '9') {
+                n = n * 10 + (byte - '0');
+                if (n > kMaxEscapeNumber)
+                    n = kMaxEscapeNumber;
             } else {
-                m_escape_number_done = true;  // ';' or private marker: modifiers ignored
+                m_escape_number_done = true;
             }
             return LineEvent::None;
         }
@@ -179,6 +192,11 @@ LineEvent LineEditor::escape_byte(uint8_t byte, bool& reprocess)
         m_input = Input::Normal;
         if (byte < kFinalFirst || byte > kFinalLast) {
             reprocess = true;
+            return LineEvent::None;
+        }
+        if (byte == 'R') {  // cursor-position report: the answer to kAskWidth
+            if (m_escape_second >= kMinWidth)
+                m_width = static_cast<uint16_t>(m_escape_second);
             return LineEvent::None;
         }
         if (byte != '~')
@@ -313,6 +331,7 @@ LineEvent LineEditor::act(Action action, uint8_t byte)
         break;
     case Action::Redraw:
         m_out.puts(kClearScreen);
+        m_out.puts(kAskWidth);
         redraw_line();
         break;
     case Action::Complete: complete(); break;
@@ -322,10 +341,7 @@ LineEvent LineEditor::act(Action action, uint8_t byte)
     }
     if (action < Action::Right)
         return LineEvent::None;
-    if (target < m_cursor)
-        move_left(m_cursor - target);
-    else
-        move_right(target - m_cursor);
+    move(m_cursor, target);
     m_cursor = target;
     erase(from, to);
     return LineEvent::None;
@@ -354,9 +370,9 @@ bool LineEditor::insert(const char* text, size_t count)
     m_length += count;
     m_buffer[m_length] = '\0';
     // Terminal cursor is at the old cursor: print from there to the end.
-    m_out.write(m_buffer + m_cursor, m_length - m_cursor);
+    write_span(m_cursor, m_length);
     m_cursor += count;
-    move_left(m_length - m_cursor);
+    move(m_length, m_cursor);
     return true;
 }
 
@@ -365,7 +381,7 @@ void LineEditor::erase(size_t from, size_t to)
 {
     if (from >= to)
         return;
-    move_left(m_cursor - from);
+    move(m_cursor, from);
     __builtin_memmove(m_buffer + from, m_buffer + to, m_length - to);
     m_length -= to - from;
     m_buffer[m_length] = '\0';
@@ -377,27 +393,27 @@ void LineEditor::erase(size_t from, size_t to)
 // of a longer old line, restore the cursor.
 void LineEditor::redraw_tail()
 {
-    m_out.write(m_buffer + m_cursor, m_length - m_cursor);
+    write_span(m_cursor, m_length);
     m_out.puts(kEraseToEnd);
-    move_left(m_length - m_cursor);
+    move(m_length, m_cursor);
 }
 
 // Terminal cursor is at column 0 of an empty row.
 void LineEditor::redraw_line()
 {
     m_out.puts(m_prompt);
-    m_out.write(m_buffer, m_length);
-    move_left(m_length - m_cursor);
+    write_span(0, m_length);
+    move(m_length, m_cursor);
 }
 
 // Swaps in another line (history), leaving the cursor at its end.
 void LineEditor::replace_line(const char* text, size_t count)
 {
-    move_left(m_cursor);
+    move(m_cursor, 0);
     __builtin_memmove(m_buffer, text, count);
     m_length = count;
     m_buffer[m_length] = '\0';
-    m_out.write(m_buffer, m_length);
+    write_span(0, m_length);
     m_out.puts(kEraseToEnd);
     m_cursor = m_length;
 }
@@ -408,18 +424,37 @@ void LineEditor::csi(size_t number, char final_byte)
     m_out.write(text, format_to(text, sizeof text, "\x1b[%u%c", number, final_byte));
 }
 
-void LineEditor::move_left(size_t columns)
+// Moves the terminal cursor between two positions of the line. Within a
+// row, left or right; across rows (a line longer than the terminal is
+// wide), up or down and then to the column: relative moves stop at the
+// edge of the screen, they do not follow the wrap.
+void LineEditor::move(size_t from, size_t to)
 {
-    if (columns == 1)
+    size_t a = m_prompt_length + from;
+    size_t b = m_prompt_length + to;
+    size_t row_a = a / m_width;
+    size_t row_b = b / m_width;
+    if (row_a != row_b) {
+        csi(row_a > row_b ? row_a - row_b : row_b - row_a, row_a > row_b ? 'A' : 'B');  // CUU, CUD
+        csi(b % m_width + 1, 'G');  // CHA
+    } else if (a == b + 1) {
         m_out.put('\b');
-    else if (columns > 1)
-        csi(columns, 'D');  // CUB
+    } else if (a > b) {
+        csi(a - b, 'D');  // CUB
+    } else if (b > a) {
+        csi(b - a, 'C');  // CUF
+    }
 }
 
-void LineEditor::move_right(size_t columns)
+// Prints [from, to) of the line from the terminal cursor at `from`. Text
+// that ends on the last column leaves the cursor there (the wrap is pending
+// until the next character), so it steps to the next row, where the editor
+// counts it.
+void LineEditor::write_span(size_t from, size_t to)
 {
-    if (columns > 0)
-        csi(columns, 'C');  // CUF
+    m_out.write(m_buffer + from, to - from);
+    if (to > from && (m_prompt_length + to) % m_width == 0)
+        m_out.newline();
 }
 
 void LineEditor::print_above(const char* text)
@@ -431,8 +466,11 @@ void LineEditor::print_above(const char* text)
 void LineEditor::print_above(const char* text, size_t length)
 {
     bool editing = m_state == State::Editing;
-    if (editing)
-        m_out.write("\r\x1b[K", 4);  // column 0, then EL 0 (kEraseToEnd)
+    if (editing) {
+        if ((m_prompt_length + m_cursor) / m_width != 0)
+            move(m_cursor, 0);  // up to the line's first row
+        m_out.write("\r\x1b[J", 4);  // column 0, erase the line's rows
+    }
     m_out.write(text, length);
     if (length == 0 || text[length - 1] != '\n')
         m_out.newline();
@@ -530,6 +568,7 @@ void LineEditor::complete()
         m_out.put(kBell);
         return;
     }
+    move(m_cursor, m_length);  // the candidates go below the whole line
     m_out.newline();
     for (size_t i = 0; i < candidates.count(); ++i) {
         if (i != 0)

@@ -125,8 +125,10 @@ public:
     }
 
     // Empties the line and prints the prompt. Call at start-up and after
-    // handling every event.
+    // handling every event. The first one also asks the terminal its width
+    // (a cursor-position report, which feed() takes in; Ctrl-L asks again).
     void start_prompt();
+    size_t width() const { return m_width; }
 
     LineEvent feed(uint8_t byte);
 
@@ -169,8 +171,8 @@ private:
     void redraw_tail();
     void redraw_line();
     void replace_line(const char* text, size_t count);
-    void move_left(size_t columns);
-    void move_right(size_t columns);
+    void move(size_t from, size_t to);
+    void write_span(size_t from, size_t to);
     void csi(size_t number, char final_byte);
     void history_step(int direction);
     void complete();
@@ -189,7 +191,14 @@ private:
     Input m_input { Input::Normal };
     size_t m_escape_length { 0 };
     uint32_t m_escape_number { 0 };
+    uint32_t m_escape_second { 0 };  // after ';': the column of a cursor-position report
     bool m_escape_number_done { false };
+
+    // The terminal: the line wraps every m_width columns after the prompt
+    // (80 until the terminal answers the cursor-position query).
+    uint16_t m_width { 80 };
+    uint8_t m_prompt_length { 0 };
+    bool m_width_asked { false };
 
     // -1 while editing a fresh line, else the history entry shown.
     int m_browse { -1 };

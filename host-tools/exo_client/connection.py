@@ -177,6 +177,9 @@ class TranscriptEntry:
     output: str     # what came back before the next prompt (LF newlines)
 
 
+TERMINAL_CONTROL = re.compile(r"\x1b(?:\[[0-9;?]*[@-~]|[78])")
+
+
 def parse_transcript(text: Union[str, bytes]) -> tuple[str, list[TranscriptEntry]]:
     """Split a recorded COM1 session (boot log, then `exo> CMD` / output
     pairs) into (boot log, entries). Line editing is not replayed: the
@@ -189,7 +192,9 @@ def parse_transcript(text: Union[str, bytes]) -> tuple[str, list[TranscriptEntry
     entries = []
     for part in parts[1:]:
         command, _, output = part.partition("\n")
-        command = command.replace("\x15", "").strip()
+        # Terminal control after the prompt (the first one asks the width:
+        # ESC 7, CSI 999 C, CSI 6 n, ESC 8) is not what was typed.
+        command = TERMINAL_CONTROL.sub("", command.replace("\x15", "")).strip()
         if not command and not output:
             continue
         entries.append(TranscriptEntry(command, output.rstrip("\n")))

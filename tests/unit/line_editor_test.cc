@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -76,7 +78,9 @@ TEST(LineEditor, StartPromptPrintsPrompt)
     LineHistory history;
     LineEditor editor(out, "exo> ", history);
     editor.start_prompt();
-    EXPECT_EQ(echo, "exo> ");
+    // The first prompt also asks the terminal for its width (save cursor,
+    // far right, report position, restore).
+    EXPECT_EQ(echo, "exo> \x1b" "7\x1b[999C\x1b[6n\x1b" "8");
     EXPECT_EQ(editor.length(), 0u);
     EXPECT_STREQ(editor.line(), "");
 }
@@ -128,12 +132,12 @@ TEST(LineEditor, BackspaceAtEndAndInMiddle)
     f.type("abc");
     f.take();
     f.type("\x7f");
-    EXPECT_EQ(f.take(), "\b\x1b[K");
+    EXPECT_EQ(f.take(), "\b\x1b[J");
     EXPECT_EQ(f.line(), "ab");
     f.type("cd" + kLeft);
     f.take();
     f.type("\x08");  // BS works like DEL
-    EXPECT_EQ(f.take(), "\bd\x1b[K\b");
+    EXPECT_EQ(f.take(), "\bd\x1b[J\b");
     EXPECT_EQ(f.line(), "abd");
     EXPECT_EQ(f.editor.cursor(), 2u);
 }
@@ -144,7 +148,7 @@ TEST(LineEditor, DeleteKeyAndCtrlD)
     f.type("abc\x01");  // Ctrl-A
     f.take();
     f.type(kDelete);
-    EXPECT_EQ(f.take(), "bc\x1b[K\x1b[2D");
+    EXPECT_EQ(f.take(), "bc\x1b[J\x1b[2D");
     EXPECT_EQ(f.line(), "bc");
     f.type("\x04");  // Ctrl-D
     EXPECT_EQ(f.line(), "c");
@@ -209,7 +213,7 @@ TEST(LineEditor, CtrlUKillsToStart)
     f.type("hello world" + kLeft + kLeft + kLeft + kLeft + kLeft);
     f.take();
     f.type("\x15");
-    EXPECT_EQ(f.take(), "\x1b[6Dworld\x1b[K\x1b[5D");
+    EXPECT_EQ(f.take(), "\x1b[6Dworld\x1b[J\x1b[5D");
     EXPECT_EQ(f.line(), "world");
     EXPECT_EQ(f.editor.cursor(), 0u);
 }
@@ -220,7 +224,7 @@ TEST(LineEditor, CtrlKKillsToEnd)
     f.type("hello world" + kLeft + kLeft + kLeft + kLeft + kLeft + kLeft);
     f.take();
     f.type("\x0b");
-    EXPECT_EQ(f.take(), "\x1b[K");
+    EXPECT_EQ(f.take(), "\x1b[J");
     EXPECT_EQ(f.line(), "hello");
     f.type("\x0b");
     EXPECT_EQ(f.line(), "hello");
@@ -233,7 +237,7 @@ TEST(LineEditor, CtrlWDeletesPreviousWord)
     f.take();
     f.type("\x17");
     EXPECT_EQ(f.line(), "pages ");
-    EXPECT_EQ(f.take(), "\x1b[8D\x1b[K");
+    EXPECT_EQ(f.take(), "\x1b[8D\x1b[J");
     f.type("\x17");
     EXPECT_EQ(f.line(), "");
     f.type("\x17");
@@ -266,7 +270,7 @@ TEST(LineEditor, CtrlLRedraws)
     f.type("abc" + kLeft);
     f.take();
     f.type("\x0c");
-    EXPECT_EQ(f.take(), "\x1b[H\x1b[2Jexo> abc\b");
+    EXPECT_EQ(f.take(), "\x1b[H\x1b[2J\x1b" "7\x1b[999C\x1b[6n\x1b" "8exo> abc\b");
     EXPECT_EQ(f.line(), "abc");
 }
 
@@ -334,11 +338,11 @@ TEST(LineEditor, HistoryUpDownRestoresDraft)
     f.take();
     f.type(kUp);
     EXPECT_EQ(f.line(), "three");
-    EXPECT_EQ(f.take(), "\x1b[4Dthree\x1b[K");
+    EXPECT_EQ(f.take(), "\x1b[4Dthree\x1b[J");
     EXPECT_EQ(f.editor.cursor(), 5u);
     f.type(kUp);
     EXPECT_EQ(f.line(), "two");
-    EXPECT_EQ(f.take(), "\x1b[5Dtwo\x1b[K");
+    EXPECT_EQ(f.take(), "\x1b[5Dtwo\x1b[J");
     f.type(kUp + kUp);
     EXPECT_EQ(f.line(), "one");
     f.type("\x10");  // Ctrl-P past the oldest: stays
@@ -447,7 +451,8 @@ TEST(LineEditor, TabInMiddleCompletesWordBeforeCursor)
     f.type("\t");
     // "mem" and "memtest" share "mem": insert "m", list, redraw with cursor.
     EXPECT_EQ(f.line(), "mem --json");
-    EXPECT_EQ(f.take(), "m --json\x1b[7D\r\nmem  memtest\r\nexo> mem --json\x1b[7D");
+    // The list goes below the line: to its end first.
+    EXPECT_EQ(f.take(), "m --json\x1b[7D\x1b[7C\r\nmem  memtest\r\nexo> mem --json\x1b[7D");
     EXPECT_EQ(f.editor.cursor(), 3u);
 }
 
@@ -495,8 +500,12 @@ TEST(LineEditor, TenKilobyteLineIsTooLongThenNextLineWorks)
     auto events = f.type(std::string(10 * 1024, 'x'));
     EXPECT_TRUE(events.empty());
     EXPECT_EQ(f.editor.length(), LineEditor::kCapacity);
-    // Echo stops at the limit with one bell.
-    EXPECT_EQ(f.take(), std::string(LineEditor::kCapacity, 'x') + "\a");
+    // Echo stops at the limit with one bell (a row break after each full
+    // 80-column row of prompt and text).
+    std::string echo = f.take();
+    for (size_t at; (at = echo.find("\r\n")) != std::string::npos;)
+        echo.erase(at, 2);
+    EXPECT_EQ(echo, std::string(LineEditor::kCapacity, 'x') + "\a");
     events = f.type("\x7f" + kLeft + "\t\r\n");
     ASSERT_EQ(events, std::vector<LineEvent> { LineEvent::TooLong });
     EXPECT_EQ(f.take(), "\r\n");
@@ -620,9 +629,9 @@ TEST(LineEditor, PrintAboveRedrawsPromptLineAndCursor)
     f.type("abc" + kLeft);
     f.take();
     f.editor.print_above("[    1.000] usb: hello");
-    EXPECT_EQ(f.take(), "\r\x1b[K[    1.000] usb: hello\r\nexo> abc\b");
+    EXPECT_EQ(f.take(), "\r\x1b[J[    1.000] usb: hello\r\nexo> abc\b");
     f.editor.print_above("two\r\nlines\r\n");
-    EXPECT_EQ(f.take(), "\r\x1b[Ktwo\r\nlines\r\nexo> abc\b");
+    EXPECT_EQ(f.take(), "\r\x1b[Jtwo\r\nlines\r\nexo> abc\b");
     EXPECT_EQ(f.line(), "abc");
     EXPECT_EQ(f.editor.cursor(), 2u);
     f.type("X");
@@ -647,9 +656,9 @@ TEST(LineEditor, PrintAboveTakesALengthWithoutNul)
     f.take();
     const char text[] = "log line\nnext";  // only the first 8 bytes are printed
     f.editor.print_above(text, 8);
-    EXPECT_EQ(f.take(), "\r\x1b[Klog line\r\nexo> ab");
+    EXPECT_EQ(f.take(), "\r\x1b[Jlog line\r\nexo> ab");
     f.editor.print_above(text, 9);  // ends in '\n': no newline added
-    EXPECT_EQ(f.take(), "\r\x1b[Klog line\nexo> ab");
+    EXPECT_EQ(f.take(), "\r\x1b[Jlog line\nexo> ab");
     EXPECT_EQ(f.line(), "ab");
 }
 
@@ -736,4 +745,215 @@ TEST(LineHistory, SharedBetweenEditorsWithDifferentLimits)
     // Recalled but cut to what the narrow editor can hold.
     EXPECT_STREQ(narrow.line(), "page");
     EXPECT_EQ(narrow.cursor(), 4u);
+}
+
+// ---------------------------------------------------------------------------
+// Lines wider than the terminal. A small VT model (autowrap with the pending
+// wrap of a real terminal, relative moves clamped at the screen's edges,
+// CHA, EL/ED) shows what the user sees; after every key the screen must show
+// the prompt and the line, wrapped, with the cursor where the editor says.
+
+namespace {
+
+class Terminal {
+public:
+    explicit Terminal(size_t width) : m_width(width), m_rows(1, std::string(width, ' ')) {}
+
+    void feed(const std::string& bytes)
+    {
+        for (size_t i = 0; i < bytes.size(); ++i) {
+            char c = bytes[i];
+            if (c == '\x1b') {
+                i = escape(bytes, i + 1);
+            } else if (c == '\r') {
+                m_col = 0;
+                m_pending = false;
+            } else if (c == '\n') {
+                down(1);
+                m_pending = false;
+            } else if (c == '\b') {
+                if (m_col > 0)
+                    --m_col;
+                m_pending = false;
+            } else if (c >= 0x20 && c < 0x7f) {
+                if (m_pending) {
+                    m_col = 0;
+                    down(1);
+                    m_pending = false;
+                }
+                m_rows[m_row][m_col] = c;
+                if (m_col + 1 == m_width)
+                    m_pending = true;
+                else
+                    ++m_col;
+            }
+        }
+    }
+
+    // The screen's text, rows joined, trailing blanks dropped.
+    std::string text() const
+    {
+        std::string all;
+        for (const std::string& r : m_rows)
+            all += r;
+        return all.substr(0, all.find_last_not_of(' ') + 1);
+    }
+    size_t cursor() const { return m_row * m_width + m_col + (m_pending ? 1 : 0); }
+
+private:
+    void down(size_t n)
+    {
+        m_row += n;
+        while (m_rows.size() <= m_row)
+            m_rows.emplace_back(m_width, ' ');
+    }
+    size_t escape(const std::string& b, size_t i)
+    {
+        if (b[i] == '7') {
+            m_saved = { m_row, m_col, m_pending };
+            return i;
+        }
+        if (b[i] == '8') {
+            std::tie(m_row, m_col, m_pending) = m_saved;
+            return i;
+        }
+        size_t n = 0;
+        bool any = false;
+        for (++i; isdigit(static_cast<unsigned char>(b[i])) || b[i] == ';'; ++i) {
+            if (b[i] != ';') {
+                n = n * 10 + static_cast<size_t>(b[i] - '0');
+                any = true;
+            }
+        }
+        size_t count = any ? n : 1;
+        switch (b[i]) {
+        case 'A': m_row = m_row > count ? m_row - count : 0; break;
+        case 'B': down(count); break;
+        case 'C': m_col = std::min(m_width - 1, m_col + count); break;
+        case 'D': m_col = m_col > count ? m_col - count : 0; break;
+        case 'G': m_col = std::min(m_width - 1, count - 1); break;
+        case 'H': m_row = m_col = 0; break;
+        case 'J':
+            if (n == 2) {
+                for (std::string& r : m_rows)
+                    r.assign(m_width, ' ');
+            } else {
+                m_rows[m_row].replace(m_col, m_width - m_col, m_width - m_col, ' ');
+                for (size_t r = m_row + 1; r < m_rows.size(); ++r)
+                    m_rows[r].assign(m_width, ' ');
+            }
+            break;
+        case 'K': m_rows[m_row].replace(m_col, m_width - m_col, m_width - m_col, ' '); break;
+        default: break;  // 6n: no answer here
+        }
+        m_pending = false;
+        return i;
+    }
+
+    size_t m_width;
+    std::vector<std::string> m_rows;
+    size_t m_row = 0;
+    size_t m_col = 0;
+    bool m_pending = false;
+    std::tuple<size_t, size_t, bool> m_saved {};
+};
+
+struct WideFixture {
+    explicit WideFixture(size_t width) : term(width)
+    {
+        editor.start_prompt();
+        if (width != 80)
+            editor.feed(0x1b), type("[24;" + std::to_string(width) + "R");  // the terminal's answer
+        sync();
+    }
+    void type(const std::string& keys)
+    {
+        for (char c : keys)
+            editor.feed(static_cast<uint8_t>(c));
+    }
+    void sync()
+    {
+        term.feed(echo);
+        echo.clear();
+    }
+    void expect_screen(const std::string& where)
+    {
+        sync();
+        std::string want = "exo> " + std::string(editor.line(), editor.length());
+        ASSERT_EQ(term.text(), want.substr(0, want.find_last_not_of(' ') + 1)) << where;
+        ASSERT_EQ(term.cursor(), 5 + editor.cursor()) << where;
+    }
+    std::string echo;
+    Output out { append, &echo };
+    LineHistory history;
+    LineEditor editor { out, "exo> ", history };
+    Terminal term;
+};
+
+}  // namespace
+
+// The review's case: `uptime ` plus 100 b's in 80 columns, Home, Right x6,
+// Ctrl-K: the screen must show `exo> uptime` alone, as Enter would run.
+TEST(LineEditorWrap, KillToEndAcrossTheWrap)
+{
+    WideFixture f(80);
+    f.type("uptime " + std::string(100, 'b'));
+    f.expect_screen("typed");
+    f.type("\x01");
+    f.expect_screen("home");
+    for (int i = 0; i < 6; ++i)
+        f.type("\x06");
+    f.expect_screen("right x6");
+    f.type("\x0b");
+    f.expect_screen("ctrl-k");
+    EXPECT_EQ(std::string(f.editor.line()), "uptime");
+}
+
+TEST(LineEditorWrap, WidthFromTheCursorPositionReport)
+{
+    WideFixture f(37);
+    EXPECT_EQ(f.editor.width(), 37u);
+    f.type("\x1b[24;5R");  // too narrow to believe: kept
+    EXPECT_EQ(f.editor.width(), 37u);
+    EXPECT_EQ(f.editor.length(), 0u);  // a report is not typing
+}
+
+// Random editing at several widths: after every key the screen is right.
+TEST(LineEditorWrap, RandomEditsKeepTheScreenRight)
+{
+    const std::vector<std::string> keys = {
+        "a", "b", "x y", "\x02", "\x06", "\x01", "\x05", "\x7f", "\x04", "\x0b", "\x15", "\x17",
+        kLeft, kRight, kDelete, "\x1b[H", "\x1b[F", std::string(30, 'z'), kUp, kDown,
+    };
+    for (size_t width : { 20u, 37u, 80u }) {
+        WideFixture f(width);
+        for (size_t n : { 3u, 15u, 75u, 150u })  // history lines of one to eight rows
+            f.history.add(std::string(n, 'h').c_str(), n);
+        std::mt19937 rng(static_cast<unsigned>(width));
+        std::string typed;
+        for (int step = 0; step < 3000; ++step) {
+            const std::string& k = keys[rng() % keys.size()];
+            size_t before = f.editor.cursor() * 1000 + f.editor.length();
+            f.type(k);
+            typed += k;
+            f.expect_screen("width " + std::to_string(width) + " step " + std::to_string(step) + " cursor was "
+                + std::to_string(before) + " key " + testing::PrintToString(k));
+            if (f.editor.length() > 200)
+                f.type("\x05\x15");
+        }
+    }
+}
+
+// A log line above a wrapped line: the whole line is erased first (from its
+// first row), then printed below the log line again.
+TEST(LineEditorWrap, LogLineAboveAWrappedLine)
+{
+    WideFixture f(20);
+    f.type(std::string(50, 'q') + "\x01\x06\x06");
+    f.expect_screen("typed");
+    f.editor.print_above("log", 3);
+    f.sync();
+    std::string want = "log" + std::string(17, ' ') + "exo> " + std::string(50, 'q');
+    EXPECT_EQ(f.term.text(), want);
+    EXPECT_EQ(f.term.cursor(), 20u + 5 + 2);
 }
