@@ -50,7 +50,7 @@ constexpr const char* kFaultWords[] = { "pagefault", "ud", "stack", "spin", null
 
 }  // namespace
 
-EXO_SHELL_COMMAND(kFaultCommand, "fault", "fault pagefault|ud|stack|spin", "trigger a kernel exception (shows the report), or a hang",
+EXO_SHELL_COMMAND(kFaultCommand, "fault", "fault pagefault|ud|stack|spin", "raise a kernel exception, or hang",
     cmd_fault, kFaultWords, nullptr, 1, Command::kNotInDebugger);
 
 }  // namespace exo

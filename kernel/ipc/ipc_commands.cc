@@ -29,7 +29,7 @@ Result<void> cmd_ipc(CommandContext& ctx, int, const char* const*)
 
 }  // namespace
 
-EXO_SHELL_COMMAND(kIpcCommand, "ipc", "ipc [--json]", "IPC endpoints: message counts and queue depths", cmd_ipc,
+EXO_SHELL_COMMAND(kIpcCommand, "ipc", "ipc [--json]", "IPC endpoint counters", cmd_ipc,
     nullptr, nullptr, 0);
 
 }  // namespace exo

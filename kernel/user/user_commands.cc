@@ -27,6 +27,6 @@ Result<void> cmd_user(CommandContext& ctx, int argc, const char* const* argv)
 }  // namespace
 
 EXO_SHELL_COMMAND(kUserCommand, "user", "user sampler|badptr|fault|bench|trap|step|fuzz",
-    "run a ring-3 program: IPC sampler, bad pointer, fault, syscall bench, int3, TF step, or syscall fuzzer", cmd_user, kPrograms, nullptr, 1, Command::kNotInDebugger);
+    "run a ring-3 test program", cmd_user, kPrograms, nullptr, 1, Command::kNotInDebugger);
 
 }  // namespace exo
