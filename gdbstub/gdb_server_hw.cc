@@ -540,7 +540,7 @@ Result<void> start_stub()
     g_com2.enable_rx_interrupt();
     pic::unmask(kIrqCom2);
     g_ready = true;
-    driver_detail("gdbstub", "RSP on COM2 0x2f8, IRQ 3%s, %u baud; attach any time", nmi ? " and NMI" : "",
+    driver_detail("gdbstub", "RSP on COM2 0x2f8, IRQ 3%s, %u baud", nmi ? " and NMI" : "",
         console::kBaud);
     return {};
 }
@@ -552,7 +552,7 @@ EXO_DRIVER_TASK(kGdbStubTask, "gdbstub", BootPhase::Critical, start_stub, "idt",
 void wait_for_attach()
 {
     if (!g_ready) {
-        log_error("gdb=wait: no stub (COM2 absent); booting on");
+        log_error("gdb=wait: no COM2; booting on");
         return;
     }
     log_info("gdb: waiting for gdb on COM2 (gdb=wait)");
@@ -567,7 +567,7 @@ void enter_from_panic(TrapFrame& frame)
     if (!g_stub.attached() && boot_sequence::options().gdb != GdbMode::Panic)
         return;
     if (g_inside) {
-        log_error("panic inside the gdb stub: not entering it again");
+        log_error("panic in the gdb stub: not reentering");
         return;
     }
     set_inside(true);

@@ -89,14 +89,14 @@ void run_to_prompt()
     auto* records = reinterpret_cast<BootRecord*>(g_record_storage);  // BootRunner constructs them
     g_runner = new (g_runner_storage) BootRunner(__boot_tasks_start, count, records, probes);
     if (!adopt_build_graph(count))
-        panic("boot task graph does not match this kernel's %u tasks (rebuild)", count);
+        panic("stale boot task graph: %u tasks (rebuild)", count);
     (void)g_runner->run_phase(BootPhase::Critical);
     if (options().gdb == GdbMode::Wait)
         gdb_server::wait_for_attach();
     (void)g_runner->run_phase(BootPhase::Essential);
     (void)g_runner->mark_optional_pending();
     if (g_runner->degraded())
-        log_warn("boot: an essential task failed; the system is degraded");
+        log_warn("boot: an essential task failed: degraded");
 }
 
 BootRunner& runner() { return *g_runner; }
@@ -112,7 +112,7 @@ void run_deferred_now()
     }
     // Debug level: anything printed now would interleave with a program's
     // first command at the prompt.
-    log_debug("boot: deferred=auto ran %u optional tasks", ran);
+    log_debug("boot: deferred=auto ran %u tasks", ran);
 }
 uint64_t tsc_prompt() { return g_tsc_prompt; }
 void mark_prompt()
@@ -125,7 +125,7 @@ void after_prompt()
 {
     memory::release_boot_frames();  // nothing needs them before the prompt
     if (!ipc::start_echo_server().ok() || !syscalls::start_sampler_sink().ok())
-        log_error("boot: cannot start the IPC service threads");
+        log_error("boot: cannot start IPC threads");
     // The echo server shares the shell's priority: let it reach its receive
     // (blocked, as `threads` shows it) before the shell takes a command.
     threads::yield();

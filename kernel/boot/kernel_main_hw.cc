@@ -60,7 +60,7 @@ void record_boot_info(uint32_t magic, uint32_t info_phys)
         info = memory::early_phys_to_virt(info_phys, total);
         parsed = info ? parse_multiboot2(magic, info, total, info_phys, *bi) : Result<void>(Error::NotMapped);
     } else {
-        panic("bad boot magic 0x%x: expected Multiboot2 0x%x in EAX (or a PVH entry)", magic,
+        panic("bad boot magic 0x%x, not Multiboot2 0x%x or PVH", magic,
             mb2::boot_magic);
     }
     if (!parsed.ok())

@@ -140,7 +140,7 @@ FrameAllocator* build_frames()
         return frames;
     }
     FrameStats s = frames->stats();
-    log_debug("memory: %u KiB usable, %u KiB free after reserving low memory, kernel and boot data",
+    log_debug("memory: %u KiB usable, %u KiB free",
         s.total_frames * 4, s.free_frames * 4);
     return frames;
 }
@@ -258,7 +258,7 @@ Result<void> init_paging()
     cpu::write_cr3(g_kernel_pt.root());
     g_paging_ready = true;
     // The W+X audit walks every table: the shell's `pages` runs it on demand.
-    log_debug("paging: kernel tables at %p, %u table frames", g_kernel_pt.root(), g_table_frames);
+    log_debug("paging: tables at %p, %u frames", g_kernel_pt.root(), g_table_frames);
     return {};
 }
 

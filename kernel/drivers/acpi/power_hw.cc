@@ -113,7 +113,7 @@ void poweroff()
     X86PortIo io;
     acpi_soft_off(io);
     io.write8(kDebugExitPort, 0);
-    log_error("power: no way to power off found; halting");
+    log_error("power: cannot power off; halting");
     cpu::halt_forever();
 }
 

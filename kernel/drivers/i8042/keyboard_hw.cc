@@ -38,7 +38,7 @@ Result<void> start_keyboard()
     TRY_VOID(g_i8042.init());
     idt::set_irq_handler(kIrqKeyboard, on_keyboard);
     pic::unmask(kIrqKeyboard);
-    driver_detail("ps2kbd", "i8042 at 0x60/0x64, IRQ 1, scancode set 1 (translated), US layout");
+    driver_detail("ps2kbd", "i8042 at 0x60/0x64, IRQ 1, set 1 (translated), US");
     return {};
 }
 

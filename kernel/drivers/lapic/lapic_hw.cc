@@ -84,7 +84,7 @@ Result<void> calibrate_timer()
     if (!counted)
         return Error::Unsupported;
     uint64_t timer_hz = mul_div_floor(counted, hz, elapsed);
-    driver_detail("lapic-timer", "%u kHz (bus %u kHz / 16) vs the TSC; idle, the PIT ticks",
+    driver_detail("lapic-timer", "%u kHz (bus %u kHz / 16) vs TSC; idle: PIT ticks",
         timer_hz / 1000, timer_hz * 16 / 1000);
     return {};
 }

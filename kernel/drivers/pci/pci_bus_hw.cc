@@ -17,13 +17,13 @@ Result<void> enumerate()
     PciConfig<X86PortIo> config { X86PortIo {} };
     Result<void> probed = config.probe();  // microvm: no host bridge -> Absent
     if (!probed.ok()) {
-        driver_detail("pci", "no host bridge: configuration mechanism #1 at 0xcf8 does not answer");
+        driver_detail("pci", "no host bridge (mechanism #1 at 0xcf8)");
         return probed;
     }
     ConfigSpace space = config.space();
     g_scan = pci_enumerate(space, g_devices, kMaxDevices, BarSizing::Probe);
     driver_detail("pci", "mechanism #1 at 0xcf8, %u devices on %u buses%s", g_scan.count, g_scan.buses,
-        g_scan.truncated ? " (list truncated)" : "");
+        g_scan.truncated ? " (truncated)" : "");
     return {};
 }
 

@@ -63,7 +63,7 @@ Result<void> start_timer()
     }
     cpu::sti();
     driver_detail("pit", "IRQ 0 at %u Hz, reload %u; TSC rate from %s", kTickHz, g_pit.reload(),
-        g_source == TscSource::Unknown ? "the ACPI PM timer or the PIT, measured on first use" : tsc_source_name(g_source));
+        g_source == TscSource::Unknown ? "PM timer or PIT, on first use" : tsc_source_name(g_source));
     return {};
 }
 
@@ -125,7 +125,7 @@ void calibrate()
     g_hz = hz;
     g_source = pm ? TscSource::PmTimer : TscSource::Pit;
     // The calibration is part of the driver's record (`drivers`).
-    driver_detail("pit", "IRQ 0 at %u Hz, reload %u; TSC %u kHz measured against the %s", kTickHz, g_pit.reload(),
+    driver_detail("pit", "IRQ 0 at %u Hz, reload %u; TSC %u kHz via %s", kTickHz, g_pit.reload(),
         g_hz / 1000, pm ? "ACPI PM timer" : "PIT");
 }
 

@@ -46,7 +46,7 @@ Result<void> start_rx()
     idt::set_irq_handler(kIrqCom1, on_com1);
     console::enable_rx_interrupt();
     pic::unmask(kIrqCom1);
-    driver_detail("com1", "16550A at 0x%x, %u baud 8N1, IRQ 4, RX ring %u bytes", console::kCom1, console::kBaud,
+    driver_detail("com1", "16550A at 0x%x, %u 8N1, IRQ 4, RX ring %u B", console::kCom1, console::kBaud,
         g_ring.capacity());
     return {};
 }

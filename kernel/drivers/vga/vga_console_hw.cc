@@ -39,7 +39,7 @@ Result<void> start_vga()
     const char banner[] = "Exo-OS 0.1 x86_64 - the shell is mirrored here from COM1\r\n";
     mirror(banner, sizeof banner - 1);
     console::set_mirror(mirror);
-    driver_detail("vga", "80x25 text at 0xb8000, mirrors COM1, cursor via CRTC 0x3d4");
+    driver_detail("vga", "80x25 at 0xb8000, mirrors COM1, CRTC 0x3d4");
     return {};
 }
 
