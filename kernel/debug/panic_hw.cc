@@ -117,12 +117,12 @@ void panic_exception(const TrapFrame& f)
     if (f.vector == idt::vector::kPageFault) {
         uint64_t e = f.error_code;
         console::print("page fault at %p: %s, %s, %s%s%s\n", cpu::read_cr2(),
-            (e & kPfPresent) ? "protection violation" : "page not present",
+            (e & kPfPresent) ? "protection" : "not present",
             (e & kPfWrite) ? "write" : "read", (e & kPfUser) ? "user" : "kernel",
             (e & kPfFetch) ? ", instruction fetch" : "", (e & kPfReserved) ? ", reserved bit set" : "");
     }
     if (f.vector == idt::vector::kDoubleFault)
-        console::print("double fault: most likely a kernel stack overflow into a guard page (cr2 %p)\n",
+        console::print("double fault: likely a stack overflow (cr2 %p)\n",
             cpu::read_cr2());
     console::print("rip %p", f.rip);
     print_symbol(f.rip);

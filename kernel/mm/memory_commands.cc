@@ -136,7 +136,7 @@ Result<void> cmd_pages(CommandContext& ctx, int argc, const char* const* argv)
             r.phys, size / 1024, size, r.count, flags_text(r.flags).text);
     }
     if (!list.json() && !listed.ok())
-        return ctx.fail(listed.error(), "page tables unreadable or longer than the snapshot");
+        return ctx.fail(listed.error(), "page tables unreadable or too long");
     WxAudit wx = audit.ok() ? audit.value() : WxAudit {};
     list.close_items();  // JSON: "wx_ranges" after the array, in the top-level object
     list.fields(wx.ranges ? "W+X audit: {wx_ranges} ranges ({:u} bytes) writable and executable!\n"

@@ -54,11 +54,11 @@ void set_gate(uint8_t vector, uint64_t handler, uint8_t type, uint8_t ist)
 // Reserved vectors are "-" (exception_name says "reserved").
 constexpr char kExceptionNames[] =
     "#DE divide error\0" "#DB debug\0" "NMI\0" "#BP breakpoint\0" "#OF overflow\0" "#BR bound range\0"
-    "#UD invalid opcode\0" "#NM device not available\0" "#DF double fault\0" "coprocessor segment overrun\0"
-    "#TS invalid TSS\0" "#NP segment not present\0" "#SS stack fault\0" "#GP general protection\0"
-    "#PF page fault\0" "-\0" "#MF x87 floating point\0" "#AC alignment check\0" "#MC machine check\0"
-    "#XM SIMD floating point\0" "#VE virtualization\0" "#CP control protection\0" "-\0-\0-\0-\0-\0-\0"
-    "#HV hypervisor injection\0" "#VC VMM communication\0" "#SX security\0-";
+    "#UD invalid opcode\0" "#NM no FPU\0" "#DF double fault\0" "coprocessor overrun\0"
+    "#TS invalid TSS\0" "#NP no segment\0" "#SS stack fault\0" "#GP general protection\0"
+    "#PF page fault\0" "-\0" "#MF x87 FP\0" "#AC alignment\0" "#MC machine check\0"
+    "#XM SIMD FP\0" "#VE virtualization\0" "#CP control flow\0" "-\0-\0-\0-\0-\0-\0"
+    "#HV injection\0" "#VC VMM comm\0" "#SX security\0-";
 
 }  // namespace
 
