@@ -4,7 +4,8 @@
 set -eu
 
 PACKAGES="cmake ninja-build g++ binutils python3 qemu-system-x86 grub-pc-bin grub-common
-xorriso mtools gdb libgtest-dev python3-serial python3-matplotlib python3-pytest"
+xorriso mtools gdb libgtest-dev python3-serial python3-matplotlib python3-pytest
+clang-14 libclang-rt-14-dev"
 
 missing=""
 for p in $PACKAGES; do

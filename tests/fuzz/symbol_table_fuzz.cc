@@ -1,36 +1,151 @@
-// libFuzzer target for the embedded symbol table's decoder: any blob, any
-// address, must not read outside the blob, loop forever or write past the name.
-// No CMake target; build and run by hand (clang 14):
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
-//       tests/fuzz/symbol_table_fuzz.cc kernel/debug/symbol_table.cc -o /tmp/symbol_table_fuzz
-//   /tmp/symbol_table_fuzz -max_total_time=60 tests/fuzz/corpus/symbol_table
-// Input: 8 bytes of address (little-endian), then the blob.
+// The embedded symbol table's decoder, two ways.
+// Any blob, any address: the lookup must not read outside the blob, loop
+// forever or write past the name; a hit has a non-empty name and starts at
+// or below the address. (A corrupt blob may name the wrong function.)
+// Encode then decode: the input also describes a table (tokens, then
+// functions and padding with their sizes and names), encoded here as
+// cmake/gen_ksyms.py does; every function's first and last byte must
+// resolve to its name and start, and padding, the byte after a `!` entry
+// and addresses outside the table must not resolve.
+// Input: 8 bytes of address (little-endian), then the blob (also read as
+// the table description).
 #include <stdint.h>
 #include <string.h>
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "kernel/debug/symbol_table.h"
+#include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/fuzz_input.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
+using exo::SymbolHit;
+using exo::SymbolTable;
+using exo::fuzz::FuzzInput;
+
+namespace {
+
+constexpr uint8_t kTokenBase = 0x7F;
+constexpr uint8_t kEnd = ' ';
+constexpr uint8_t kEndPad1 = '!';
+
+void lookup_any(const uint8_t* data, size_t size)
 {
-    if (size < 8)
-        return 0;
     uint64_t addr;
     memcpy(&addr, data, 8);
     // An exact copy, so ASan flags a read one byte past the blob.
     size_t len = size - 8;
     std::unique_ptr<uint8_t[]> blob(new uint8_t[len]);
     memcpy(blob.get(), data + 8, len);
-    exo::SymbolTable table(blob.get(), len);
-    exo::SymbolHit hit;
-    if (table.lookup(addr, hit)) {
-        size_t n = strnlen(hit.name, sizeof hit.name);
-        if (n == sizeof hit.name || n == 0 || hit.address > addr)
-            __builtin_trap();
-    }
+    SymbolTable table(blob.get(), len);
+    SymbolHit hit;
     // Nearby addresses reach other entries of the same blob.
-    for (uint64_t a : { addr + 1, addr - 1, addr + 0x100, addr ^ 0xFFFF })
-        table.lookup(a, hit);
+    for (uint64_t a : { addr, addr + 1, addr - 1, addr + 0x100, addr ^ 0xFFFF }) {
+        if (table.lookup(a, hit)) {
+            size_t n = strnlen(hit.name, sizeof hit.name);
+            FUZZ_CHECK(n != sizeof hit.name && n != 0 && hit.address <= a);
+        }
+    }
+}
+
+struct Entry {
+    uint64_t start;
+    uint64_t size;
+    std::string name;  // expanded; empty for padding
+    bool pad1;         // one byte of padding follows
+};
+
+// Size digits: leading base-32 digits 224..255, then one below 224.
+void put_size(std::vector<uint8_t>& out, uint64_t size)
+{
+    std::vector<uint8_t> leading;
+    for (uint64_t q = size / 224; q != 0; q /= 32)
+        leading.insert(leading.begin(), static_cast<uint8_t>(224 + q % 32));
+    out.insert(out.end(), leading.begin(), leading.end());
+    out.push_back(static_cast<uint8_t>(size % 224));
+}
+
+void encode_then_decode(FuzzInput in)
+{
+    int32_t base = in.take<int32_t>();
+    // Tokens stand for pairs of characters or earlier tokens: no cycles, and
+    // nesting stays within the decoder's depth.
+    size_t tokens = in.below(9);
+    std::vector<uint8_t> blob(9);
+    uint32_t magic = exo::kSymbolTableMagic;
+    memcpy(blob.data(), &magic, 4);
+    memcpy(blob.data() + 4, &base, 4);
+    blob[8] = static_cast<uint8_t>(tokens);
+    std::vector<std::string> expansion;
+    auto code = [&](uint8_t choice, size_t known) -> uint8_t {
+        if (known != 0 && choice >= 0xC0)
+            return static_cast<uint8_t>(kTokenBase + choice % known);
+        return static_cast<uint8_t>('"' + choice % ('~' - '"' + 1));
+    };
+    auto expand = [&](uint8_t c) {
+        return c >= kTokenBase ? expansion[c - kTokenBase] : std::string(1, static_cast<char>(c));
+    };
+    for (size_t i = 0; i < tokens; ++i) {
+        uint8_t a = code(in.byte(), i), b = code(in.byte(), i);
+        blob.push_back(a);
+        blob.push_back(b);
+        expansion.push_back(expand(a) + expand(b));
+    }
+
+    std::vector<Entry> entries;
+    uint64_t at = static_cast<uint64_t>(static_cast<int64_t>(base));
+    while (!in.empty() && entries.size() < 64) {
+        uint8_t kind = in.byte();
+        Entry e { at, kind & 0x80 ? in.take<uint16_t>() : in.byte() % 64u, "", (kind & 1) != 0 };
+        if (e.size + e.pad1 > UINT64_MAX - at)
+            break;  // the format cannot hold a function that wraps past 2^64
+        put_size(blob, e.size);
+        if (kind & 2) {  // a function; otherwise padding (an empty name)
+            size_t codes = 1 + in.below(12);
+            for (size_t i = 0; i < codes; ++i) {
+                uint8_t c = code(in.byte(), tokens);
+                if (e.name.size() + expand(c).size() > exo::kSymbolNameMax)
+                    break;
+                blob.push_back(c);
+                e.name += expand(c);
+            }
+        }
+        blob.push_back(e.pad1 ? kEndPad1 : kEnd);
+        at += e.size + e.pad1;
+        entries.push_back(e);
+    }
+
+    std::unique_ptr<uint8_t[]> copy(new uint8_t[blob.size()]);
+    memcpy(copy.get(), blob.data(), blob.size());
+    SymbolTable table(copy.get(), blob.size());
+    FUZZ_CHECK(table.valid());
+    SymbolHit hit;
+    auto resolves_to = [&](uint64_t address, const Entry& e) {
+        return table.lookup(address, hit) && hit.address == e.start && hit.name == e.name;
+    };
+    for (const Entry& e : entries) {
+        if (e.size == 0)
+            continue;  // holds no address
+        if (e.name.empty()) {
+            FUZZ_CHECK(!table.lookup(e.start, hit) && !table.lookup(e.start + e.size - 1, hit));
+        } else {
+            FUZZ_CHECK(resolves_to(e.start, e) && resolves_to(e.start + e.size - 1, e));
+        }
+        if (e.pad1)
+            FUZZ_CHECK(!table.lookup(e.start + e.size, hit));
+    }
+    uint64_t first = static_cast<uint64_t>(static_cast<int64_t>(base));
+    FUZZ_CHECK(!table.lookup(first - 1, hit) && !table.lookup(at, hit));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
+{
+    if (size < 8)
+        return 0;
+    lookup_any(data, size);
+    encode_then_decode(FuzzInput(data + 8, size - 8));
     return 0;
 }
