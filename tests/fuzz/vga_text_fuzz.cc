@@ -1,0 +1,91 @@
+// The VGA text console, two ways. Any bytes: the cursor stays on the
+// 80x25 screen after each, every cell ends up a printable character or a
+// blank, and the cells are an exact-size heap block (ASan sees a write
+// outside). The line editor's output: random keys go to a LineEditor whose
+// output the console shows (as it mirrors the shell); after each key the
+// cursor's row reads exactly the prompt and the line, and the cursor sits
+// at the editor's cursor, so the two agree on every sequence the editor
+// sends.
+// Input: a mode byte (bit 0: the line editor), then the bytes or keys.
+#include <stdint.h>
+#include <string.h>
+
+#include <memory>
+#include <string>
+
+#include "kernel/drivers/vga/vga_text.h"
+#include "shell/line_editor.h"
+#include "tests/fuzz/fuzz_check.h"
+
+using namespace exo;
+
+namespace {
+
+void check_cursor(const VgaText& vga)
+{
+    CursorPosition at = vga.cursor();
+    FUZZ_CHECK(at.row < vga::kRows && at.col < vga::kColumns);
+}
+
+void check_cells(const uint16_t* cells)
+{
+    for (size_t i = 0; i < vga::kCells; ++i) {
+        uint8_t c = static_cast<uint8_t>(cells[i]);
+        FUZZ_CHECK(c >= 0x20 && c <= 0x7E);
+    }
+}
+
+void to_vga(void* ctx, const char* data, size_t length) { static_cast<VgaText*>(ctx)->write(data, length); }
+
+void words(void*, const char*, size_t, Completions& out)
+{
+    for (const char* w : { "help", "heap", "mem", "memory", "pages", "pci" })
+        out.add(w);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
+{
+    if (size == 0)
+        return 0;
+    std::unique_ptr<uint16_t[]> cells(new uint16_t[vga::kCells]);
+    for (size_t i = 0; i < vga::kCells; ++i)
+        cells[i] = static_cast<uint16_t>('#' | 0x1F00);  // what the firmware left
+    VgaText vga(cells.get());
+    vga.clear();
+    check_cells(cells.get());
+
+    if ((data[0] & 1) == 0) {
+        for (size_t i = 1; i < size; ++i) {
+            vga.write(reinterpret_cast<const char*>(data + i), 1);
+            check_cursor(vga);
+        }
+        check_cells(cells.get());
+        return 0;
+    }
+
+    // The shell's line editor on the console: prompt and line fit one row.
+    const std::string prompt = "exo> ";
+    Output out(to_vga, &vga);
+    LineHistory history;
+    LineEditor editor(out, prompt.c_str(), history, vga::kColumns - 1 - prompt.size());
+    editor.set_completion(words, nullptr);
+    editor.start_prompt();
+    for (size_t i = 1; i < size; ++i) {
+        if (editor.feed(data[i]) != LineEvent::None)
+            editor.start_prompt();
+        check_cursor(vga);
+        CursorPosition at = vga.cursor();
+        std::string row;
+        for (size_t c = 0; c < vga::kColumns; ++c)
+            row += static_cast<char>(cells[at.row * vga::kColumns + c]);
+        row.erase(row.find_last_not_of(' ') + 1);
+        std::string shown = prompt + editor.line();
+        shown.erase(shown.find_last_not_of(' ') + 1);
+        FUZZ_CHECK(row == shown);
+        FUZZ_CHECK(at.col == prompt.size() + editor.cursor());
+    }
+    check_cells(cells.get());
+    return 0;
+}
