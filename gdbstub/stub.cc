@@ -525,10 +525,15 @@ EXO_NOBREAK void GdbStub::lift_breakpoints()
     }
 }
 
+// Each byte is saved again here, not only at Z0: gdb may have written
+// there since (M or X), and the next lift must put that back.
 EXO_NOBREAK void GdbStub::plant_breakpoints(uint64_t except)
 {
     for (SwBreakpoint& bp : m_software) {
-        if (bp.used && bp.address != except)
+        if (!bp.used)
+            continue;
+        bp.saved = *bp.alias;  // gdb may have written there while stopped (M/X)
+        if (bp.address != except)
             m_target->store_code(bp.alias, kInt3);
     }
 }

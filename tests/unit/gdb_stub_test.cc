@@ -352,6 +352,28 @@ TEST_F(StubTest, SoftwareBreakpointsAreInMemoryOnlyWhileRunning)
     EXPECT_EQ(ask("Z0," + number_hex(a)), "E01");
 }
 
+// Found by tests/fuzz/gdb_stub_fuzz (corpus regress_write_under_breakpoint):
+// the byte saved at Z0 was put back at the next stop, undoing gdb's write.
+TEST_F(StubTest, MemoryWrittenUnderABreakpointSurvivesTheNextStop)
+{
+    uint64_t a = kFakeMemoryBase + 0x100;
+    EXPECT_EQ(ask("Z0," + number_hex(a) + ",1"), "OK");
+    EXPECT_EQ(ask("M" + number_hex(a) + ",1:90"), "OK");  // gdb patches the instruction
+    EXPECT_EQ(feed(rsp_frame("c")), GdbAction::Continue);
+    stub.plant_breakpoints(0);
+    EXPECT_EQ(target.byte_at(a), 0xCC);
+    (void)stub.notify_stop({ GdbStopCause::Requested, 0, 0, 1 });
+    replies();
+    EXPECT_EQ(target.byte_at(a), 0x90);  // the patch, not the byte from before it
+    // Also when a step starts there (its breakpoint is not planted).
+    EXPECT_EQ(ask("M" + number_hex(a) + ",1:c3"), "OK");
+    EXPECT_EQ(feed(rsp_frame("s")), GdbAction::Step);
+    stub.plant_breakpoints(a);
+    (void)stub.notify_stop({ GdbStopCause::Exception, kVectorDebug, kDr6SingleStep, 1 });
+    replies();
+    EXPECT_EQ(target.byte_at(a), 0xC3);
+}
+
 TEST_F(StubTest, BreakpointsOnTheDebuggersOwnPathAreRefused)
 {
     uint64_t inside = target.nobreak_begin + 0x10;
