@@ -105,17 +105,20 @@ struct BootInfo {
     }
 
     // Appends a region. Returns false (and marks the map truncated) when the
-    // array is full; empty regions are accepted and not stored.
+    // array is full; empty regions are accepted and not stored (also one
+    // the clamp empties: at base UINT64_MAX nothing fits).
     constexpr bool add_region(uint64_t base, uint64_t length, MemoryType type)
     {
+        uint64_t room = UINT64_MAX - base;  // clamp so base + length cannot wrap
+        if (length > room)
+            length = room;
         if (length == 0)
             return true;
         if (region_count == max_regions) {
             memory_map_status = MemoryMapStatus::Truncated;
             return false;
         }
-        uint64_t room = UINT64_MAX - base;  // clamp so base + length cannot wrap
-        regions[region_count++] = { base, length > room ? room : length, type };
+        regions[region_count++] = { base, length, type };
         return true;
     }
 };

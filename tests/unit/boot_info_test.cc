@@ -365,6 +365,18 @@ TEST(Multiboot2, RegionLengthIsClampedAtTopOfAddressSpace)
     EXPECT_EQ(info.regions[0].length, 0xfffu);
 }
 
+// Found by tests/fuzz/multiboot2_fuzz (corpus regress_region_at_top): the
+// clamp left a region of length 0 in the list.
+TEST(Multiboot2, RegionAtTheLastAddressIsEmptyAndNotStored)
+{
+    BootInfo info;
+    ASSERT_TRUE(parse(Mb2Builder().mmap({ { 0xffffffffffffffff, 0x1000, 1 }, { 0x100000, 0x1000, 1 } }).end().finish(),
+                      info).ok());
+    ASSERT_EQ(info.region_count, 1u);
+    EXPECT_EQ(info.regions[0].base, 0x100000u);
+    EXPECT_EQ(info.memory_map_status, MemoryMapStatus::Complete);
+}
+
 TEST(Multiboot2, LongCmdlineIsTruncated)
 {
     std::string s(300, 'a');
@@ -657,6 +669,18 @@ TEST(Pvh, MemmapUnreadable)
     si.memmap_entries = 20;
     phys.put(si_phys, &si, sizeof(si));
     EXPECT_EQ(parse_pvh(si_phys, &FakePhys::read, &phys, info).error(), Error::Corrupt);
+}
+
+TEST(Pvh, RegionAtTheLastAddressIsEmptyAndNotStored)
+{
+    FakePhys phys;
+    auto si = start_info(1);
+    put_memmap(phys, si, { { 0xffffffffffffffff, 0x10, 1, 0 }, { 0x100000, 0x1000, 1, 0 } });
+    phys.put(si_phys, &si, sizeof(si));
+    BootInfo info;
+    ASSERT_TRUE(parse_pvh(si_phys, &FakePhys::read, &phys, info).ok());
+    ASSERT_EQ(info.region_count, 1u);
+    EXPECT_EQ(info.regions[0].base, 0x100000u);
 }
 
 TEST(Pvh, TooManyMemmapEntriesAreDropped)
