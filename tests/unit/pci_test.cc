@@ -451,6 +451,28 @@ TEST(Pci, TruncatesIntoSmallArray)
     EXPECT_TRUE(scan.truncated);
 }
 
+// Found by tests/fuzz/pci_fuzz (corpus regress_full_bus_of_bridges): 256
+// buses scanned wrapped the 8-bit bus count to 0. The list now stops at
+// pci::kMaxScanDevices, where the counts still fit.
+TEST(Pci, AFullBusOfBridgesKeepsTheCountsRight)
+{
+    FakePci pci;
+    for (int dev = 0; dev < 32; ++dev) {
+        for (int fn = 0; fn < 8; ++fn) {  // each to its own bus (the last one back to bus 0)
+            uint8_t secondary = static_cast<uint8_t>(1 + dev * 8 + fn);
+            pci.add(0, static_cast<uint8_t>(dev), static_cast<uint8_t>(fn), 0x1B36, 0x0001, 0x06040000,
+                   pci::kHeaderTypeBridge | pci::kHeaderMultiFunction)
+                .bus_numbers(0, secondary, secondary);
+        }
+    }
+    std::vector<PciDevice> devs(300);
+    PciScan scan = pci_enumerate(pci.space(), devs.data(), devs.size(), BarSizing::Skip);
+    EXPECT_EQ(scan.count, pci::kMaxScanDevices);
+    EXPECT_TRUE(scan.truncated);
+    EXPECT_EQ(scan.buses, pci::kMaxScanDevices + 1);  // bus 0 and one behind each bridge listed
+    EXPECT_EQ(scan.skipped_bridges, 0);
+}
+
 // The port-level accessor drives the same walk: a fake host bridge decodes
 // CONFIG_ADDRESS and answers from the fake topology.
 TEST(Pci, WalkThroughPortAccessor)

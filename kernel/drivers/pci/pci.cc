@@ -144,7 +144,7 @@ private:
 
 PciScan pci_enumerate(const ConfigSpace& cs, PciDevice* out, size_t capacity, BarSizing sizing)
 {
-    Walk walk(cs, out, capacity, sizing);
+    Walk walk(cs, out, capacity < pci::kMaxScanDevices ? capacity : pci::kMaxScanDevices, sizing);
     walk.bus(0, 0);
     return walk.result();
 }

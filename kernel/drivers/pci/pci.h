@@ -64,6 +64,10 @@ constexpr uint32_t kIoUpperHalf = 0xFFFF0000;  // may be hardwired to 0 in I/O B
 
 // Bridges followed below bus 0. Each bus is also scanned at most once.
 constexpr uint8_t kMaxBridgeDepth = 8;
+// Functions listed at most, whatever the caller's capacity: PciScan's bus
+// and bridge counts are 8-bit, and each bus but bus 0 and each skipped
+// bridge comes from a listed bridge, so they cannot wrap.
+constexpr size_t kMaxScanDevices = 254;
 }  // namespace pci
 
 struct PciAddress {
@@ -127,7 +131,8 @@ struct PciScan {
 };
 
 // Walks bus 0 and, through PCI-to-PCI bridges, the buses behind it, storing
-// functions in discovery order (depth first: a bridge's subtree follows it).
+// functions in discovery order (depth first: a bridge's subtree follows it),
+// at most min(capacity, pci::kMaxScanDevices) of them.
 PciScan pci_enumerate(const ConfigSpace& cs, PciDevice* out, size_t capacity, BarSizing sizing);
 
 template<PortIo Io>
