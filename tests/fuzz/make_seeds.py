@@ -196,6 +196,23 @@ def mb2_block(tags):
     return u32(8 + len(body)) + u32(0) + body
 
 
+def json_writer():
+    def key(name):
+        return u8(4) + u8(len(name)) + name
+
+    def text(data, form=0):
+        return u8(5) + u8(form) + u8(len(data)) + data
+
+    # What `mem --json` looks like: an object of numbers, strings, an array of objects.
+    doc = u8(0) + key(b'free_kib') + u8(6) + u64(1024) + key(b'name') + text(b'x\ny"\\\xe9\x04\x7f')
+    doc += key(b'delta') + u8(7) + u64(-5) + key(b'on') + u8(8) + u8(1) + key(b'gone') + u8(8) + u8(2)
+    doc += key(b'c') + text(b'nul\0cut', 1) + key(b'base') + u8(9) + u64(0xffffffff80000000) + key(b'regions') + u8(2)
+    doc += u8(0) + key(b'start') + u8(9) + u64(0x1000) + u8(1) + u8(0) + u8(1) + u8(3) + u8(1)
+    write('json_writer', 'document', doc)
+    write('json_writer', 'misuse', u8(0) + u8(6) + u64(1) + key(b'a') + key(b'b') + u8(3) + u8(1) + u8(2))
+    write('json_writer', 'too_deep', u8(2) * 18 + u8(3) * 18)
+
+
 def multiboot2():
     with open(os.path.join(FIXTURES, 'grub_mbi.bin'), 'rb') as f:
         write('multiboot2', 'grub_mbi', f.read())
@@ -483,6 +500,7 @@ def main():
     tokenizer()
     line_editor()
     command_table()
+    json_writer()
     multiboot2()
     pvh()
     cmdline()
