@@ -1,5 +1,5 @@
 // Stands in for GoogleTest when a fuzz target reuses a unit-test fake
-// (tests/unit/fake_target.h, fake_io.h): the targets are built by clang
+// (gdb_stub_fuzz: tests/unit/fake_target.h): the targets are built by clang
 // without GoogleTest, and a fake's complaint must stop the run. Each
 // EXPECT_* or ADD_FAILURE() that fails prints its message and traps, which
 // libFuzzer reports as a crash.
