@@ -27,10 +27,17 @@ def _error_name(val: gdb.Value) -> str:
     return names.name_at(names.ERRORS, int(val))
 
 
+def _has_field(t: gdb.Type, name: str) -> bool:
+    """Whether `name` is a member of t, directly or through an anonymous
+    union or struct (Result<T> keeps its value in one)."""
+    return any(f.name == name or (f.name is None and _has_field(f.type.strip_typedefs(), name))
+               for f in t.fields())
+
+
 class ResultPrinter:
     def __init__(self, val: gdb.Value) -> None:
         self.val = val
-        self.has_value = any(f.name == "m_value" for f in val.type.strip_typedefs().fields())
+        self.has_value = _has_field(val.type.strip_typedefs(), "m_value")
 
     def ok(self) -> bool:
         return int(self.val["m_error"]) == 0  # Error() when ok
