@@ -2,7 +2,8 @@
 """Check the boot task graph at build time and resolve it for the kernel.
 
 Reads the .boot_tasks array (kernel/boot/boot_task.h: name, phase,
-depends_on, run; 32 bytes each) from the first-stage kernel, applies the
+depends_on, run; 32 bytes each) and the requirement lists (.boot_needs,
+in the ELF but never loaded: linker.ld) from the first-stage kernel, applies the
 checks of BootRunner::validate() (names, phases, duplicates, unknown
 requirements, phase inversions, cycles) and fails the build on the first
 problem. Otherwise it writes the blob the final link embeds (.boot_graph,

@@ -5,6 +5,12 @@
 // is a plain array; the needs list's alignas(8) likewise drops the ABI's
 // 16-byte alignment of arrays, and the padding before each). The
 // runner (kernel/boot/boot_runner.h) orders them by name, not by position.
+//
+// The needs lists go to .boot_needs, which linker.ld does not load: only
+// cmake/gen_boot_graph.py reads them, from the first-stage ELF, and the
+// kernel runs on the graph it resolved (BootRunner::adopt). In the kernel a
+// task's depends_on therefore points at nothing: never follow it there.
+// (About 300 B of rodata.)
 #pragma once
 
 #include "kernel/boot/boot_runner.h"
@@ -14,7 +20,7 @@
 namespace exo {
 
 #define EXO_BOOT_TASK(ident, task_name, phase, body, ...)                                    \
-    alignas(8) constexpr const char* ident##_needs[] = { __VA_ARGS__ __VA_OPT__(, ) nullptr }; \
+    alignas(8) [[gnu::section(".boot_needs")]] constexpr const char* ident##_needs[] = { __VA_ARGS__ __VA_OPT__(, ) nullptr }; \
     [[gnu::used, gnu::aligned(8), gnu::section(".boot_tasks." task_name)]] constinit const ::exo::BootTask \
         ident { task_name, phase, ident##_needs, body }
 
