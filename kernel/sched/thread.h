@@ -142,7 +142,8 @@ public:
 
     // Inserts t before pos (nullptr: at the tail). Busy: t is already on a
     // list using this link; InvalidArgument: pos is not on this list.
-    constexpr Result<void> insert_before(Thread* pos, Thread& t)
+    // Out of line: the run queue and wait queues each had a copy.
+    [[gnu::noinline]] constexpr Result<void> insert_before(Thread* pos, Thread& t)
     {
         ThreadLink& link = t.*L;
         if (link.list != nullptr)
