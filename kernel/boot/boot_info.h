@@ -106,8 +106,9 @@ struct BootInfo {
 
     // Appends a region. Returns false (and marks the map truncated) when the
     // array is full; empty regions are accepted and not stored (also one
-    // the clamp empties: at base UINT64_MAX nothing fits).
-    constexpr bool add_region(uint64_t base, uint64_t length, MemoryType type)
+    // the clamp empties: at base UINT64_MAX nothing fits). Out of line:
+    // the Multiboot2 and PVH parsers each inlined a copy into kernel_main.
+    [[gnu::noinline]] constexpr bool add_region(uint64_t base, uint64_t length, MemoryType type)
     {
         uint64_t room = UINT64_MAX - base;  // clamp so base + length cannot wrap
         if (length > room)
