@@ -571,7 +571,8 @@ const char* GdbStub::change_hardware(HwKind kind, uint64_t address, uint64_t len
 }
 
 // Frees every debug register holding a piece of that range; whether any did.
-bool GdbStub::release_hardware(HwKind kind, uint64_t address, uint64_t length)
+// Out of line: change_hardware calls it twice.
+[[gnu::noinline]] bool GdbStub::release_hardware(HwKind kind, uint64_t address, uint64_t length)
 {
     bool found = false;
     for (HwSlot& slot : m_hardware) {

@@ -39,7 +39,7 @@ public:
     void begin_object(const char* name) { key(name); begin_object(); }
     void begin_array(const char* name) { key(name); begin_array(); }
     void field_str(const char* name, const char* text) { key(name); str(text); }
-    void field_u64(const char* name, uint64_t value) { key(name); u64(value); }
+    [[gnu::noinline]] void field_u64(const char* name, uint64_t value) { key(name); u64(value); }  // two callers
     void field_i64(const char* name, int64_t value) { key(name); i64(value); }
     void field_bool(const char* name, bool value) { key(name); boolean(value); }
     void field_hex(const char* name, uint64_t value) { key(name); hex(value); }

@@ -49,7 +49,8 @@ static_assert(kLargestClass + kOverhead < kPage - kLargeHeaderBytes);
 
 // Smallest class holding `need` bytes whose slots are all `align`-aligned
 // (slots start at a 64-aligned offset, so align <= 64 divides their base).
-size_t class_for(size_t need, size_t align)
+// Out of line: alloc, realloc and plan each inlined it.
+[[gnu::noinline]] size_t class_for(size_t need, size_t align)
 {
     for (size_t c = 0; c < Heap::kClassCount; c++) {
         if (Heap::kClassSizes[c] >= need && Heap::kClassSizes[c] % align == 0)
@@ -173,7 +174,7 @@ void Heap::link(Slab* s)
     m_partial[s->size_class] = s;
 }
 
-void Heap::unlink(Slab* s)
+[[gnu::noinline]] void Heap::unlink(Slab* s)  // out of line: two callers
 {
     if (s->prev != nullptr)
         s->prev->next = s->next;

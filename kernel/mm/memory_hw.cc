@@ -375,7 +375,8 @@ void heap_free(void* p)
 }
 PageTable& kernel_page_table() { return g_kernel_pt; }
 
-uint64_t fixmap_mmio(FixmapSlot slot, uint64_t phys)
+// Out of line: the LAPIC and I/O APIC bindings each inlined a copy.
+[[gnu::noinline]] uint64_t fixmap_mmio(FixmapSlot slot, uint64_t phys)
 {
     bool nx = (cpu::rdmsr(cpu::msr::kEfer) & cpu::msr::kEferNxe) != 0;
     size_t index = static_cast<size_t>(slot);

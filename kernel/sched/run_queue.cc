@@ -52,7 +52,8 @@ uint8_t RunQueue::best_priority() const
 
 // ---- Scheduler ----------------------------------------------------------------
 
-void Scheduler::attach(Thread& t)
+// Out of line: both of its callers inlined a copy.
+[[gnu::noinline]] void Scheduler::attach(Thread& t)
 {
     t.attached = true;
     t.all_next = nullptr;
