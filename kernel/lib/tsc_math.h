@@ -54,12 +54,13 @@ constexpr uint64_t div_128_by_64(uint64_t hi, uint64_t lo, uint64_t d)
     return high == 0 ? low / d : tsc_detail::div_128_by_64(high, low, d);
 }
 
-constexpr uint64_t ticks_to_us(uint64_t ticks, uint64_t tsc_hz)
+// The two conversions out of line: each had four or five inlined copies.
+[[gnu::noinline]] constexpr uint64_t ticks_to_us(uint64_t ticks, uint64_t tsc_hz)
 {
     return mul_div_floor(ticks, kUsPerSecond, tsc_hz);
 }
 
-constexpr uint64_t ticks_to_ns(uint64_t ticks, uint64_t tsc_hz)
+[[gnu::noinline]] constexpr uint64_t ticks_to_ns(uint64_t ticks, uint64_t tsc_hz)
 {
     return mul_div_floor(ticks, kNsPerSecond, tsc_hz);
 }

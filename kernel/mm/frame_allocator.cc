@@ -29,8 +29,8 @@ constexpr uint64_t popcount64(uint64_t x)
     return (x * 0x0101010101010101ull) >> 56;
 }
 
-// Mask of `n` bits (1..64) starting at bit `shift`.
-constexpr uint64_t bit_mask(uint64_t shift, uint64_t n)
+// Mask of `n` bits (1..64) starting at bit `shift`. Out of line: three callers.
+[[gnu::noinline]] constexpr uint64_t bit_mask(uint64_t shift, uint64_t n)
 {
     return (n >= kBitsPerWord ? kAllOnes : ((uint64_t { 1 } << n) - 1)) << shift;
 }

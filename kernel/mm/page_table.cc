@@ -46,7 +46,8 @@ static_assert(leaf_level_for(PageSize::Size2M) == kLevelPd && leaf_level_for(Pag
 static_assert(size_at_level(kLevelPd) == PageSize::Size2M && size_at_level(kLevelPdpt) == PageSize::Size1G);
 
 // True when the entry at `level` maps memory rather than pointing to a table.
-constexpr bool is_leaf(uint64_t raw, int level)
+// Out of line: the walkers inlined it at four sites.
+[[gnu::noinline]] constexpr bool is_leaf(uint64_t raw, int level)
 {
     return level == kLeafLevel || (level > 0 && (raw & pte::kLargePage) != 0);
 }
