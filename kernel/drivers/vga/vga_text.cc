@@ -121,7 +121,8 @@ void VgaText::byte(uint8_t c)
     }
 }
 
-void VgaText::csi_byte(uint8_t c)
+// Out of line: byte() and its own recursion into byte() had inlined it twice.
+[[gnu::noinline]] void VgaText::csi_byte(uint8_t c)
 {
     if (c >= kFinalFirst && c <= kFinalLast) {
         bool ignored = m_input == Input::CsiIgnored;
