@@ -20,61 +20,95 @@
     .code64
     .global user_image_start, user_image_end
     .balign 16
+/* Laid out for size (it is image bytes): the mode counted down in EDI, so
+ * each test is dec/jz (4 bytes) and every target is a short jump away;
+ * modes that end with exit(0) share its tail. */
 user_image_start:
-    cmpq $1, %rdi
-    je badptr
-    cmpq $2, %rdi
-    je fault
-    cmpq $3, %rdi
-    je bench
-    cmpq $4, %rdi
-    je trap
-    cmpq $5, %rdi
-    je step
-    cmpq $6, %rdi
-    je fuzz
+    decl %edi
+    jz badptr
+    decl %edi
+    jz fault
+    decl %edi
+    jz bench
+    decl %edi
+    jz trap
+    decl %edi
+    jz step
+    decl %edi
+    jz fuzz
 
 sampler:
-    subq $96, %rsp              /* 32 B counters at 0(%rsp), 48 B message at 32(%rsp) */
+    subq $48, %rsp              /* the 48-byte message: label, words[0..3], length */
+    movq $1, (%rsp)             /* label */
+    movl $4, 40(%rsp)           /* length in words */
     movl $5, %ebx
 1:  movl $SYS_COUNTERS, %eax
-    movq %rsp, %rdi
+    leaq 8(%rsp), %rdi          /* the 32 bytes of counters straight into words[0..3] */
     syscall
-    movq $1, 32(%rsp)           /* label */
-    movq 0(%rsp), %rax          /* words[0..3] = the counters */
-    movq %rax, 40(%rsp)
-    movq 8(%rsp), %rax
-    movq %rax, 48(%rsp)
-    movq 16(%rsp), %rax
-    movq %rax, 56(%rsp)
-    movq 24(%rsp), %rax
-    movq %rax, 64(%rsp)
-    movl $4, 72(%rsp)           /* length in words */
     movl $SYS_IPC_SEND, %eax
     xorl %edi, %edi             /* endpoint 0: "sampler" */
-    leaq 32(%rsp), %rsi
+    movq %rsp, %rsi
     syscall
     movl $SYS_SLEEP, %eax
     movl $100, %edi
     syscall
     decl %ebx
     jnz 1b
-    movl $SYS_EXIT, %eax
-    xorl %edi, %edi
-    syscall
+    jmp exit0
 
 badptr:
     movl $SYS_COUNTERS, %eax
-    movabsq $0xffffffff80100000, %rdi
+    movq $0xffffffff80100000, %rdi  /* sign-extended from 32 bits */
     syscall
     movq %rax, %rdi             /* expected: -14 (EFAULT) */
+    jmp exit
+
+fault:
+    xorl %eax, %eax
+    movq $1, (%rax)
+    ud2
+
+step:                           /* TF set by the program itself: #DB after each instruction */
+    pushfq
+    orl $0x100, (%rsp)
+    popfq
+    pushfq
+    andl $~0x100, (%rsp)
+    popfq
+    jmp exit0
+
+trap:                           /* a breakpoint compiled into a user program */
+    int3
+exit0:
+    xorl %edi, %edi
+exit:
     movl $SYS_EXIT, %eax
     syscall
 
-fault:
-    movq $0, %rax
-    movq $1, (%rax)
-    ud2
+bench:
+    movl $1000, %ebx
+    movq $-1, %r12              /* min */
+    xorl %r13d, %r13d           /* total */
+2:  rdtsc
+    shlq $32, %rdx
+    orq %rax, %rdx
+    movq %rdx, %r14
+    movl $SYS_NULL, %eax
+    syscall
+    rdtsc
+    shlq $32, %rdx
+    orq %rax, %rdx
+    subq %r14, %rdx
+    addq %rdx, %r13
+    cmpq %r12, %rdx
+    cmovbq %rdx, %r12
+    decl %ebx
+    jnz 2b
+    movl $SYS_BENCH_REPORT, %eax
+    movq %r12, %rdi
+    movq %r13, %rsi
+    syscall
+    jmp exit0
 
 fuzz:                           /* numbers 1-8 (6-8 do not exist), raw 64-bit arguments:
                                  * bad pointers, huge lengths and sleeps; now and then a
@@ -108,49 +142,5 @@ fuzz:                           /* numbers 1-8 (6-8 do not exist), raw 64-bit ar
 5:  decl %ebx
     jnz 3b
     movl %r13d, %edi
-    movl $SYS_EXIT, %eax
-    syscall
-
-step:                           /* TF set by the program itself: #DB after each instruction */
-    pushfq
-    orl $0x100, (%rsp)
-    popfq
-    pushfq
-    andl $~0x100, (%rsp)
-    popfq
-    jmp 1f
-
-trap:                           /* a breakpoint compiled into a user program */
-    int3
-1:
-    movl $SYS_EXIT, %eax
-    xorl %edi, %edi
-    syscall
-
-bench:
-    movl $1000, %ebx
-    movq $-1, %r12              /* min */
-    xorl %r13d, %r13d           /* total */
-2:  rdtsc
-    shlq $32, %rdx
-    orq %rax, %rdx
-    movq %rdx, %r14
-    movl $SYS_NULL, %eax
-    syscall
-    rdtsc
-    shlq $32, %rdx
-    orq %rax, %rdx
-    subq %r14, %rdx
-    addq %rdx, %r13
-    cmpq %r12, %rdx
-    cmovbq %rdx, %r12
-    decl %ebx
-    jnz 2b
-    movl $SYS_BENCH_REPORT, %eax
-    movq %r12, %rdi
-    movq %r13, %rsi
-    syscall
-    movl $SYS_EXIT, %eax
-    xorl %edi, %edi
-    syscall
+    jmp exit
 user_image_end:
