@@ -24,7 +24,7 @@ Result<void> cmd_gdb(CommandContext& ctx, int, const char* const*)
 
 }  // namespace
 
-EXO_SHELL_COMMAND(kGdbCommand, "gdb", "gdb [--json]", "GDB stub state and counters", cmd_gdb, nullptr,
-    nullptr, 0);
+EXO_SHELL_COMMAND(kGdbCommand, "gdb", "gdb [--json]",
+    "GDB stub state and counters", cmd_gdb, nullptr, 0);
 
 }  // namespace exo

@@ -111,6 +111,6 @@ Result<void> cmd_bench(CommandContext& ctx, int, const char* const*)
 }  // namespace
 
 EXO_SHELL_COMMAND(kBenchCommand, "bench", "bench [--json]",
-    "kernel micro-benchmarks", cmd_bench, nullptr, nullptr, 0, Command::kNotInDebugger);
+    "kernel micro-benchmarks", cmd_bench, nullptr, 0, Command::kNotInDebugger);
 
 }  // namespace exo

@@ -32,8 +32,9 @@ struct Command {
     // for both: there is one of these for every command in the image.
     const char* usage;
     CommandFn run;        // argv[0] is the name; --json is already removed
-    // Fixed words for the first argument, nullptr-terminated (may be null).
-    const char* const* arg_words = nullptr;
+    // Words for the first argument (may be null): fixed ones through
+    // Completions::add_all. One field for both kinds: there is one of these
+    // for every command in the image, and few commands complete at all.
     ArgCompleteFn complete_arg = nullptr;
     // More arguments than this (not counting argv[0]) is a usage error,
     // reported by the table before run() is called.

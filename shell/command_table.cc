@@ -61,7 +61,6 @@ constexpr Command kHelpCommand {
     .name = "help",
     .usage = "help [--json] [cmd]\0list commands, or show one command's usage",
     .run = run_help,
-    .arg_words = nullptr,
     .complete_arg = nullptr,
     .max_args = 1,
 };
@@ -203,10 +202,6 @@ void CommandTable::complete(const char* line, size_t cursor, Completions& out) c
         for (size_t c = 0; c < m_count; ++c)
             out.add(m_commands[c].name);
         return;
-    }
-    if (command->arg_words != nullptr) {
-        for (const char* const* word = command->arg_words; *word != nullptr; ++word)
-            out.add(*word);
     }
     if (command->complete_arg != nullptr)
         command->complete_arg(out);

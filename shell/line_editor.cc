@@ -60,6 +60,12 @@ constexpr bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
 }  // namespace
 
+void Completions::add_all(const char* const* words)
+{
+    for (; *words != nullptr; ++words)
+        add(*words);
+}
+
 void Completions::add(const char* word)
 {
     if (word == nullptr)

@@ -47,6 +47,7 @@ public:
     Completions(const char* prefix, size_t prefix_length) : m_prefix(prefix), m_prefix_length(prefix_length) {}
 
     void add(const char* word);
+    void add_all(const char* const* words);  // a nullptr-terminated list
 
     const char* prefix() const { return m_prefix; }
     size_t prefix_length() const { return m_prefix_length; }

@@ -52,7 +52,7 @@ Result<void> cmd_watch(CommandContext& ctx, int argc, const char* const* argv)
 
 }  // namespace
 
-EXO_SHELL_COMMAND(kWatchCommand, "watch", "watch CMD MS", "`CMD --json` every MS ms until a key",
-    cmd_watch, nullptr, nullptr, 2, Command::kNotInDebugger);
+EXO_SHELL_COMMAND(kWatchCommand, "watch", "watch CMD MS",
+    "`CMD --json` every MS ms until a key", cmd_watch, nullptr, 2, Command::kNotInDebugger);
 
 }  // namespace exo

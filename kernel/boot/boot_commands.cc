@@ -158,9 +158,9 @@ void complete_init(Completions& out)
 
 }  // namespace
 
-EXO_SHELL_COMMAND(kBootCommand, "boot", "boot [--json]", "boot tasks: timing, status, memory",
-    cmd_boot, nullptr, nullptr, 0);
+EXO_SHELL_COMMAND(kBootCommand, "boot", "boot [--json]",
+    "boot tasks: timing, status, memory", cmd_boot, nullptr, 0);
 EXO_SHELL_COMMAND(kInitCommand, "init", "init deferred | init NAME", "run pending optional inits",
-    cmd_init, nullptr, complete_init, 1, Command::kNotInDebugger);
+    cmd_init, complete_init, 1, Command::kNotInDebugger);
 
 }  // namespace exo

@@ -47,10 +47,11 @@ Result<void> cmd_fault(CommandContext& ctx, int argc, const char* const* argv)
 }
 
 constexpr const char* kFaultWords[] = { "pagefault", "ud", "stack", "spin", nullptr };
+void complete_fault(Completions& out) { out.add_all(kFaultWords); }
 
 }  // namespace
 
-EXO_SHELL_COMMAND(kFaultCommand, "fault", "fault pagefault|ud|stack|spin", "raise a kernel exception, or hang",
-    cmd_fault, kFaultWords, nullptr, 1, Command::kNotInDebugger);
+EXO_SHELL_COMMAND(kFaultCommand, "fault", "fault pagefault|ud|stack|spin",
+    "raise a kernel exception, or hang", cmd_fault, complete_fault, 1, Command::kNotInDebugger);
 
 }  // namespace exo

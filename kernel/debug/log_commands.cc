@@ -54,6 +54,7 @@ Result<void> cmd_log(CommandContext& ctx, int, const char* const*)
 
 }  // namespace
 
-EXO_SHELL_COMMAND(kLogCommand, "log", "log [--json]", "kernel log", cmd_log, nullptr, nullptr, 0);
+EXO_SHELL_COMMAND(kLogCommand, "log", "log [--json]",
+    "kernel log", cmd_log, nullptr, 0);
 
 }  // namespace exo

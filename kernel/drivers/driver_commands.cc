@@ -51,7 +51,7 @@ Result<void> cmd_drivers(CommandContext& ctx, int, const char* const*)
 
 }  // namespace
 
-EXO_SHELL_COMMAND(kDriversCommand, "drivers", "drivers [--json]", "drivers: state, init time, detail",
-    cmd_drivers, nullptr, nullptr, 0);
+EXO_SHELL_COMMAND(kDriversCommand, "drivers", "drivers [--json]",
+    "drivers: state, init time, detail", cmd_drivers, nullptr, 0);
 
 }  // namespace exo

@@ -29,7 +29,8 @@ Result<void> cmd_ipc(CommandContext& ctx, int, const char* const*)
 
 }  // namespace
 
-EXO_SHELL_COMMAND(kIpcCommand, "ipc", "ipc [--json]", "IPC endpoint counters", cmd_ipc,
-    nullptr, nullptr, 0);
+EXO_SHELL_COMMAND(kIpcCommand, "ipc", "ipc [--json]",
+    "IPC endpoint counters", cmd_ipc,
+    nullptr, 0);
 
 }  // namespace exo

@@ -198,10 +198,10 @@ Result<void> cmd_x(CommandContext& ctx, int argc, const char* const* argv)
 }  // namespace
 
 EXO_SHELL_COMMAND(kMemCommand, "mem", "mem [--json] [N]",
-    "memory and heap stats; what N bytes get", cmd_mem, nullptr, nullptr, 1);
+    "memory and heap stats; what N bytes get", cmd_mem, nullptr, 1);
 EXO_SHELL_COMMAND(kPagesCommand, "pages", "pages [--json] [VADDR]",
-    "kernel mappings, W+X audit; a VADDR's walk", cmd_pages, nullptr, nullptr, 1);
+    "kernel mappings, W+X audit; a VADDR's walk", cmd_pages, nullptr, 1);
 EXO_SHELL_COMMAND(kXCommand, "x", "x ADDR [LEN]", "hex dump of mapped memory, never faults", cmd_x,
-    nullptr, nullptr, 2);
+    nullptr, 2);
 
 }  // namespace exo

@@ -35,6 +35,6 @@ Result<void> cmd_threads(CommandContext& ctx, int, const char* const*)
 }  // namespace
 
 EXO_SHELL_COMMAND(kThreadsCommand, "threads", "threads [--json]",
-    "threads: state, CPU time, stack use", cmd_threads, nullptr, nullptr, 0);
+    "threads: state, CPU time, stack use", cmd_threads, nullptr, 0);
 
 }  // namespace exo

@@ -7,6 +7,7 @@ namespace {
 
 // alignas(8): the element's alignment, not the ABI's 16 for arrays and aggregates (padding).
 alignas(8) constexpr const char* kPrograms[] = { "sampler", "badptr", "fault", "bench", "trap", "step", "fuzz", nullptr };
+void complete_program(Completions& out) { out.add_all(kPrograms); }
 
 Result<void> cmd_user(CommandContext& ctx, int argc, const char* const* argv)
 {
@@ -27,6 +28,6 @@ Result<void> cmd_user(CommandContext& ctx, int argc, const char* const* argv)
 }  // namespace
 
 EXO_SHELL_COMMAND(kUserCommand, "user", "user sampler|badptr|fault|bench|trap|step|fuzz",
-    "run a ring-3 test program", cmd_user, kPrograms, nullptr, 1, Command::kNotInDebugger);
+    "run a ring-3 test program", cmd_user, complete_program, 1, Command::kNotInDebugger);
 
 }  // namespace exo

@@ -86,14 +86,16 @@ Result<void> run_usage(CommandContext& ctx, int argc, const char* const* argv)
     return ctx.usage_error();
 }
 
-void driver_names(Completions& out)
+constexpr const char* kInitWords[] = { "deferred", nullptr };
+
+// A fixed word list, then words known only at run time (driver names).
+void init_words(Completions& out)
 {
+    out.add_all(kInitWords);
     out.add("serial");
     out.add("pci");
     out.add("ps2");
 }
-
-constexpr const char* kInitWords[] = { "deferred", nullptr };
 
 // Deliberately unsorted, as a linker section would deliver them.
 const Command kCommands[] = {
@@ -102,8 +104,7 @@ const Command kCommands[] = {
     { .name = "init",
         .usage = "init deferred|NAME\0run pending optional inits",
         .run = run_usage,
-        .arg_words = kInitWords,
-        .complete_arg = driver_names,
+        .complete_arg = init_words,
         .flags = Command::kNotInDebugger },
     { .name = "fails", .usage = "fails\0always times out", .run = run_fails },
     { .name = "reports", .usage = "reports\0reports its own error", .run = run_reports },

@@ -494,6 +494,16 @@ TEST(LineEditor, CompletionsFilterAndDeduplicate)
     EXPECT_EQ(all.common_length(), 1u);
 }
 
+TEST(LineEditor, CompletionsAddAllTakesAListAsAdd)
+{
+    constexpr const char* kWords[] = { "pagefault", "ud", "stack", "spin", "stack", nullptr };
+    Completions c("s", 1);
+    c.add_all(kWords);
+    ASSERT_EQ(c.count(), 2u);
+    EXPECT_STREQ(c[0], "stack");
+    EXPECT_STREQ(c[1], "spin");
+}
+
 TEST(LineEditor, TenKilobyteLineIsTooLongThenNextLineWorks)
 {
     Fixture f;

@@ -23,6 +23,7 @@ Result<void> cmd_cpu(CommandContext& ctx, int, const char* const*)
 
 }  // namespace
 
-EXO_SHELL_COMMAND(kCpuCommand, "cpu", "cpu [--json]", "CPU id, features, TSC", cmd_cpu, nullptr, nullptr, 0);
+EXO_SHELL_COMMAND(kCpuCommand, "cpu", "cpu [--json]",
+    "CPU id, features, TSC", cmd_cpu, nullptr, 0);
 
 }  // namespace exo

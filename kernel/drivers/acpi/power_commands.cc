@@ -10,8 +10,8 @@ Result<void> cmd_reboot(CommandContext&, int, const char* const*) { power::reboo
 
 }  // namespace
 
-EXO_SHELL_COMMAND(kPoweroffCommand, "poweroff", "poweroff", "power off (ACPI S5)", cmd_poweroff, nullptr,
+EXO_SHELL_COMMAND(kPoweroffCommand, "poweroff", "poweroff", "power off (ACPI S5)", cmd_poweroff,
     nullptr, 0);
-EXO_SHELL_COMMAND(kRebootCommand, "reboot", "reboot", "reset the machine", cmd_reboot, nullptr, nullptr, 0);
+EXO_SHELL_COMMAND(kRebootCommand, "reboot", "reboot", "reset the machine", cmd_reboot, nullptr, 0);
 
 }  // namespace exo

@@ -47,7 +47,8 @@ Result<void> cmd_pci(CommandContext& ctx, int, const char* const*)
 
 }  // namespace
 
-EXO_SHELL_COMMAND(kPciCommand, "pci", "pci [--json]", "PCI devices and BARs", cmd_pci,
-    nullptr, nullptr, 0);
+EXO_SHELL_COMMAND(kPciCommand, "pci", "pci [--json]",
+    "PCI devices and BARs", cmd_pci,
+    nullptr, 0);
 
 }  // namespace exo

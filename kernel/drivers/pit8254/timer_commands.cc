@@ -28,7 +28,7 @@ Result<void> cmd_uptime(CommandContext& ctx, int, const char* const*)
 
 }  // namespace
 
-EXO_SHELL_COMMAND(kUptimeCommand, "uptime", "uptime [--json]", "time since boot",
-    cmd_uptime, nullptr, nullptr, 0);
+EXO_SHELL_COMMAND(kUptimeCommand, "uptime", "uptime [--json]",
+    "time since boot", cmd_uptime, nullptr, 0);
 
 }  // namespace exo
