@@ -60,10 +60,10 @@ constexpr bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
 }  // namespace
 
-void Completions::add_all(const char* const* words)
+void Completions::add_all(const char* packed)
 {
-    for (; *words != nullptr; ++words)
-        add(*words);
+    for (; *packed != '\0'; packed += __builtin_strlen(packed) + 1)
+        add(packed);
 }
 
 void Completions::add(const char* word)

@@ -47,7 +47,7 @@ public:
     Completions(const char* prefix, size_t prefix_length) : m_prefix(prefix), m_prefix_length(prefix_length) {}
 
     void add(const char* word);
-    void add_all(const char* const* words);  // a nullptr-terminated list
+    void add_all(const char* packed);  // "first\0second\0" (kernel/lib/names.h)
 
     const char* prefix() const { return m_prefix; }
     size_t prefix_length() const { return m_prefix_length; }

@@ -23,19 +23,23 @@ constinit volatile bool g_keep_recursing = true;
 // (`set var g_spinning = 0`) lets the command return.
 constinit volatile bool g_spinning = false;
 
+constexpr char kFaultWords[] = "pagefault\0ud\0stack\0spin\0";
+void complete_fault(Completions& out) { out.add_all(kFaultWords); }
+
 // Deliberate faults, to see the exception report a person would get.
 Result<void> cmd_fault(CommandContext& ctx, int argc, const char* const* argv)
 {
     if (argc != 2)
         return ctx.usage_error();
-    if (__builtin_strcmp(argv[1], "pagefault") == 0) {
+    size_t which = name_index(kFaultWords, argv[1]);
+    if (which == 0) {
         volatile uint64_t* unmapped = reinterpret_cast<volatile uint64_t*>(0xFFFF8FF000000000);
         *unmapped = 1;
-    } else if (__builtin_strcmp(argv[1], "ud") == 0) {
+    } else if (which == 1) {
         asm volatile("ud2");
-    } else if (__builtin_strcmp(argv[1], "stack") == 0) {
+    } else if (which == 2) {
         print(ctx, "%u\n", overflow_stack(0));
-    } else if (__builtin_strcmp(argv[1], "spin") == 0) {
+    } else if (which == 3) {
         ctx.out().puts("spinning with interrupts off\r\n");
         cpu::InterruptGuard guard;
         for (g_spinning = true; g_spinning;)
@@ -45,9 +49,6 @@ Result<void> cmd_fault(CommandContext& ctx, int argc, const char* const* argv)
     }
     return {};
 }
-
-constexpr const char* kFaultWords[] = { "pagefault", "ud", "stack", "spin", nullptr };
-void complete_fault(Completions& out) { out.add_all(kFaultWords); }
 
 }  // namespace
 

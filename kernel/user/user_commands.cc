@@ -5,24 +5,24 @@
 namespace exo {
 namespace {
 
-// alignas(8): the element's alignment, not the ABI's 16 for arrays and aggregates (padding).
-alignas(8) constexpr const char* kPrograms[] = { "sampler", "badptr", "fault", "bench", "trap", "step", "fuzz", nullptr };
+// In user_mode::Program order.
+constexpr char kPrograms[] = "sampler\0badptr\0fault\0bench\0trap\0step\0fuzz\0";
+constexpr size_t kProgramCount = 7;
+static_assert(static_cast<size_t>(user_mode::Program::Fuzz) + 1 == kProgramCount);
 void complete_program(Completions& out) { out.add_all(kPrograms); }
 
 Result<void> cmd_user(CommandContext& ctx, int argc, const char* const* argv)
 {
     if (argc != 2)
         return ctx.usage_error();
-    for (uint64_t i = 0; kPrograms[i]; ++i) {
-        if (__builtin_strcmp(argv[1], kPrograms[i]) != 0)
-            continue;
-        Result<Thread*> t = user_mode::spawn(static_cast<user_mode::Program>(i));
-        if (!t.ok())
-            return ctx.fail(t.error(), "cannot start the program");
-        print(ctx, "started thread %u (%s) in ring 3\n", t.value()->id, t.value()->name);
-        return {};
-    }
-    return ctx.fail(Error::NotFound, "no such program", argv[1]);
+    size_t i = name_index(kPrograms, argv[1]);
+    if (i == kProgramCount)
+        return ctx.fail(Error::NotFound, "no such program", argv[1]);
+    Result<Thread*> t = user_mode::spawn(static_cast<user_mode::Program>(i));
+    if (!t.ok())
+        return ctx.fail(t.error(), "cannot start the program");
+    print(ctx, "started thread %u (%s) in ring 3\n", t.value()->id, t.value()->name);
+    return {};
 }
 
 }  // namespace

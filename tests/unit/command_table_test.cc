@@ -86,12 +86,10 @@ Result<void> run_usage(CommandContext& ctx, int argc, const char* const* argv)
     return ctx.usage_error();
 }
 
-constexpr const char* kInitWords[] = { "deferred", nullptr };
-
 // A fixed word list, then words known only at run time (driver names).
 void init_words(Completions& out)
 {
-    out.add_all(kInitWords);
+    out.add_all("deferred\0");
     out.add("serial");
     out.add("pci");
     out.add("ps2");

@@ -494,11 +494,10 @@ TEST(LineEditor, CompletionsFilterAndDeduplicate)
     EXPECT_EQ(all.common_length(), 1u);
 }
 
-TEST(LineEditor, CompletionsAddAllTakesAListAsAdd)
+TEST(LineEditor, CompletionsAddAllTakesAPackedListAsAdd)
 {
-    constexpr const char* kWords[] = { "pagefault", "ud", "stack", "spin", "stack", nullptr };
     Completions c("s", 1);
-    c.add_all(kWords);
+    c.add_all("pagefault\0ud\0stack\0spin\0stack\0");
     ASSERT_EQ(c.count(), 2u);
     EXPECT_STREQ(c[0], "stack");
     EXPECT_STREQ(c[1], "spin");

@@ -20,6 +20,15 @@ TEST(Names, PastTheEndOrEmptyIsAQuestionMark)
     EXPECT_STREQ(name_at("", 0), "?");
 }
 
+TEST(Names, IndexOfANameOrTheCount)
+{
+    EXPECT_EQ(name_index("zero\0one\0two\0", "zero"), 0u);
+    EXPECT_EQ(name_index("zero\0one\0two\0", "two"), 2u);
+    EXPECT_EQ(name_index("zero\0one\0two\0", "tw"), 3u);
+    EXPECT_EQ(name_index("zero\0one\0two\0", ""), 3u);
+    EXPECT_EQ(name_index("", "zero"), 0u);
+}
+
 TEST(Names, EnumNamesFollowTheirEnums)
 {
     EXPECT_STREQ(error_name(Error::InvalidArgument), "invalid argument");
