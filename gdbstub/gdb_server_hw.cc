@@ -55,6 +55,9 @@ constinit bool g_boot_wait = false;     // the int3 in wait_for_attach() is ours
 constinit bool g_inside = false;
 constinit bool g_hinted = false;        // the Ctrl-] hint was printed this session
 constinit bool g_nmi_poll = false;      // on_nmi set TF: the coming #DB is for reading COM2
+// The stub has read COM2 since the last NMI that found no byte waiting: that
+// NMI may be for bytes already read (see on_nmi).
+constinit bool g_com2_read = false;
 extern "C" const char __nobreak_start[], __nobreak_end[];
 extern "C" const char __kernel_phys_start[], __kernel_phys_end[];  // linker.ld: the image's load range
 
@@ -365,6 +368,7 @@ EXO_NOBREAK void load_debug_registers()
 EXO_NOBREAK void stop_loop(TrapFrame& frame, const GdbStopEvent& event)
 {
     cpu::cli();  // every entry path should have IF clear already; be sure
+    g_com2_read = true;
     ++g_stops;
     TrapFrame* outer = g_frame;
     g_frame = &frame;
@@ -487,6 +491,7 @@ EXO_NOBREAK bool on_debug(TrapFrame& frame)
 EXO_NOBREAK void on_com2(TrapFrame& frame)
 {
     set_inside(true);
+    g_com2_read = true;
     for (;;) {
         Result<uint8_t> b = g_com2.try_get();
         if (!b.ok())
@@ -508,15 +513,20 @@ EXO_NOBREAK void on_com2(TrapFrame& frame)
 // after it reads COM2 on the interrupted stack (on_debug). Not while the
 // stub, the trap path or a gdb step is at work: they read COM2 themselves.
 // An NMI with no byte waiting (and the stub idle) is not COM2's: it gets
-// the panic report, as before the stub took NMIs. It calls nothing (the
-// UART status read is inline): a breakpoint hit here would run the stop
-// loop on the NMI stack.
+// the panic report, as before the stub took NMIs. Except once after the
+// stub read COM2: QEMU can deliver the NMI of a byte after the IRQ 3
+// handler has drained the FIFO and returned (the live fuzzer's COM2 noise
+// panicked the kernel so). It calls nothing (the UART status read is
+// inline): a breakpoint hit here would run the stop loop on the NMI stack.
 EXO_NOBREAK bool on_nmi(TrapFrame& frame)
 {
     if (g_inside)
         return true;  // the stub reads COM2 itself
-    if (!g_com2.data_ready())
-        return false;
+    if (!g_com2.data_ready()) {
+        bool late = g_com2_read;
+        g_com2_read = false;
+        return late;
+    }
     if (!g_stepping && !(frame.rflags & kFlagIf) && !in_trap_path(frame.rip)) {
         g_nmi_poll = true;
         frame.rflags |= kFlagTf;
