@@ -257,16 +257,19 @@ GdbAction GdbStub::resume(GdbAction action)
 }
 
 // c [addr], s [addr], C sig[;addr], S sig[;addr]; the signal is ignored.
-// None means malformed; `thread` is the one Hc chose.
+// None means malformed; `thread` is the one Hc chose. rip is written only
+// once the whole packet parsed: a malformed one (E01, `c1234zz`) used to
+// move it anyway, and the next `c` jumped there.
 GdbAction GdbStub::resume_legacy(Cursor& c, char command, ThreadId& thread)
 {
     bool with_signal = command == 'C' || command == 'S';
     uint64_t value = 0;
     thread = m_continue_thread != 0 ? m_continue_thread : m_stop_thread;
     bool ok = !with_signal || c.number(value);
-    if (ok && (with_signal ? c.eat(';') : !c.at_end()))
-        ok = c.number(value) && m_target->write_register(thread, GdbRegister::Rip, value).ok();
-    if (!ok || !c.at_end())
+    bool jump = ok && (with_signal ? c.eat(';') : !c.at_end());
+    if (jump)
+        ok = c.number(value);
+    if (!ok || !c.at_end() || (jump && !m_target->write_register(thread, GdbRegister::Rip, value).ok()))
         return GdbAction::None;
     return command == 'c' || command == 'C' ? GdbAction::Continue : GdbAction::Step;
 }

@@ -536,6 +536,17 @@ TEST_F(StubTest, LegacyContinueAndStepWithAddress)
     EXPECT_EQ(ask("C05;"), "E01");
 }
 
+TEST_F(StubTest, MalformedResumeWithAddressLeavesRipAlone)
+{
+    // Found by tests/fuzz/live_fuzz.py: these were refused but moved rip
+    // first, so the next `c` jumped to the address.
+    uint64_t rip = target.reg(1, GdbRegister::Rip);
+    for (const char* packet : { "c1234zz", "s1234,", "C05;1234zz", "S05;1234;" }) {
+        EXPECT_EQ(ask(packet), "E01") << packet;
+        EXPECT_EQ(target.reg(1, GdbRegister::Rip), rip) << packet;
+    }
+}
+
 TEST_F(StubTest, OnlyTheStoppedThreadCanBeStepped)
 {
     // Thread 2 is not on the CPU: stepping it is an error, never a step of thread 1.
