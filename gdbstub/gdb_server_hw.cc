@@ -480,8 +480,12 @@ EXO_NOBREAK bool on_debug(TrapFrame& frame)
         on_com2(frame);
         return true;
     }
+    // No cause left and no gdb: a #DB whose DR6 a nested one already took
+    // and reported (a watchpoint on this stack, hit by the trap path's own
+    // pushes before we got here); that stop is over, so go on. It used to
+    // get the panic report once gdb detached.
     if (!(dr6 & (kDr6SingleStep | kDr6Slots)) && !g_stub.attached())
-        return false;
+        return true;
     set_inside(true);
     stop_loop(frame, GdbStopEvent { GdbStopCause::Exception, idt::vector::kDebug, dr6, current_gdb_id() });
     set_inside(false);
