@@ -49,6 +49,10 @@ class Executor:
     def _fail(self, what: str) -> Failure:
         if not self.link.alive():
             what += f" (QEMU exited with status {self.link.q.returncode})"
+            # QEMU's own assertions are QEMU's bugs, not the kernel's.
+            asserted = [ln for ln in self.link.q.stderr_text.splitlines() if "assertion failed" in ln]
+            if asserted:
+                what += f"; QEMU itself aborted: {asserted[-1].strip()}"
         return Failure(what)
 
     def shell_probe(self, tag: str) -> None:

@@ -27,7 +27,10 @@ QUERIES = ("qSupported", "qSupported:multiprocess+;swbreak+;hwbreak+;xmlRegister
            "vMustReplyEmpty", "vCont?", "?", "g", "qExoNoSuch", "QStartNoAckMode", "Qbogus", "!",
            "D", "D;1", "k", "s", "vCont;s", "vCont;c", "c", "S05", "C05", "vCont;s:1;c", "vCont;S05",
            "vCont;", "vCont;x", "vCont;c:-1", "vCont;s:ffffffff", "Hg0", "Hc-1", "Hg1", "T1", "Hgz",
-           "", "qXfer:features:read:target.xml:0,fff")
+           "", "qXfer:features:read:target.xml:0,fff",
+           # Malformed resumes with an address: refused, and rip must stay
+           # (they used to move it; the next `c` jumped there).
+           "c1234zz", "s1234,", "C05;1234zz", "S05;1234;", "cffffffff80107000z")
 
 
 class RspInputs:
