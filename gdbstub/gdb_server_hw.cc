@@ -238,9 +238,10 @@ public:
         return in_image ? address + memory::kKernelVma : address;
     }
 
+    // The IST stacks count as the trap path too: NMIs run on theirs.
     __attribute__((noinline)) Result<uint8_t*> code_alias(uint64_t address)
     {
-        if (in_trap_path(address))
+        if (in_trap_path(address) || gdt::on_ist_stack(address))
             return Error::Busy;
         return safe_memory::writable_alias(address);
     }

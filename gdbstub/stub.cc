@@ -466,20 +466,23 @@ const char* GdbStub::breakpoint(Cursor& c, char command)
         return kErrMalformed;
     if (type == '0')
         return command == 'Z' ? insert_software(address) : remove_software(address);
-    if (type == '1') {
-        // Like an int3 there, a debug register on the trap path re-enters the stub.
-        if (command == 'Z') {
-            Result<uint8_t*> alias = m_target->code_alias(address);
-            if (!alias.ok() && alias.error() == Error::Busy)
-                return kErrRefused;
-        }
-        return change_hardware(HwKind::Exec, address, 1, command);
-    }
-    if (type == '2')
-        return change_hardware(HwKind::Write, address, kind, command);
-    if (type == '4')
-        return change_hardware(HwKind::Access, address, kind, command);
-    return "";  // x86 cannot watch reads alone (Z3)
+    if (type != '1' && type != '2' && type != '4')
+        return "";  // x86 cannot watch reads alone (Z3)
+    // Like an int3 there, a debug register on the trap path (its code, or
+    // the stacks NMIs run on) re-enters the stub: a watchpoint hit by the
+    // NMI entry stopped inside the NMI, whose IST stack the next NMI, let
+    // in by the #DB's iret, then overwrote (found by the live fuzzer).
+    uint64_t length = type == '1' ? 1 : kind;
+    if (command == 'Z' && (trap_path(address) || trap_path(address + length - 1)))
+        return kErrRefused;
+    HwKind hw = type == '1' ? HwKind::Exec : type == '2' ? HwKind::Write : HwKind::Access;
+    return change_hardware(hw, address, length, command);
+}
+
+bool GdbStub::trap_path(uint64_t address)
+{
+    Result<uint8_t*> alias = m_target->code_alias(address);
+    return !alias.ok() && alias.error() == Error::Busy;
 }
 
 // Recorded only: the int3 goes in when the kernel resumes (packets are

@@ -239,6 +239,7 @@ private:
     const char* read_memory(Cursor& c);
     const char* write_memory(Cursor& c, char command);
     const char* breakpoint(Cursor& c, char command);
+    bool trap_path(uint64_t address);  // code_alias says Busy
     const char* insert_software(uint64_t address);
     const char* remove_software(uint64_t address);
     const char* change_hardware(HwKind kind, uint64_t address, uint64_t length, char command);

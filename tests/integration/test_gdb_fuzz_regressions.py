@@ -12,6 +12,11 @@ stub's trap handling, each reduced to a few packets.
    frame goes: a #DB's own entry pushes hit it, the nested #DB stops for gdb
    and clears DR6, and the outer #DB, finding no cause once gdb had
    detached, printed the panic report.
+3. A watchpoint on the NMI's IST stack: the NMI entry's pushes hit it, the
+   stub stopped inside the NMI, and on resume the #DB's iret let the next
+   NMI (COM2's) in on the same stack, over the first one's frame: the panic
+   report, or QEMU 7.2 aborting when the CPU's own frame push hit it. Such
+   watchpoints are now refused (E0d), like breakpoints on the trap path.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ import time
 from pathlib import Path
 
 from exo_qemu import BootMode
+from test_gdb_rsp import Symbols
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
 from rsp_model import frame, hex_text  # noqa: E402
@@ -163,3 +169,29 @@ def test_a_watchpoint_on_the_trap_frames_own_stack_survives_detach(booted):
             assert PANIC not in q.output, f"run {run}: the kernel panicked"
     finally:
         com2.sock.close()
+
+
+def test_watchpoints_on_the_ist_stacks_are_refused(booted, build_dir):
+    base, size = Symbols(build_dir / "exo-kernel.elf").find("g_ist_stacks", "bB")
+    tops = [base + size // 3 * (i + 1) for i in range(3)]    # #DF, NMI, #MC: guard page, then stack
+    q = booted(BootMode.PVH, com2="tcp")
+    com2 = Com2(q.com2_port)
+    try:
+        com2.send(frame("?"))
+        assert com2.wait(rb"\$T[^#]*#"), "no stop reply"
+        for top in tops:
+            for below in (0x28, 0xB0):    # the CPU's frame, then trap_common's pushes
+                for kind in "24":
+                    com2.send(frame(f"Z{kind},{top - below:x},8"))
+                    reply = com2.wait(rb"\$[^#]*#")
+                    assert reply == b"$E0d#", f"Z{kind} at {top - below:#x}: {reply!r}"
+        com2.send(frame("c"))
+        com2.send(b"+" * 200)             # COM2 bytes: NMIs while it runs
+        com2.send(b"\x03")
+        assert com2.wait(rb"\$T[^#]*#"), "no stop after Ctrl-C"
+        com2.send(frame("D"))
+        assert com2.expect(OK)
+    finally:
+        com2.sock.close()
+    assert "up " in q.command("uptime", TIMEOUT_S)
+    assert PANIC not in q.output

@@ -383,6 +383,20 @@ TEST_F(StubTest, BreakpointsOnTheDebuggersOwnPathAreRefused)
     EXPECT_EQ(ask("Z0," + number_hex(target.nobreak_end) + ",1"), "OK");  // just past it
 }
 
+TEST_F(StubTest, WatchpointsOnTheDebuggersOwnPathAreRefused)
+{
+    // Found by tests/fuzz/live_fuzz.py: a watchpoint on the NMI's stack
+    // stopped inside the NMI. Either end of the range counts.
+    uint64_t inside = target.nobreak_begin + 0x10;
+    EXPECT_EQ(ask("Z2," + number_hex(inside) + ",8"), "E0d");
+    EXPECT_EQ(ask("Z4," + number_hex(target.nobreak_begin - 4) + ",8"), "E0d");
+    EXPECT_EQ(ask("Z4," + number_hex(target.nobreak_end - 1) + ",1"), "E0d");
+    EXPECT_EQ(target.debug.dr7, 0u);
+    EXPECT_EQ(ask("Z2," + number_hex(target.nobreak_end) + ",8"), "OK");   // just past it
+    EXPECT_EQ(ask("z2," + number_hex(target.nobreak_end) + ",8"), "OK");
+    EXPECT_EQ(ask("z4," + number_hex(inside) + ",8"), "E01");             // never set
+}
+
 TEST_F(StubTest, BreakpointHitInsideTheDebuggerIsForgotten)
 {
     uint64_t a = kFakeMemoryBase + 0x100;

@@ -104,6 +104,11 @@ EXO_NOBREAK void nest_debug_stack(bool nested)
     g_tss.ist[kIstDebug - 1] = g_stack_info[kIstDebug - 1].top - (nested ? kDebugNestDepth : 0);
 }
 
+bool on_ist_stack(uint64_t address)
+{
+    return address - reinterpret_cast<uint64_t>(g_ist_stacks) < sizeof g_ist_stacks;
+}
+
 int guarded_stacks(const GuardedStackInfo** out)
 {
     *out = g_stack_info;

@@ -37,5 +37,8 @@ struct GuardedStackInfo {
     const char* name;
 };
 int guarded_stacks(const GuardedStackInfo** out);
+// `address` is on one of the IST stacks (#DF, NMI, #MC handlers, guards
+// included).
+bool on_ist_stack(uint64_t address);
 
 }  // namespace exo::gdt
