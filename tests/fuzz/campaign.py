@@ -18,7 +18,6 @@ import time
 from typing import Optional
 
 from exo_qemu import QemuExited
-from exo_shell import describe
 from live_link import Link, LinkDead
 from rsp_model import frame, hex_text
 
@@ -150,6 +149,12 @@ class Executor:
         self.link.send_com2(bytes.fromhex(op["hex"]))
         self.stub_probe(f"g{op['i']}")
 
+    def _typing_while_stopped(self, op: dict) -> None:
+        self.stub_probe(f"g{op['i']}a")          # gdb holds the kernel
+        self.link.send_com1(bytes.fromhex(op["hex"]))
+        time.sleep(op["silence_s"])               # gdb silent: the stub reads COM1 after ~2 s
+        self.stub_probe(f"g{op['i']}")
+
     def _detach(self, op: dict) -> None:
         self.link.com2.mark()
         self.link.send_com2(frame("D"))
@@ -201,5 +206,3 @@ def warm_up(link: Link) -> dict:
     ex.run({"op": "detach"})
     return commands
 
-
-__all__ = ["Executor", "Failure", "warm_up", "describe"]

@@ -58,10 +58,12 @@ class Generator:
             return self.shell.next()
         if pick < 0.90:
             return self.rsp.next()
-        line = self.shell.command_line([n for n in self.shell.names if n != "watch"])
-        if pick < 0.95:
+        if pick < 0.91:
+            return self.rsp.typing_while_stopped(bytes.fromhex(self.shell.noise()["hex"]))
+        if pick < 0.955:
+            line = self.shell.command_line([n for n in self.shell.names if n != "watch"])
             return dict(self.rsp.run(line), ch="both")
-        return dict(self.rsp.stop_busy(line), ch="both")
+        return dict(self.rsp.stop_busy(self.shell.command_line()), ch="both")
 
     def next(self) -> dict:
         if self.pending:
@@ -120,6 +122,40 @@ def save(out: Path, ex: Executor, link: Link, summary: dict) -> None:
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
+def ops_to_run(args, gen: Generator, replay):
+    """The saved log's ops, or the generator's until --inputs/--seconds."""
+    if replay is not None:
+        for op in replay:
+            yield {k: v for k, v in op.items() if k != "i"}
+        return
+    t0 = time.monotonic()
+    while gen.pending or not ((args.inputs is not None and gen.inputs >= args.inputs)
+                              or (args.seconds is not None and time.monotonic() - t0 >= args.seconds)):
+        yield gen.next()
+
+
+def campaign(args, link: Link, ex: Executor, summary: dict, replay) -> None:
+    """Warm up, take the idle figures, run the ops, check, compare."""
+    commands = warm_up(link)["commands"]
+    pages = link.shell.json("pages", SHELL_TIMEOUT_S)
+    book = AddressBook.load(args.build_dir / "exo-kernel.elf", pages)
+    summary["idle_before"] = before = ex.idle_figures()
+    gen = Generator(args.seed, commands, book, args.check_every)
+    t0 = time.monotonic()
+    for op in ops_to_run(args, gen, replay):
+        ex.run(op)
+        if not args.quiet and op["op"] == "check":
+            print(f"[{time.monotonic() - t0:6.1f} s] {ex.checks_passed} checks passed; inputs com1 "
+                  f"{ex.counts['com1']}, com2 {ex.counts['com2']}, both {ex.counts['both']}", flush=True)
+    if not ex.log or ex.log[-1]["op"] != "check":   # a replayed log ends with its own
+        ex.run({"ch": "ctl", "op": "check"})
+    summary["campaign_s"] = round(time.monotonic() - t0, 1)
+    summary["idle_after"] = after = ex.idle_figures()
+    leaked = leaks(before, after)
+    if leaked:
+        raise Failure("leak at idle: " + "; ".join(leaked))
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     replay = [json.loads(ln) for ln in args.replay.read_text().splitlines() if ln.strip()] if args.replay else None
@@ -129,40 +165,11 @@ def main(argv=None) -> int:
     with Link(args.build_dir, BootMode(args.mode), extra_args=tuple(args.qemu_arg)) as link:
         ex = Executor(link)
         try:
-            commands = warm_up(link)["commands"]
-            pages = link.shell.json("pages", SHELL_TIMEOUT_S)
-            book = AddressBook.load(args.build_dir / "exo-kernel.elf", pages)
-            before = ex.idle_figures()
-            summary["idle_before"] = before
-            gen = Generator(args.seed, commands, book, args.check_every)
-            ops = iter(replay) if replay is not None else None
-            t0 = time.monotonic()
-            while True:
-                if ops is not None:
-                    op = next(ops, None)
-                    if op is None:
-                        break
-                    op = {k: v for k, v in op.items() if k != "i"}
-                else:
-                    if args.inputs is not None and gen.inputs >= args.inputs and not gen.pending:
-                        break
-                    if args.seconds is not None and time.monotonic() - t0 >= args.seconds and not gen.pending:
-                        break
-                    op = gen.next()
-                ex.run(op)
-                if not args.quiet and op["op"] == "check":
-                    print(f"[{time.monotonic() - started:6.1f} s] check {ex.checks_passed} passed; "
-                          f"inputs com1 {ex.counts['com1']}, com2 {ex.counts['com2']}, both {ex.counts['both']}",
-                          flush=True)
-            if not ex.log or ex.log[-1]["op"] != "check":   # a replayed log has its own
-                ex.run({"ch": "ctl", "op": "check"})
-            after = ex.idle_figures()
-            summary["idle_after"] = after
-            leaked = leaks(before, after)
-            if leaked:
-                failure = "leak at idle: " + "; ".join(leaked)
+            campaign(args, link, ex, summary, replay)
         except Failure as e:
             failure = str(e)
+        except KeyboardInterrupt:
+            failure = "interrupted (Ctrl-C)"
         summary.update(inputs=ex.counts, checks_passed=ex.checks_passed, checks_failed=ex.checks_failed,
                        duration_s=round(time.monotonic() - started, 1), failure=failure)
         out = args.out
@@ -181,7 +188,8 @@ def report(s: dict, out) -> None:
     for when in ("idle_before", "idle_after"):
         if when in s:
             print(f"{when.replace('_', ' ')}: {describe(s[when])}")
-    print(f"duration: {s['duration_s']} s; " + (f"replay of {s['replay']}" if s["replay"] else f"seed: {s['seed']}"))
+    print(f"duration: {s['duration_s']} s (inputs and checks: {s.get('campaign_s', '-')} s); "
+          + (f"replay of {s['replay']}" if s["replay"] else f"seed: {s['seed']}"))
     if s["failure"]:
         print(f"FAILED: {s['failure']}")
     if out is not None:

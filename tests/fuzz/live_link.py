@@ -18,7 +18,7 @@ from typing import Optional
 REPO_DIR = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_DIR / "host-tools"))
 
-from exo_qemu import BootMode, Qemu, QemuExited  # noqa: E402
+from exo_qemu import BootMode, Qemu  # noqa: E402
 from exo_shell import Shell  # noqa: E402
 
 BOOT_TIMEOUT_S = 60.0
@@ -147,5 +147,3 @@ class Link:
     def __exit__(self, *exc) -> None:
         self.close()
 
-
-__all__ = ["Link", "LinkDead", "QemuExited", "BootMode"]

@@ -181,6 +181,16 @@ class RspInputs:
         return {"ch": "com2", "op": "stop-busy", "line": shell_line,
                 "delay_ms": rng.choice((0, 1, 5, 20, 100)), "hex": frame(self._safe_query()).hex()}
 
+    def typing_while_stopped(self, typed: bytes) -> dict:
+        """Keys on COM1 while gdb holds the kernel: after 2^32 TSC cycles of
+        gdb silence the stub reads them for the shell (or resumes on
+        Ctrl-] x3, sometimes included)."""
+        rng = self.rng
+        if rng.random() < 0.3:
+            typed += b"\x1d\x1d\x1d"
+        return {"ch": "both", "op": "typing-while-stopped", "hex": typed.hex(),
+                "silence_s": rng.choice((0.5, 3.0))}
+
     def _safe_query(self) -> str:
         for _ in range(100):
             body = self._query_body()

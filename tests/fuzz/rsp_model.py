@@ -11,7 +11,7 @@ import re
 PACKET_SIZE = 0x800            # the stub's PacketSize (rsp_codec.h)
 REGISTER_BYTES = 396           # kGdbRegisterBytes (gdbstub/registers.h): a G body is twice this
 MUST_ESCAPE = b"$#}*"
-START, END, ESCAPE, INTERRUPT = 0x24, 0x23, 0x7D, 0x03
+START, END, ESCAPE = 0x24, 0x23, 0x7D
 
 # Shell commands that end the machine when run through `monitor`.
 MACHINE_ENDERS = ("poweroff", "reboot")
@@ -113,12 +113,3 @@ def defuse(data: bytes) -> bytes:
             return bytes(data)
         data[bad[0]] = ord("x")
 
-
-class StreamParser:
-    """Finds packets in the bytes the stub sent (acks and noise skipped)."""
-
-    PACKET = re.compile(rb"\$([^#$]*)#([0-9a-fA-F]{2})")
-
-    @classmethod
-    def packets(cls, data: bytes) -> list[bytes]:
-        return [m.group(1) for m in cls.PACKET.finditer(data)]
