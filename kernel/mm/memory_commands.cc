@@ -62,7 +62,7 @@ Result<void> cmd_mem(CommandContext& ctx, int argc, const char* const* argv)
         "KiB, heap {heap_kib} KiB\n{!peak_used_frames}{@}"
         "{@heap}heap: {mapped_bytes} B mapped, {used_bytes} B in use, {peak_bytes} B peak, {free_bytes} B free\n"
         "      {allocs} allocations, {frees} frees, {faults} faults detected\n{!largest_free_bytes}{@}"
-        "      free slots per class (B: count):",
+        "      free slots (size:count):",
         total, used, free, reserved, fp.image_bytes / kKiB, fp.metadata_bytes / kKiB, fp.page_table_bytes / kKiB,
         fp.heap_mapped_bytes / kKiB, f.peak_used_frames, h.mapped_bytes, h.used_bytes, h.peak_bytes, h.free_bytes,
         h.allocs, h.frees, h.faults, h.largest_free_bytes);
@@ -74,8 +74,7 @@ Result<void> cmd_mem(CommandContext& ctx, int argc, const char* const* argv)
     list.close_items();
     list.text("\n");
     if (argc == 2)
-        list.fields("{@request}a request of {bytes} B gets a {block_bytes} B block, {free_slots} like it free, "
-            "{new_pages} new pages\n{@}", request, plan.block_bytes, plan.free_slots, plan.new_pages);
+        list.fields("{@request}{bytes} B would get a {block_bytes} B block ({free_slots} free), {new_pages} new pages\n{@}", request, plan.block_bytes, plan.free_slots, plan.new_pages);
     return list.finish();
 }
 
@@ -139,12 +138,12 @@ Result<void> cmd_pages(CommandContext& ctx, int argc, const char* const* argv)
         return ctx.fail(listed.error(), "page tables unreadable or too long");
     WxAudit wx = audit.ok() ? audit.value() : WxAudit {};
     list.close_items();  // JSON: "wx_ranges" after the array, in the top-level object
-    list.fields(wx.ranges ? "W+X audit: {wx_ranges} ranges ({:u} bytes) writable and executable!\n"
-                          : "W+X audit: no writable+executable mappings\n{!wx_ranges}",
-        wx.ranges, wx.bytes);
-    list.fields(wx.alias_ranges ? "W+X audit: {wx_alias_ranges} executable ranges also mapped writable elsewhere!\n"
-                                : "W+X audit: no writable alias of executable memory\n{!wx_alias_ranges}",
-        wx.alias_ranges);
+    // One line: W+X mappings, and executable ranges whose frames are
+    // mapped writable elsewhere (the direct map's alias, say).
+    list.fields(wx.ranges | wx.alias_ranges
+            ? "W+X audit: {wx_ranges} W+X ranges ({:u} bytes), {wx_alias_ranges} code ranges writable elsewhere!\n"
+            : "W+X audit: no writable+executable mappings, no writable alias of code\n{!wx_ranges}{!wx_alias_ranges}",
+        wx.ranges, wx.bytes, wx.alias_ranges);
     return list.finish();
 }
 

@@ -421,7 +421,7 @@ def test_mem(pvh):
     obj = json_command(pvh, "mem")
     check_mem_json(obj, DEFAULT_MEM_MIB)
     text = human_command(pvh, "mem")
-    for word in ("total", "used", "free", "heap", "peak", "free slots per class"):
+    for word in ("total", "used", "free", "heap", "peak", "free slots (size:count)"):
         assert word in text, f"`mem` does not mention {word!r}:\n{text}"
     assert str(obj["phys"]["total_kib"]) in text, f"`mem` and `mem --json` disagree on the total:\n{text}"
 
@@ -453,8 +453,8 @@ def test_mem_free_slots_per_class_and_what_a_request_gets(pvh):
     got = json_command(pvh, "mem 5000")["request"]
     assert got["block_bytes"] == 8192 and got["free_slots"] == 0 and got["new_pages"] == 2, got
     text = human_command(pvh, "mem 5000")
-    assert "a request of 5000 B gets a 8192 B block, 0 like it free, 2 new pages" in text, text
-    assert "free slots per class" in text, text
+    assert "5000 B would get a 8192 B block (0 free), 2 new pages" in text, text
+    assert "free slots (size:count)" in text, text
     bad = pvh.command("mem lots", CMD_TIMEOUT_S)
     assert bad.startswith("error: mem: bad size"), bad
 
@@ -804,7 +804,7 @@ def test_kernel_code_has_no_writable_alias(pvh, kernel_elf):
     m = re.search(r"-> phys (0x[0-9a-f]+) \(4 KiB page, effective (\S+)\)", walk)
     assert m and int(m.group(1), 16) == text.paddr, f"direct-map alias of text:\n{walk}"
     assert "W" not in m.group(2), f"the direct-map alias of kernel text is writable:\n{walk}"
-    assert "no writable alias of executable memory" in human_command(pvh, "pages")
+    assert "no writable+executable mappings, no writable alias of code" in human_command(pvh, "pages")
 
 
 def test_every_json_form_is_one_line_with_a_schema(pvh, kernel_elf):

@@ -116,7 +116,7 @@ slots, objects in use) and its large runs."""
                    "right after the prompt)\n"]
         out += [f"heap: {h['mapped']} B mapped, {h['used']} B in use, {h['peak']} B peak, {h['free']} B free\n",
                 f"      {h['allocs']} allocations, {h['frees']} frees, {h['faults']} faults detected\n",
-                "      free slots per class (B: count):"
+                "      free slots (size:count):"
                 + "".join(f" {size}:{free}" for size, free in free_slots(heap) if free) + "\n"]
         if heap is not None and frames is not None:
             out += class_lines(heapscan.scan(heap, heap_ptr, frames), h["used"])

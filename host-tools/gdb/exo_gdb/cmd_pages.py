@@ -64,15 +64,12 @@ def ranges_text(tables: pagewalk.PageTables) -> str:
     if ranges.corrupt:
         out.append("error: page tables unreadable (the ranges above skip the tables that could not be read)\n")
     wx = list(ranges.wx())
-    if wx:
-        out.append(f"W+X audit: {len(wx)} ranges ({sum(r.bytes for r in wx)} bytes) writable and executable!\n")
-    else:
-        out.append("W+X audit: no writable+executable mappings\n")
     aliased = ranges.wx_aliases()
-    if aliased:
-        out.append(f"W+X audit: {aliased} executable ranges also mapped writable elsewhere!\n")
+    if wx or aliased:
+        out.append(f"W+X audit: {len(wx)} W+X ranges ({sum(r.bytes for r in wx)} bytes), "
+                   f"{aliased} code ranges writable elsewhere!\n")
     else:
-        out.append("W+X audit: no writable alias of executable memory\n")
+        out.append("W+X audit: no writable+executable mappings, no writable alias of code\n")
     return "".join(out)
 
 

@@ -17,7 +17,7 @@ Result<void> cmd_pci(CommandContext& ctx, int, const char* const*)
         const BootRunner& runner = boot_sequence::runner();
         Result<size_t> task = runner.find("pci");
         list.text(task.ok() && runner.record(task.value()).finished()
-                ? "no PCI devices: this machine has no PCI bus (see `drivers`)\n"
+                ? "no PCI bus on this machine: no devices\n"
                 : "no PCI devices yet: `init pci` probes the bus\n");
     }
     for (size_t i = 0; i < pci_bus::device_count(); ++i) {
