@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO_DIR / "host-tools"))
 from exo_qemu import BootMode, Qemu, QemuExited, format_argv  # noqa: E402
 from exo_shell import Shell, describe, leaks  # noqa: E402
 
-SAMPLE = re.compile(rb'\{"schema":1,"phys"[^\r\n]*\}\}\r?\n')
+SAMPLE = re.compile(rb'\{"schema":1,"phys"[^\r\n]*\}\r?\n')
 STARTED = re.compile(rb"started thread \d+ \(user:\w+\) in ring 3")
 HANG_S = 30.0          # no sample, or no answer, for this long: a hang (TCG on a shared machine)
 WARM_UP = ("init deferred", "user sampler", "user fault", "user badptr", "user bench", "user trap", "bench")

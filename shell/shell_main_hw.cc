@@ -58,8 +58,9 @@ void echo_log_line(LogLevel level, const char* text, size_t n)
         g_held_from = klog_ring().next_seq();  // this line's record + 1
 }
 
-// After the command, with interrupts off: the held lines, in order (any
-// the ring has overwritten meanwhile are skipped; `log` counts them).
+// After the command and its prompt, with interrupts off: the held lines,
+// in order, above the prompt (any the ring has overwritten meanwhile are
+// skipped; `log` counts them).
 void print_held_lines()
 {
     if (g_held_from != 0)
@@ -89,8 +90,10 @@ void handle(LineEvent event)
     }
     cpu::InterruptGuard guard;  // as in feed() below
     g_command_running = false;
-    print_held_lines();
+    // The prompt first: the command's output ends where a client expects,
+    // and the held lines go above the new prompt like any log line.
     g_editor->start_prompt();
+    print_held_lines();
 }
 
 }  // namespace
