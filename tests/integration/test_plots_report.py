@@ -7,36 +7,18 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO_DIR = Path(__file__).resolve().parents[2]
-HOST_TOOLS = REPO_DIR / "host-tools"
-FIXTURES = REPO_DIR / "tests" / "fixtures" / "plots"
-PYTHON = "/usr/bin/python3"
-sys.path.insert(0, str(HOST_TOOLS))
+from plot_fixtures import EXIT_USAGE, FIXTURES, HOST_TOOLS, PYTHON, REPO_DIR, fixture, run_exo  # noqa: F401,E402
 
 from exo_client import elf_layout, kernel_map, mem_events, plots, report_tables  # noqa: E402
 from exo_client.trace import Recording, kernel_version  # noqa: E402
 import figure_checks as fc  # noqa: E402
 
-EXIT_USAGE = 2
 
-
-def fixture(name: str) -> dict:
-    return json.loads((FIXTURES / name).read_text())
-
-
-def run_exo(*args: str, build_dir: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = dict(os.environ, EXO_BUILD_DIR=str(build_dir), MPLBACKEND="Agg")
-    env.pop("DISPLAY", None)
-    return subprocess.run([PYTHON, str(HOST_TOOLS / "exo"), *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
 
 
 def _require_build(build_dir: Path) -> None:

@@ -271,29 +271,17 @@ KILLED = re.compile(
     r"error (0x[0-9a-f]+), cr2 (0x[0-9a-f]+)")
 
 
-def test_user_int3_without_gdb_kills_only_that_thread(booted):
-    """A ring-3 int3 with no debugger attached is a fault like any other:
-    the thread is killed (#BP), the kernel and its shell go on. It used to
-    enter the GDB stub's stop loop and freeze the machine."""
+@pytest.mark.parametrize("program, trap", [("trap", "#BP breakpoint"), ("step", "#DB debug")])
+def test_user_debug_trap_without_gdb_kills_only_that_thread(booted, program, trap):
+    """A ring-3 int3 (`trap`), or a program that sets TF itself (`step`),
+    with no debugger attached: the #BP or #DB is a fault like any other,
+    the thread is killed, the kernel and its shell go on. Both used to enter
+    the GDB stub's stop loop and freeze the machine."""
     q = booted(BootMode.PVH)
-    tid, code, text = run_until_exit(q, "trap")
-    trap_killed = re.compile(r"user: thread (\d+) \(user:trap\) killed: #BP breakpoint at rip (0x[0-9a-f]+)")
-    killed = [m for m in trap_killed.finditer(text) if int(m.group(1)) == tid]
-    assert killed, f"no `killed: #BP` line for thread {tid}:\n{text}"
-    assert int(killed[0].group(2), 16) < USER_TOP, f"rip is not a user address: {killed[0].group(0)}"
-    assert code != 0, f"a killed thread exited with 0:\n{text}"
-    check_answers(q)
-
-
-def test_user_single_step_without_gdb_kills_only_that_thread(booted):
-    """A ring-3 program that sets TF itself, with no debugger attached: the
-    #DB it takes is a fault that kills it. It used to enter the GDB stub's
-    stop loop (a single-step #DB) and freeze the machine."""
-    q = booted(BootMode.PVH)
-    tid, code, text = run_until_exit(q, "step")
-    step_killed = re.compile(r"user: thread (\d+) \(user:step\) killed: #DB debug at rip (0x[0-9a-f]+)")
-    killed = [m for m in step_killed.finditer(text) if int(m.group(1)) == tid]
-    assert killed, f"no `killed: #DB` line for thread {tid}:\n{text}"
+    tid, code, text = run_until_exit(q, program)
+    line = re.compile(rf"user: thread (\d+) \(user:{program}\) killed: {trap} at rip (0x[0-9a-f]+)")
+    killed = [m for m in line.finditer(text) if int(m.group(1)) == tid]
+    assert killed, f"no `killed: {trap}` line for thread {tid}:\n{text}"
     assert int(killed[0].group(2), 16) < USER_TOP, f"rip is not a user address: {killed[0].group(0)}"
     assert code != 0, f"a killed thread exited with 0:\n{text}"
     check_answers(q)
