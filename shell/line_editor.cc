@@ -48,9 +48,10 @@ constexpr uint32_t kTildeHomeRxvt = 7;
 constexpr uint32_t kTildeEndRxvt = 8;
 
 constexpr const char* kEraseToEnd = "\x1b[J";             // ED 0: the rows a wrapped line used too
-// Save the cursor, go to the last column, report the position, restore: the
+// From column 0: go to the last column, report the position, back to
+// column 0 (a console that ignores the report is left as it was). The
 // answer (CSI row ; col R) gives the width.
-constexpr const char* kAskWidth = "\x1b" "7\x1b[999C\x1b[6n\x1b" "8";
+constexpr const char* kAskWidth = "\x1b[999C\x1b[6n\r";
 constexpr uint32_t kMinWidth = 20;
 constexpr const char* kClearScreen = "\x1b[H\x1b[2J";     // CUP home, ED 2
 constexpr char kBell = '\a';
@@ -114,11 +115,11 @@ void LineEditor::start_prompt()
     reset_line();
     m_state = State::Editing;
     m_prompt_length = static_cast<uint8_t>(__builtin_strlen(m_prompt));
-    m_out.puts(m_prompt);
     if (!m_width_asked) {
         m_width_asked = true;
         m_out.puts(kAskWidth);
     }
+    m_out.puts(m_prompt);
 }
 
 LineEvent LineEditor::feed(uint8_t byte)

@@ -127,7 +127,8 @@ public:
 
     // Empties the line and prints the prompt. Call at start-up and after
     // handling every event. The first one also asks the terminal its width
-    // (a cursor-position report, which feed() takes in; Ctrl-L asks again).
+    // first (a cursor-position report, which feed() takes in; Ctrl-L asks
+    // again).
     void start_prompt();
     size_t width() const { return m_width; }
 

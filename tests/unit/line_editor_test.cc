@@ -78,9 +78,9 @@ TEST(LineEditor, StartPromptPrintsPrompt)
     LineHistory history;
     LineEditor editor(out, "exo> ", history);
     editor.start_prompt();
-    // The first prompt also asks the terminal for its width (save cursor,
-    // far right, report position, restore).
-    EXPECT_EQ(echo, "exo> \x1b" "7\x1b[999C\x1b[6n\x1b" "8");
+    // The first prompt also asks the terminal for its width first (far
+    // right, report position, back to column 0).
+    EXPECT_EQ(echo, "\x1b[999C\x1b[6n\rexo> ");
     EXPECT_EQ(editor.length(), 0u);
     EXPECT_STREQ(editor.line(), "");
 }
@@ -270,7 +270,7 @@ TEST(LineEditor, CtrlLRedraws)
     f.type("abc" + kLeft);
     f.take();
     f.type("\x0c");
-    EXPECT_EQ(f.take(), "\x1b[H\x1b[2J\x1b" "7\x1b[999C\x1b[6n\x1b" "8exo> abc\b");
+    EXPECT_EQ(f.take(), "\x1b[H\x1b[2J\x1b[999C\x1b[6n\rexo> abc\b");
     EXPECT_EQ(f.line(), "abc");
 }
 
