@@ -4,11 +4,13 @@
 // the reference tokenizer's words: the error line for a bad quote, too many
 // words or a long line; --json removed anywhere (and seen by the command);
 // an unknown name; a usage error past max_args; a command without a body;
-// one refused from the debugger; else the command runs with exactly those
-// arguments and its error, unless it reported its own, is printed once.
-// Output ends in CRLF. complete() offers exactly the words the rules
-// give (command names, help's argument, first-argument words, --json), each
-// once and each starting with the word typed.
+// --json for a command whose usage line does not offer it; one refused from
+// the debugger; else the command runs with exactly those arguments and its
+// error, unless it reported its own, is printed once. Output ends in CRLF.
+// complete() offers exactly the words the rules give (command names, help's
+// argument, what a command's completion function adds, fixed words through
+// Completions::add_all included, --json), each once and each starting with
+// the word typed.
 // Input: operations (execute a line / dispatch an argv / complete at a cursor).
 #include <stdint.h>
 #include <string.h>
@@ -66,18 +68,20 @@ void driver_names(Completions& out)
         out.add(name);
 }
 
-constexpr const char* kInitWords[] = { "deferred", "all", nullptr };
+// Fixed first-argument words, packed as kernel commands keep them.
+constexpr const char kInitWords[] = "deferred\0all\0";
+void init_words(Completions& out) { out.add_all(kInitWords); }
 
 const Command kCommands[] = {
-    { .name = "mem", .usage = "mem\0memory statistics", .run = record, .max_args = 0 },
+    { .name = "mem", .usage = "mem [--json]\0memory statistics", .run = record, .max_args = 0 },
     { .name = "memmap", .usage = "memmap [all]\0the memory map", .run = record, .max_args = 1 },
-    { .name = "pages", .usage = "pages [VADDR]\0mappings", .run = record, .max_args = 1 },
-    { .name = "init", .usage = "init deferred\0run deferred tasks", .run = record, .arg_words = kInitWords },
-    { .name = "drivers", .usage = "drivers [NAME]\0drivers", .run = record, .complete_arg = driver_names },
+    { .name = "pages", .usage = "pages [--json] [VADDR]\0mappings", .run = record, .max_args = 1 },
+    { .name = "init", .usage = "init deferred\0run deferred tasks", .run = record, .complete_arg = init_words },
+    { .name = "drivers", .usage = "drivers [--json] [NAME]\0drivers", .run = record, .complete_arg = driver_names },
     { .name = "watch", .usage = "watch CMD\0repeat", .run = record, .flags = Command::kNotInDebugger },
-    { .name = "fails", .usage = "fails\0times out", .run = fails },
+    { .name = "fails", .usage = "fails [--json]\0times out", .run = fails },
     { .name = "reports", .usage = "reports [X]\0reports its own error", .run = reports },
-    { .name = "nop", .usage = "nop\0no body", .run = nullptr },
+    { .name = "nop", .usage = "nop [--json]\0no body", .run = nullptr },
     { .name = "help", .usage = "help\0shadowed by the built-in", .run = record },
     { .name = "pages", .usage = "pages\0a second entry of that name", .run = record },
 };
@@ -125,12 +129,13 @@ void check_dispatch(const std::vector<std::string>& words, CommandOrigin origin,
     const std::string& name = args[0];
     if (name == "help") {
         if (args.size() > 2)
-            return fails_with(Error::InvalidArgument, "error: usage: help [cmd]");
+            return fails_with(Error::InvalidArgument, "error: usage: help [--json] [cmd]");
         if (args.size() == 2 && command_named(args[1]) == nullptr && args[1] != "help")
             return fails_with(Error::NotFound, "error: help: unknown command '" + args[1] + "'");
         FUZZ_CHECK(got.ok() && !out.empty() && g_seen.calls == calls_before);
-        if (json)  // one JSON line
-            FUZZ_CHECK(out.front() == '{' && out.find('\n') == out.size() - 1 && out.compare(out.size() - 3, 3, "}\r\n") == 0);
+        if (json)  // one JSON line, schema first
+            FUZZ_CHECK(out.compare(0, 11, "{\"schema\":1") == 0 && out.find('\n') == out.size() - 1
+                && out.compare(out.size() - 3, 3, "}\r\n") == 0);
         return;
     }
     const Command* c = command_named(name);
@@ -141,6 +146,8 @@ void check_dispatch(const std::vector<std::string>& words, CommandOrigin origin,
         return fails_with(Error::InvalidArgument, "error: usage: " + usage);
     if (c->run == nullptr)
         return fails_with(Error::Unsupported, "error: " + name + ": unsupported");
+    if (json && usage.find("--json") == std::string::npos)
+        return fails_with(Error::Unsupported, "error: " + name + ": no --json form");
     if (origin == CommandOrigin::Debugger && (c->flags & Command::kNotInDebugger))
         return fails_with(Error::Unsupported,
             "error: " + name + ": not from gdb: it blocks, sleeps, spawns threads or faults");
@@ -245,8 +252,8 @@ void complete(FuzzInput& in)
             if (before[0] == "help") {
                 offer_names();
             } else if (const Command* c = command_named(before[0])) {
-                for (const char* const* w = c->arg_words; w != nullptr && *w != nullptr; ++w)
-                    offered.push_back(*w);
+                if (c->complete_arg == init_words)
+                    offered.insert(offered.end(), { "deferred", "all" });
                 if (c->complete_arg == driver_names)
                     offered.insert(offered.end(), { "uart", "pci", "pit", "pic" });
             }
