@@ -166,6 +166,28 @@ TEST_F(VgaTextTest, CursorMovesClampAndDefaultToOne)
     expect_cursor(2, 3);
 }
 
+// CHA (the line editor's column after moving up or down a wrapped line):
+// column n-1 of this row, 0 or missing meaning 1, clamped to the row.
+TEST_F(VgaTextTest, CursorHorizontalAbsolute)
+{
+    put("\r\nabcdef\x1b[3G");
+    expect_cursor(1, 2);
+    put("X\x1b[G");
+    EXPECT_EQ(row(1), "abXdef");
+    expect_cursor(1, 0);
+    put("\x1b[80G");
+    expect_cursor(1, 79);
+    put("\x1b[5G\x1b[0G");
+    expect_cursor(1, 0);
+    put("\x1b[999G");  // clamped to the last column
+    expect_cursor(1, 79);
+    put("\r\n" + std::string(80, 'w') + "\x1b[10G");  // ends the pending wrap: no new row
+    expect_cursor(2, 9);
+    put("Y");
+    EXPECT_EQ(row(2), "wwwwwwwwwY" + std::string(70, 'w'));
+    expect_cursor(2, 10);
+}
+
 TEST_F(VgaTextTest, HomeAndClearScreen)
 {
     put("junk\r\nmore junk");

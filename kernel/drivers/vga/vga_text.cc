@@ -169,6 +169,7 @@ void VgaText::csi(uint8_t final_byte)
         return;
     }
     switch (final_byte) {
+    case 'G': m_col = clamp_index(count - 1, vga::kColumns); break;  // CHA
     case 'H':                                                                                 // CUP
     case 'f':                                                                                 // HVP
         m_row = clamp_index(count - 1, vga::kRows);

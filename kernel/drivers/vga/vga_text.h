@@ -42,10 +42,11 @@ public:
 
     // Printable ASCII, CR, LF (also returns to column 0: the log may send bare
     // LF), BS, TAB; BEL and other control bytes are ignored. CSI A/B/C/D
-    // (cursor moves), H/f (position), J/K (erase display/line), m (SGR colours
-    // 0 1 22 30-37 39 40-47 49 90-97) are applied, other escape sequences are
-    // swallowed whole. Writing the last column wraps lazily, like a VT100, so
-    // a full line followed by CR LF does not leave an empty line.
+    // (cursor moves), G (column), H/f (position), J/K (erase display/line),
+    // m (SGR colours 0 1 22 30-37 39 40-47 49 90-97) are applied, other
+    // escape sequences are swallowed whole. Writing the last column wraps
+    // lazily, like a VT100, so a full line followed by CR LF does not leave
+    // an empty line.
     void write(const char* data, size_t length);
 
     // Where the next character goes (the last column while a wrap is pending).
