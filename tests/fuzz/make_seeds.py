@@ -149,7 +149,10 @@ ESC = b'\x1b'
 
 def line_editor():
     left, right, up, down = ESC + b'[D', ESC + b'[C', ESC + b'[A', ESC + b'[B'
-    head = u8(0) + u8(0) + u8(1)  # full capacity, "exo> ", completion on
+    def width(columns):  # the terminal answers the width query with this
+        return u8(columns - 20 + 1)
+
+    head = u8(0) + u8(0) + u8(1) + width(80)  # full capacity, "exo> ", completion on, 80 columns
     write('line_editor', 'edit_and_enter', head + b'mem --jsn' + left + left + b'o' + b'\x01x' + b'\x05'
           + b'\x7f\x7f' + ESC + b'[3~' + ESC + b'[H' + ESC + b'[F' + ESC + b'OH' + b'\r\n')
     write('line_editor', 'history', head + b'boot\rmem\r' + up + up + up + down + b'x' + down + down + b'\r')
@@ -157,7 +160,13 @@ def line_editor():
           + b'\x06\x15' + b'\x0c' + b'help\x03')
     write('line_editor', 'completion', head + b'me\t\tm\t' + b'\x15p\t' + b'\x15w\t' + b'\x15ab\t\r')
     write('line_editor', 'print_above', head + b'mem' + b'\xff\x0e[0.1] log line' + left + b'\xff\x00' + b'\r')
-    write('line_editor', 'over_the_limit', u8(8) + u8(2) + u8(0) + b'0123456789abc\r' + b'short\r')
+    write('line_editor', 'over_the_limit', u8(8) + u8(2) + u8(0) + u8(0) + b'0123456789abc\r' + b'short\r')
+    # Lines wider than the terminal: moves across the wrap, a full last column, a log line above, Ctrl-L.
+    narrow = u8(0) + u8(0) + u8(1) + width(20)
+    write('line_editor', 'wrapped', narrow + b'uptime ' + b'b' * 50 + b'\x01' + b'\x06' * 6 + b'\x0b' + b'x' * 8
+          + b'\x01\x05' + b'\x7f' * 3 + b'\xff\x03log' + b'\x0c' + b'\x02' * 20 + b'yy\x17\x15' + b'me\t' + b'\r')
+    write('line_editor', 'wide', u8(0) + u8(2) + u8(1) + width(200) + b'a' * 194 + b'\x7fz' + b'q' * 60 + b'\x01'
+          + b'\x1b[F' + up + b'\r' + up + b'\r')
     write('line_editor', 'escape_noise', head + ESC + b'[1;5C' + ESC + b'[200~' + ESC + b'O' + ESC + ESC + b'[7~'
           + ESC + b'[99999D' + ESC + b'[\r' + b'\xe9\x80' + b'x' * 20 + ESC + b'[' + b'1' * 20 + b'D\r')
 
@@ -431,6 +440,8 @@ def vga_text():
     # Keys for the line editor shown on the console.
     write('vga_text', 'line_editor_keys', b'\1mem --json' + ESC + b'[D' + ESC + b'[D\x7fx\x01\x05\x0bhelp\tpa\t'
           + ESC + b'[A\r\x0cpages 0x1000\x17\x15\x03')
+    write('vga_text', 'line_editor_wrapped', b'\1uptime ' + b'b' * 100 + b'\x01' + b'\x06' * 6 + b'\x0b' + b'c' * 73
+          + b'\x05' + b'\x7f' * 2 + b'\x0c' + b'\x02' * 10 + b'\x15\r')
 
 
 def log_ring():

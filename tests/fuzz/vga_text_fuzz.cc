@@ -2,10 +2,13 @@
 // 80x25 screen after each, every cell ends up a printable character or a
 // blank, and the cells are an exact-size heap block (ASan sees a write
 // outside). The line editor's output: random keys go to a LineEditor whose
-// output the console shows (as it mirrors the shell); after each key the
-// cursor's row reads exactly the prompt and the line, and the cursor sits
-// at the editor's cursor, so the two agree on every sequence the editor
-// sends.
+// output the console shows (as it mirrors the shell; it does not answer the
+// width query, so the editor keeps 80 columns, the console's); after each
+// key, from the row where the prompt starts (found from the cursor) the
+// screen reads exactly the prompt and the line, wrapped at 80 columns, with
+// nothing below, and the cursor sits at the editor's cursor; once a line
+// ends the cursor is on a fresh row with nothing below. So the two agree on
+// every sequence the editor sends.
 // Input: a mode byte (bit 0: the line editor), then the bytes or keys.
 #include <stdint.h>
 #include <string.h>
@@ -65,26 +68,38 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         return 0;
     }
 
-    // The shell's line editor on the console: prompt and line fit one row.
+    // The shell's line editor on the console, lines wrapping at 80 columns.
     const std::string prompt = "exo> ";
     Output out(to_vga, &vga);
     LineHistory history;
-    LineEditor editor(out, prompt.c_str(), history, vga::kColumns - 1 - prompt.size());
+    LineEditor editor(out, prompt.c_str(), history);
     editor.set_completion(words, nullptr);
-    editor.start_prompt();
-    for (size_t i = 1; i < size; ++i) {
-        if (editor.feed(data[i]) != LineEvent::None)
-            editor.start_prompt();
+    // The screen from `row` on, trailing blanks dropped.
+    auto screen_from = [&](size_t row) {
+        std::string text;
+        for (size_t i = row * vga::kColumns; i < vga::kCells; ++i)
+            text += static_cast<char>(cells[i]);
+        text.erase(text.find_last_not_of(' ') + 1);
+        return text;
+    };
+    auto check_editing = [&] {
         check_cursor(vga);
         CursorPosition at = vga.cursor();
-        std::string row;
-        for (size_t c = 0; c < vga::kColumns; ++c)
-            row += static_cast<char>(cells[at.row * vga::kColumns + c]);
-        row.erase(row.find_last_not_of(' ') + 1);
+        size_t offset = prompt.size() + editor.cursor();
+        FUZZ_CHECK(at.row >= offset / vga::kColumns && at.col == offset % vga::kColumns);
         std::string shown = prompt + editor.line();
         shown.erase(shown.find_last_not_of(' ') + 1);
-        FUZZ_CHECK(row == shown);
-        FUZZ_CHECK(at.col == prompt.size() + editor.cursor());
+        FUZZ_CHECK(screen_from(at.row - offset / vga::kColumns) == shown);
+    };
+    editor.start_prompt();
+    check_editing();
+    for (size_t i = 1; i < size; ++i) {
+        if (editor.feed(data[i]) != LineEvent::None) {
+            check_cursor(vga);
+            FUZZ_CHECK(vga.cursor().col == 0 && screen_from(vga.cursor().row).empty());  // a fresh row
+            editor.start_prompt();
+        }
+        check_editing();
     }
     check_cells(cells.get());
     return 0;
