@@ -281,6 +281,9 @@ LineEvent LineEditor::process(uint8_t byte)
 
 LineEvent LineEditor::act(Action action, uint8_t byte)
 {
+    // A line ends below all of itself, wherever the cursor was in it.
+    if (action == Action::Enter || action == Action::Cancel)
+        move(m_cursor, m_length);
     if (action == Action::Enter)
         return finish_line();
     if (action == Action::Cancel) {
