@@ -966,3 +966,20 @@ TEST(LineEditorWrap, LogLineAboveAWrappedLine)
     EXPECT_EQ(f.term.text(), want);
     EXPECT_EQ(f.term.cursor(), 20u + 5 + 2);
 }
+
+// Enter or Ctrl-C with the cursor on a wrapped line's first row: the new
+// row is below the whole line, not inside it (the command's output went over
+// the line's rest).
+TEST(LineEditorWrap, LineEndsBelowTheWholeLine)
+{
+    for (const char* key : { "\r", "\x03" }) {
+        WideFixture f(20);
+        f.type(std::string(50, 'q') + "\x01\x06\x06");
+        f.expect_screen("typed");
+        f.type(key);
+        f.sync();
+        std::string want = "exo> " + std::string(50, 'q') + (key[0] == '\x03' ? "^C" : "");
+        EXPECT_EQ(f.term.text(), want) << testing::PrintToString(key);
+        EXPECT_EQ(f.term.cursor(), 60u) << testing::PrintToString(key);  // row 3, column 0
+    }
+}
