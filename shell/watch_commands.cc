@@ -30,14 +30,12 @@ Result<void> cmd_watch(CommandContext& ctx, int argc, const char* const* argv)
         return ctx.fail(Error::Busy, "TSC not calibrated yet, try again");
     uint64_t period = us_to_ticks(ms.value() * 1000, hz);
     const char* args[3] = { argv[1], "--json", nullptr };
-    uint64_t next = cpu::rdtsc();
     for (;;) {
+        // Each sample a period after the last one started: never closer,
+        // whatever a late wake-up, a kernel held by gdb or a slow command
+        // did to the one before.
+        uint64_t next = cpu::rdtsc() + period;
         (void)table->dispatch(ctx.out(), 2, args);
-        // A kernel held by gdb (or a slow command) skips the missed ticks
-        // instead of firing them all back to back when it resumes.
-        next += period;
-        if (uint64_t now = cpu::rdtsc(); next < now)
-            next = now + period;
         while (cpu::rdtsc() < next) {
             if (serial_input::try_read().ok())
                 return {};

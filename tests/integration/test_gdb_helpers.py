@@ -100,6 +100,18 @@ def shell(q, command: str) -> list:
     return lines(q.command(command, CMD_TIMEOUT_S))
 
 
+def settled(q) -> None:
+    """Until the threads started after the prompt wait on their endpoints
+    (sampler-sink starts right after it): the shell and gdb then see the
+    same state. Bounded: each round is one `ipc --json` round trip."""
+    import json
+    for _ in range(200):
+        eps = json.loads(q.command("ipc --json", CMD_TIMEOUT_S).strip().splitlines()[-1])["endpoints"]
+        if all(e["receivers"] == 1 for e in eps):
+            return
+    raise AssertionError(f"the IPC service threads never waited on their endpoints: {eps}")
+
+
 def same(g: Gdb, name: str, want: list) -> None:
     got = block(g, name)
     assert got == want, g.describe(f"{name}: the helper printed\n" + "\n".join(got)
@@ -166,6 +178,7 @@ def test_helpers_match_the_shell(booted, gdb_run, build_dir, kernel_symbols):  #
     q = booted(BootMode.PVH, com2=com2_chardev(port))
     text = kernel_symbols.address("kernel_main", "tT")
     shell(q, "init deferred")  # drivers with details, deferred boot records, the TSC rate measured
+    settled(q)
     want = {c: shell(q, c) for c in ("boot", "drivers", "ipc", "mem", "pages", f"pages {text:#x}", "threads", "log")}
 
     g = gdb_run([sys.executable, str(EXO), "--build-dir", str(build_dir), "gdb", "--connect", f"tcp:{port}",
@@ -229,6 +242,7 @@ def test_helpers_on_a_panicked_kernel(machine, gdb_run, build_dir, tmp_path):
     port = exo_qemu.free_tcp_port()
     q = machine(BootMode.PVH, append="gdb=panic", com2=com2_chardev(port))
     q.wait_prompt(CMD_TIMEOUT_S)
+    settled(q)
     want = {c: shell(q, c) for c in ("boot", "drivers", "ipc", "mem", "pages")}
     q.send_line("fault pagefault")
     q.wait_for("handing the CPU to gdb", CMD_TIMEOUT_S)
@@ -255,6 +269,7 @@ def test_helpers_over_qemus_stub(booted, gdb_run, build_dir, tmp_path):
     registers are the CPU's: the helpers read the same kernel memory."""
     port = exo_qemu.free_tcp_port()
     q = booted(BootMode.PVH, extra_args=["-gdb", f"tcp:{exo_qemu.LOOPBACK}:{port}"])
+    settled(q)
     want = {c: shell(q, c) for c in ("boot", "ipc", "pages", "threads")}
 
     g = gdb_run(raw_gdb(build_dir, tmp_path, f"{exo_qemu.LOOPBACK}:{port}"),
