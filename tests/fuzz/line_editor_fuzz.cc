@@ -8,7 +8,7 @@
 // with no wrap pending; the line fits the limit and holds only printable
 // characters; once a line ends (Enter, Ctrl-C, too long) the screen is on a
 // fresh row with nothing below. The editor may only send printable text, BS,
-// BEL, CR, LF, ESC 7/8 and the CSI sequences it documents: anything else
+// BEL, CR, LF and the CSI sequences it documents: anything else
 // stops the run. History holds at most its size, no blank entry. Tab
 // completion offers a fixed word list (more words than the list holds, long
 // ones, shared prefixes).
@@ -38,9 +38,9 @@ constexpr uint8_t kPrintAbove = 0xFF;
 // the pending wrap of a real terminal (a character written on the last
 // column leaves the cursor there until the next one), LF scrolling at the
 // bottom, CUU/CUD/CUF/CUB clamped to the screen, CHA, CUP home, ED 0 and 2,
-// EL 0, DECSC/DECRC (ESC 7/8, the pending wrap included), and DSR 6 (ESC [
-// 6 n) answered by queueing ESC [ row ; col R in `replies` (the harness
-// feeds those to the editor). Anything else the editor sends stops the run.
+// EL 0, and DSR 6 (ESC [ 6 n) answered by queueing ESC [ row ; col R in
+// `replies` (the harness feeds those to the editor). Anything else the
+// editor sends stops the run (ESC 7/8 too: the VGA mirror ignores them).
 struct Terminal {
     static constexpr size_t kHeight = 24;
 
@@ -51,8 +51,6 @@ struct Terminal {
     size_t row = 0;
     size_t col = 0;
     bool pending = false;  // the last column was written: the wrap comes with the next character
-    size_t saved_row = 0, saved_col = 0;
-    bool saved_pending = false;
     std::string escape;   // a control sequence being received
     std::string replies;  // what the terminal answered (6n)
 
@@ -78,16 +76,7 @@ struct Terminal {
         if (!escape.empty()) {
             escape += c;
             if (escape.size() == 2) {
-                if (c == '7' || c == '8') {  // DECSC, DECRC
-                    if (c == '7') {
-                        saved_row = row, saved_col = col, saved_pending = pending;
-                    } else {
-                        row = saved_row, col = saved_col, pending = saved_pending;
-                    }
-                    escape.clear();
-                } else {
-                    FUZZ_CHECK(c == '[');
-                }
+                FUZZ_CHECK(c == '[');
             } else if ((c < '0' || c > '9') && c != ';') {
                 sequence();
             }
