@@ -17,7 +17,8 @@
 // Other control bytes, bytes >= 0x80 and unknown escape sequences are
 // dropped without touching the line.
 //
-// Cursor movement assumes the prompt plus the line fit on one terminal row.
+// A line wider than the terminal wraps: the editor keeps the terminal's
+// width (80, or what its cursor-position report says) and moves across rows.
 #pragma once
 
 #include <stddef.h>
