@@ -66,16 +66,18 @@ void acpi_soft_off(X86PortIo& io)
         else if (i.sleep_control_space == acpi::AddressSpace::SystemMemory && i.sleep_control)
             *reinterpret_cast<volatile uint8_t*>(memory::fixmap_mmio(memory::FixmapSlot::AcpiSleep, i.sleep_control)
                 + (i.sleep_control & 0xFFF)) = value;
-        return;
+    } else {
+        if (!(io.read16(i.pm1a_cnt) & acpi::kPm1CntSciEn) && i.smi_cmd) {
+            io.write8(static_cast<uint16_t>(i.smi_cmd), i.acpi_enable);
+            for (uint32_t n = 0; n < kAcpiEnableSpins && !(io.read16(i.pm1a_cnt) & acpi::kPm1CntSciEn); ++n)
+                cpu::pause();
+        }
+        io.write16(i.pm1a_cnt, pm1_control_sleep_value(i.slp_typ_a, io.read16(i.pm1a_cnt)));
+        if (i.pm1b_cnt)
+            io.write16(i.pm1b_cnt, pm1_control_sleep_value(i.slp_typ_b, io.read16(i.pm1b_cnt)));
     }
-    if (!(io.read16(i.pm1a_cnt) & acpi::kPm1CntSciEn) && i.smi_cmd) {
-        io.write8(static_cast<uint16_t>(i.smi_cmd), i.acpi_enable);
-        for (uint32_t n = 0; n < kAcpiEnableSpins && !(io.read16(i.pm1a_cnt) & acpi::kPm1CntSciEn); ++n)
-            cpu::pause();
-    }
-    io.write16(i.pm1a_cnt, pm1_control_sleep_value(i.slp_typ_a, io.read16(i.pm1a_cnt)));
-    if (i.pm1b_cnt)
-        io.write16(i.pm1b_cnt, pm1_control_sleep_value(i.slp_typ_b, io.read16(i.pm1b_cnt)));
+    // Either way QEMU powers off from its main loop: give it the moment
+    // before the caller's fallback (isa-debug-exit) ends it with status 1.
     uint64_t hz = timer::tsc_hz();
     uint64_t start = cpu::rdtsc();
     for (uint64_t n = 0; n < kSoftOffGraceSpins; ++n) {
