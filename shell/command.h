@@ -26,11 +26,11 @@ struct Command {
     // No limit on arguments; the command checks them itself.
     static constexpr uint8_t kAnyArgs = 0xFF;
 
+    // "pages\0pages [VADDR]\0mapped virtual ranges": the name, the usage line
+    // (help and usage errors), then the one-line summary for help, each after
+    // the NUL of the one before. One pointer for the three: there is one of
+    // these for every command in the image.
     const char* name;
-    // "pages [VADDR]\0mapped virtual ranges": the usage line (help and usage
-    // errors), then after its NUL the one-line summary for help. One pointer
-    // for both: there is one of these for every command in the image.
-    const char* usage;
     CommandFn run;        // argv[0] is the name; --json is already removed
     // Words for the first argument (may be null): fixed ones through
     // Completions::add_all. One field for both kinds: there is one of these
@@ -45,7 +45,8 @@ struct Command {
     uint8_t flags = 0;
     static constexpr uint8_t kNotInDebugger = 1;
 
-    const char* summary() const { return usage + __builtin_strlen(usage) + 1; }
+    const char* usage() const { return name + __builtin_strlen(name) + 1; }
+    const char* summary() const { return usage() + __builtin_strlen(usage()) + 1; }
     // Whether the usage line offers --json: the telemetry commands. The
     // others refuse it, and `watch` takes only these.
     bool has_json() const;
@@ -97,7 +98,7 @@ public:
     Result<void> usage_error()
     {
         m_out.puts("error: usage: ");
-        m_out.puts(m_command.usage != nullptr ? m_command.usage : m_command.name);
+        m_out.puts(m_command.usage());
         m_out.newline();
         m_reported = true;
         return Error::InvalidArgument;

@@ -27,9 +27,6 @@ int compare(const char* a, const char* b)
 
 bool is_json_flag(const char* arg) { return compare(arg, CommandTable::kJsonFlag) == 0; }
 
-// What help shows in the usage column.
-const char* usage_of(const Command& command) { return command.usage != nullptr ? command.usage : command.name; }
-
 // One command's object; `alone` (help NAME --json) makes it the whole line,
 // which then starts with the schema like every --json answer.
 void write_command(JsonWriter& json, const Command& command, bool alone)
@@ -38,7 +35,7 @@ void write_command(JsonWriter& json, const Command& command, bool alone)
     if (alone)
         json.field_u64("schema", 1);
     json.field_str("name", command.name);
-    json.field_str("usage", command.usage);
+    json.field_str("usage", command.usage());
     json.field_str("summary", command.summary());
     json.end_object();
 }
@@ -58,8 +55,7 @@ Result<void> run_help(CommandContext& ctx, int argc, const char* const* argv)
 }
 
 constexpr Command kHelpCommand {
-    .name = "help",
-    .usage = "help [--json] [cmd]\0list commands, or show one command's usage",
+    .name = "help\0help [--json] [cmd]\0list commands, or show one command's usage",
     .run = run_help,
     .complete_arg = nullptr,
     .max_args = 1,
@@ -69,7 +65,7 @@ constexpr Command kHelpCommand {
 
 bool Command::has_json() const
 {
-    for (const char* p = usage; *p; ++p) {
+    for (const char* p = usage(); *p; ++p) {
         const char* want = "--json";
         const char* q = p;
         while (*want && *q == *want) {
@@ -242,11 +238,11 @@ void CommandTable::print_help(Output& out, OutputFormat format) const
             if (as_json) {
                 write_command(json, *c, false);
             } else if (pass == 0) {
-                size_t length = __builtin_strlen(usage_of(*c));
+                size_t length = __builtin_strlen(c->usage());
                 if (length > width)
                     width = length;
             } else {
-                out.put_padded(usage_of(*c), width + kHelpColumnGap);
+                out.put_padded(c->usage(), width + kHelpColumnGap);
                 out.puts(c->summary());
                 out.newline();
             }
@@ -271,7 +267,7 @@ Result<void> CommandTable::print_command_help(Output& out, OutputFormat format, 
         return {};
     }
     out.puts("usage: ");
-    out.puts(usage_of(*command));
+    out.puts(command->usage());
     out.newline();
     out.puts(command->summary());
     out.newline();

@@ -73,17 +73,17 @@ constexpr const char kInitWords[] = "deferred\0all\0";
 void init_words(Completions& out) { out.add_all(kInitWords); }
 
 const Command kCommands[] = {
-    { .name = "mem", .usage = "mem [--json]\0memory statistics", .run = record, .max_args = 0 },
-    { .name = "memmap", .usage = "memmap [all]\0the memory map", .run = record, .max_args = 1 },
-    { .name = "pages", .usage = "pages [--json] [VADDR]\0mappings", .run = record, .max_args = 1 },
-    { .name = "init", .usage = "init deferred\0run deferred tasks", .run = record, .complete_arg = init_words },
-    { .name = "drivers", .usage = "drivers [--json] [NAME]\0drivers", .run = record, .complete_arg = driver_names },
-    { .name = "watch", .usage = "watch CMD\0repeat", .run = record, .flags = Command::kNotInDebugger },
-    { .name = "fails", .usage = "fails [--json]\0times out", .run = fails },
-    { .name = "reports", .usage = "reports [X]\0reports its own error", .run = reports },
-    { .name = "nop", .usage = "nop [--json]\0no body", .run = nullptr },
-    { .name = "help", .usage = "help\0shadowed by the built-in", .run = record },
-    { .name = "pages", .usage = "pages\0a second entry of that name", .run = record },
+    { .name = "mem\0mem [--json]\0memory statistics", .run = record, .max_args = 0 },
+    { .name = "memmap\0memmap [all]\0the memory map", .run = record, .max_args = 1 },
+    { .name = "pages\0pages [--json] [VADDR]\0mappings", .run = record, .max_args = 1 },
+    { .name = "init\0init deferred\0run deferred tasks", .run = record, .complete_arg = init_words },
+    { .name = "drivers\0drivers [--json] [NAME]\0drivers", .run = record, .complete_arg = driver_names },
+    { .name = "watch\0watch CMD\0repeat", .run = record, .flags = Command::kNotInDebugger },
+    { .name = "fails\0fails [--json]\0times out", .run = fails },
+    { .name = "reports\0reports [X]\0reports its own error", .run = reports },
+    { .name = "nop\0nop [--json]\0no body", .run = nullptr },
+    { .name = "help\0help\0shadowed by the built-in", .run = record },
+    { .name = "pages\0pages\0a second entry of that name", .run = record },
 };
 const CommandTable kTable(kCommands, sizeof kCommands / sizeof kCommands[0]);
 
@@ -141,7 +141,7 @@ void check_dispatch(const std::vector<std::string>& words, CommandOrigin origin,
     const Command* c = command_named(name);
     if (c == nullptr)
         return fails_with(Error::NotFound, "error: unknown command '" + name + "' (try help)");
-    std::string usage = c->usage;
+    std::string usage = c->usage();
     if (c->max_args != Command::kAnyArgs && args.size() - 1 > c->max_args)
         return fails_with(Error::InvalidArgument, "error: usage: " + usage);
     if (c->run == nullptr)

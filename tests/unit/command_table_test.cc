@@ -97,16 +97,15 @@ void init_words(Completions& out)
 
 // Deliberately unsorted, as a linker section would deliver them.
 const Command kCommands[] = {
-    { .name = "pages", .usage = "pages [--json] [VADDR]\0mapped virtual ranges", .run = run_pages, .max_args = 1 },
-    { .name = "mem", .usage = "mem [--json]\0physical memory and heap", .run = run_mem, .max_args = 0 },
-    { .name = "init",
-        .usage = "init deferred|NAME\0run pending optional inits",
+    { .name = "pages\0pages [--json] [VADDR]\0mapped virtual ranges", .run = run_pages, .max_args = 1 },
+    { .name = "mem\0mem [--json]\0physical memory and heap", .run = run_mem, .max_args = 0 },
+    { .name = "init\0init deferred|NAME\0run pending optional inits",
         .run = run_usage,
         .complete_arg = init_words,
         .flags = Command::kNotInDebugger },
-    { .name = "fails", .usage = "fails\0always times out", .run = run_fails },
-    { .name = "reports", .usage = "reports\0reports its own error", .run = run_reports },
-    { .name = "poweroff", .usage = "poweroff\0turn the machine off", .run = nullptr },
+    { .name = "fails\0fails\0always times out", .run = run_fails },
+    { .name = "reports\0reports\0reports its own error", .run = run_reports },
+    { .name = "poweroff\0poweroff\0turn the machine off", .run = nullptr },
 };
 
 struct Fixture {
@@ -261,11 +260,19 @@ TEST(CommandTable, TooManyArgumentsIsUsageError)
     EXPECT_EQ(g.text, "error: usage: init deferred|NAME\r\n");
 }
 
+TEST(Command, NameUsageAndSummaryShareOnePointer)
+{
+    constexpr Command command { .name = "x\0x ADDR [LEN]\0hex dump", .run = nullptr };
+    EXPECT_STREQ(command.name, "x");
+    EXPECT_STREQ(command.usage(), "x ADDR [LEN]");
+    EXPECT_STREQ(command.summary(), "hex dump");
+}
+
 TEST(CommandContext, FailFormsShareOneLineShape)
 {
     std::string text;
     Output out(append, &text);
-    Command command { .name = "x", .usage = "x ADDR\0dump", .run = nullptr };
+    Command command { .name = "x\0x ADDR\0dump", .run = nullptr };
     CommandContext ctx(out, OutputFormat::Text, command, nullptr);
     EXPECT_EQ(ctx.fail(Error::NotMapped).error(), Error::NotMapped);
     EXPECT_TRUE(ctx.reported());
@@ -398,8 +405,8 @@ TEST(CommandTable, HelpWithEmptyTable)
 TEST(CommandTable, DuplicateNamesListedOnce)
 {
     const Command dup[] = {
-        { .name = "mem", .usage = "mem\0first", .run = run_mem },
-        { .name = "mem", .usage = "mem\0second", .run = run_mem },
+        { .name = "mem\0mem\0first", .run = run_mem },
+        { .name = "mem\0mem\0second", .run = run_mem },
     };
     std::string text;
     Output out(append, &text);

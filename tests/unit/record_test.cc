@@ -12,7 +12,7 @@ namespace {
 void append(void* ctx, const char* data, size_t length) { static_cast<std::string*>(ctx)->append(data, length); }
 
 Result<void> no_run(CommandContext&, int, const char* const*) { return {}; }
-constexpr Command kCommand { "rec", "rec\0test", no_run };
+constexpr Command kCommand { "rec\0rec\0test", no_run };
 
 struct Rendered {
     std::string text;
