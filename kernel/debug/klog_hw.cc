@@ -59,6 +59,8 @@ void klog_v(LogLevel level, const char* fmt, FormatSig sig, ...)
     klog_line(level, line, n < sizeof line ? n : sizeof line - 1);
 }
 
+void klog(LogLevel level, const char* fmt) { klog_v(level, fmt, 0); }
+
 const LogRing& klog_ring() { return g_ring; }
 
 }  // namespace exo

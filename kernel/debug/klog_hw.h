@@ -30,6 +30,9 @@ void klog(LogLevel level, const char* fmt, Args&&... args)
 {
     klog_v(level, fmt, detail::signature<Args...>(), EXO_FORMAT_WORDS(args));
 }
+// A line without arguments, out of line: the variadic call's signature
+// word and %al were set up at each of about ten sites.
+[[gnu::noinline]] void klog(LogLevel level, const char* fmt);
 
 template<typename... Args>
 void log_info(const char* fmt, Args&&... args) { klog(LogLevel::Info, fmt, args...); }
