@@ -10,8 +10,8 @@ constexpr uint64_t kAllOnes = ~uint64_t { 0 };
 constexpr uint64_t align_down(uint64_t x) { return x & ~(kFrameSize - 1); }
 
 // Rounds up to a multiple of `align` (a power of two), saturating at the
-// highest aligned value instead of wrapping to 0.
-constexpr uint64_t align_up_sat(uint64_t x, uint64_t align)
+// highest aligned value instead of wrapping to 0. Out of line: seven callers.
+[[gnu::noinline]] constexpr uint64_t align_up_sat(uint64_t x, uint64_t align)
 {
     uint64_t mask = align - 1;
     if (x > UINT64_MAX - mask)
