@@ -19,6 +19,7 @@ END = re.compile(rb"\Z")
 CTRL_C = b"\x03"   # cancels a half-typed line, or is the key that ends `watch`
 JSON_LINE = re.compile(rb'(\{"[a-z_]+":[^\r\n]*\})\r?\n')
 UPTIME = re.compile(rb"up \d+:\d\d:\d\d\.\d+")
+THREADS_LINE = re.compile(rb'(\{"schema":1,"switches"[^\r\n]*\})\r?\n')
 RING3 = 3
 # What must be equal at idle before and after a campaign: frames in use
 # other than the heap's own (the heap keeps pages it grew into, by design),
@@ -77,16 +78,28 @@ class Shell:
         return None
 
     def wait_idle(self, timeout: float) -> Optional[list]:
-        """Poll `threads --json` until no ring-3 program is left."""
+        """Until no ring-3 program is left, read from `watch threads 100`:
+        it sleeps between samples, so the programs (of lower priority than
+        the shell) run; polling `threads --json` back to back kept the shell
+        busy and starved them."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            obj = self.json("threads", timeout)
-            if obj is None:
-                return None
-            threads = obj.get("threads", [])
-            if not any(t.get("ring") == RING3 for t in threads):
-                return threads
-        return None
+        self.mark()
+        self.q.send(CTRL_C + b"watch threads 100\r")
+        try:
+            while time.monotonic() < deadline:
+                m = self.wait(THREADS_LINE, max(0.1, deadline - time.monotonic()))
+                if m is None:
+                    return None
+                try:
+                    threads = json.loads(m.groups[0]).get("threads", [])
+                except ValueError:
+                    continue   # a log line cut it: the next sample
+                if not any(t.get("ring") == RING3 for t in threads):
+                    return threads
+            return None
+        finally:
+            self.q.send(CTRL_C)   # any key ends the watch
+            self.wait(PROMPT, timeout)
 
     def idle_figures(self, timeout: float) -> Optional[dict]:
         """The leak figures at idle (no user program running)."""
