@@ -13,6 +13,7 @@
 
 #include <string>
 
+#include "gdbstub/hex.h"
 #include "gdbstub/rsp_codec.h"
 #include "tests/fuzz/fuzz_check.h"
 
@@ -25,16 +26,8 @@ constexpr std::string_view kNoAck = "QStartNoAckMode";
 
 void append(void* ctx, const char* data, size_t length) { static_cast<std::string*>(ctx)->append(data, length); }
 
-int hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+// One hex digit, or -1 (kNotHex): the stub's own helper.
+int hex(char c) { return exo::hex_value(c); }
 
 // `$body#cc` with `#`, `$`, `}` and `*` escaped as `}` and the byte ^ 0x20;
 // the checksum covers the bytes as sent.
