@@ -6,11 +6,13 @@
 #include "gdbstub/gdb_server_hw.h"
 #include "kernel/debug/symbols_hw.h"
 #include "kernel/mm/memory_hw.h"
+#include "kernel/sched/threads_hw.h"
 
 namespace exo {
 namespace {
 
-constexpr int kMaxFrames = 16;
+constexpr int kMaxFrames = 16;   // lines printed
+constexpr int kMaxWalk = 1024;  // frames followed: a 16 KiB stack of the smallest frames
 constexpr uint64_t kKernelSpaceStart = 0xFFFF800000000000;
 
 // Page-fault error code bits (SDM Vol. 3A §4.7).
@@ -54,26 +56,44 @@ void print_symbol(uint64_t addr)
         console::print(" %s+0x%x", hit.name, addr - hit.address);
 }
 
+void print_frame(int i, uint64_t addr, uint64_t symbol_at)
+{
+    console::print("  #%-2d %p", i, addr);
+    print_symbol(symbol_at);
+    console::puts("\n");
+}
+
 // Prints "  #n 0xADDR symbol+0xoff" lines by walking saved frame pointers.
+// A run of frames with the same return address (a recursion: `fault
+// stack` has dozens) is one line, so the frames below it still show.
 void print_backtrace(uint64_t rip, uint64_t rbp)
 {
-    console::print("backtrace:\n  #0  %p", rip);
-    print_symbol(rip);
-    console::puts("\n");
-    for (int i = 1; i < kMaxFrames; ++i) {
+    console::puts("backtrace:\n");
+    print_frame(0, rip, rip);
+    uint64_t last = rip;
+    int printed = 1, run = 0;
+    for (int i = 1;; ++i) {
         // Only follow frame pointers into mapped kernel memory, aligned: a
         // corrupt chain (or one running into a guard page) must not fault
-        // inside the report.
-        if (rbp < kKernelSpaceStart || (rbp & 7) || !memory::is_readable(rbp, 16))
+        // inside the report. ret 0 ends the walk.
+        uint64_t ret = 0;
+        if (i < kMaxWalk && rbp >= kKernelSpaceStart && !(rbp & 7) && memory::is_readable(rbp, 16)) {
+            auto* frame = reinterpret_cast<const uint64_t*>(rbp);
+            ret = frame[1];
+            rbp = frame[0];
+        }
+        if (ret == last) {
+            ++run;
+            continue;
+        }
+        if (run)
+            console::print("  #%d-#%d same as #%d\n", i - run, i - 1, i - run - 1);
+        run = 0;
+        if (ret < kKernelSpaceStart || printed == kMaxFrames)
             break;
-        auto* frame = reinterpret_cast<const uint64_t*>(rbp);
-        uint64_t ret = frame[1];
-        if (ret < kKernelSpaceStart)
-            break;
-        console::print("  #%-2d %p", i, ret);
-        print_symbol(ret - 1);
-        console::puts("\n");
-        rbp = frame[0];
+        print_frame(i, ret, ret - 1);
+        last = ret;
+        ++printed;
     }
 }
 
@@ -114,6 +134,8 @@ void panic_exception(const TrapFrame& f)
     enter_panic(idt::exception_name(f.vector));
     console::print("\nKERNEL PANIC: exception %u (%s), error code 0x%x\n", f.vector,
         idt::exception_name(f.vector), f.error_code);
+    if (threads::started())
+        console::print("in thread %u (%s)\n", threads::current().id, threads::current().name);
     if (f.vector == idt::vector::kPageFault) {
         uint64_t e = f.error_code;
         console::print("page fault at %p: %s, %s, %s%s%s\n", cpu::read_cr2(),

@@ -104,6 +104,14 @@ def test_stack_overflow_hits_the_guard_page_and_is_reported(booted):
     # The guard is the unmapped page just below a mapped stack page.
     assert any(r[0] == (cr2 & ~0xFFF) + 0x1000 for r in ranges), f"CR2 {cr2:#x} is not right under a stack:\n{ranges}"
     assert q.proc.poll() is None, "QEMU exited: the fault was not caught"
+    # The report names the thread whose stack overflowed, and the recursion
+    # is one line, so the frames below it (the command that recursed) show.
+    assert re.search(r"in thread \d+ \(shell\)", report), f"the overflowing thread is not named:\n{report}"
+    _, _, trace = report.partition("backtrace:")
+    assert re.search(r"#(\d+)-#(\d+) same as #\d+", trace), f"the recursion is not collapsed:\n{trace}"
+    frames = [m.group(1) for m in (SYMBOL_FRAME.search(ln) for ln in trace.splitlines()) if m]
+    assert frames.count("overflow_stack") == 2, f"repeated frames are printed one by one:\n{trace}"
+    assert "cmd_fault" in frames and "shell_main" in frames, f"the frames under the recursion are missing:\n{trace}"
 
 
 # --------------------------------------------------------------------------
