@@ -389,6 +389,12 @@ def _marker_repr(marker: Marker) -> str:
     return repr(marker.pattern if isinstance(marker, re.Pattern) else marker)
 
 
+def _echoes_verbatim(cmd: str) -> bool:
+    """Whether the line editor echoes `cmd` as typed: printable ASCII that
+    fits on one 80-column row after the prompt (wider lines wrap)."""
+    return 0 < len(cmd) <= 80 - len(PROMPT) - 1 and all(" " <= c <= "~" for c in cmd)
+
+
 def _compile_marker(marker: Marker):
     if isinstance(marker, str):
         marker = marker.encode()
@@ -583,10 +589,16 @@ class Qemu:
         dropped). Call after the previous prompt has been waited for."""
         start = self._cursor
         self.send_line(cmd)
+        verbatim = _echoes_verbatim(cmd)
+        if verbatim:
+            # The echo first: a log line that lands while the command is
+            # typed is printed above it with a fresh prompt, which must not
+            # end the wait (while the command runs, log lines are held).
+            start = self.wait_for(cmd.encode() + b"\r\n", timeout).end
         m = self.wait_for(PROMPT, timeout)
         raw = self.output[start:m.start].decode(errors="replace")
         lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        if lines and lines[0].strip().endswith(cmd.strip()):
+        if not verbatim and lines and lines[0].strip().endswith(cmd.strip()):
             lines = lines[1:]
         return "\n".join(lines).rstrip("\n")
 

@@ -10,7 +10,7 @@ constexpr uint64_t kPage = 4096;
 // PML4[511], PDPT[511]: the last GiB, above the kernel image (PDPT[510]).
 constexpr uint64_t kStackRegion = 0xFFFFFFFFC0000000;
 constexpr uint64_t kSlotBytes = (kKernelStackPages + 4) * kPage;  // guard + stack + spacing
-constexpr uint32_t kSlots = 64;
+constexpr uint32_t kSlots = kKernelStackSlots;
 
 // Slot bitmap; changed only with interrupts off.
 constinit uint64_t g_slots_used = 0;
@@ -24,7 +24,7 @@ Result<void> alloc_kernel_stack(KernelStack& out)
     while (slot < kSlots && (g_slots_used & (1ull << slot)))
         ++slot;
     if (slot == kSlots)
-        return Error::NoMemory;
+        return Error::Busy;  // every slot in use: not the same as memory running out
     KernelStack s;
     s.slot = slot;
     s.base = kStackRegion + slot * kSlotBytes + kPage;  // first page of the slot is the guard

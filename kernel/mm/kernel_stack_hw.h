@@ -21,10 +21,11 @@ struct KernelStack {
 // 8 KiB: the deepest thread seen (the shell running `x ADDR 4096`, a 4 KiB
 // buffer) stays under 6 KiB; `threads` shows each stack's high-water mark.
 constexpr size_t kKernelStackPages = 2;
+constexpr uint32_t kKernelStackSlots = 64;  // threads that can live at once
 constexpr uint8_t kStackFillByte = 0x57;  // untouched-stack marker for high-water marks
 
 // Fills `out` (left unchanged on an error): filled in place, not returned in a
-// Result, so no struct copies.
+// Result, so no struct copies. Busy when all kKernelStackSlots are in use.
 Result<void> alloc_kernel_stack(KernelStack& out);
 void free_kernel_stack(const KernelStack& stack);
 // A stack in static storage (kKernelStackPages pages at `base`, guard page

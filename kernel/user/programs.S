@@ -5,7 +5,7 @@
  *   mode 0 "sampler": 5 x (read kernel counters, send them over IPC, sleep 100 ms)
  *   mode 1 "badptr":  pass a kernel address to the counters syscall, exit with its result
  *   mode 2 "fault":   write to address 0: the kernel kills the thread
- *   mode 3 "bench":   1000 null syscalls timed with RDTSC, min and total reported
+ *   mode 3 "bench":   1000 null syscalls timed with RDTSC, min, total and count reported
  *   mode 4 "trap":    an int3
  *   mode 5 "step":    sets TF, then clears it: single-step traps in ring 3
  *   mode 6 "fuzz":    4096 syscalls with pseudo-random numbers and arguments */
@@ -107,6 +107,7 @@ bench:
     movl $SYS_BENCH_REPORT, %eax
     movq %r12, %rdi
     movq %r13, %rsi
+    movl $1000, %edx
     syscall
     jmp exit0
 

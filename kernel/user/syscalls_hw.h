@@ -15,7 +15,7 @@ enum Number : uint64_t {
     kCounters = 2,      // (Counters* out): kernel counters copied to user memory
     kIpcSend = 3,       // (endpoint index, const Message* msg): send over IPC
     kSleep = 4,         // (milliseconds, at most 60000; more is -EINVAL)
-    kBenchReport = 5,   // (min ticks, total ticks): the bench program's result
+    kBenchReport = 5,   // (min ticks, total ticks, calls): the bench program's result
     kCount,
 };
 

@@ -147,11 +147,25 @@ Result<void> copy_to(uint64_t user_dst, const void* src, size_t n)
     return copy_user(user_dst, static_cast<uint8_t*>(const_cast<void*>(src)), n, true);
 }
 
+void note_sample(const syscalls::Counters& c)
+{
+    UserSpace* space = static_cast<threads::ThreadArch*>(threads::current().arch)->user;
+    if (!space->samples++)
+        space->first_sample = c;
+    space->last_sample = c;
+}
+
 void exit_current(int64_t code)
 {
     cpu::cli();
     Thread& self = threads::current();
     auto* arch = static_cast<threads::ThreadArch*>(self.arch);
+    // What a sampling program saw, from its first sample to its last.
+    if (const UserSpace* s = arch->user; s && s->samples) {
+        const syscalls::Counters &a = s->first_sample, &b = s->last_sample;
+        log_info("%s: %u samples over %u ms: heap %u -> %u B, frames %u -> %u", self.name, s->samples,
+            (b.uptime_us - a.uptime_us) / 1000, a.heap_used_bytes, b.heap_used_bytes, a.frames_used, b.frames_used);
+    }
     // A clean exit is routine (debug); anything else is worth a line on the console.
     klog(code ? LogLevel::Info : LogLevel::Debug, "user: thread %u (%s) exited with %d", self.id, self.name, code);
     cpu::write_cr3(memory::kernel_page_table().root());

@@ -10,6 +10,7 @@
 #include "kernel/lib/result.h"
 #include "kernel/mm/page_table.h"
 #include "kernel/sched/thread.h"
+#include "kernel/user/syscalls_hw.h"
 
 namespace exo {
 
@@ -18,6 +19,9 @@ struct UserSpace {
     uint64_t code_phys = 0;
     uint64_t stack_phys = 0;
     uint64_t mode = 0;
+    // The counters the program read (first and last): shown when it ends.
+    syscalls::Counters first_sample {}, last_sample {};
+    uint32_t samples = 0;
 };
 
 namespace user_mode {
@@ -31,6 +35,9 @@ Result<Thread*> spawn(Program program);
 // InvalidArgument for anything not mapped user (and writable, for copy_to).
 Result<void> copy_from(void* dst, uint64_t user_src, size_t n);
 Result<void> copy_to(uint64_t user_dst, const void* src, size_t n);
+
+// The current ring-3 thread read kernel counters (kept for its exit line).
+void note_sample(const syscalls::Counters& c);
 
 // The current ring-3 thread ends (exit syscall, or a fault it caused).
 [[noreturn]] void exit_current(int64_t code);

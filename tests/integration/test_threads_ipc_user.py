@@ -171,6 +171,10 @@ def test_threads_json_lists_kernel_threads_in_ring0(booted):
     assert by_name["shell"]["stack_used_bytes"] > 0, by_name["shell"]
 
 
+SAMPLER_RESULT = re.compile(r"user:sampler: (\d+) samples over (\d+) ms: heap (\d+) -> (\d+) B, "
+                            r"frames (\d+) -> (\d+)")
+
+
 def test_user_sampler_runs_in_ring3_and_sends_five_messages(booted):
     q = booted(BootMode.ISO)
     before = endpoints(q)["sampler"]
@@ -228,6 +232,25 @@ def test_user_sampler_runs_in_ring3_and_sends_five_messages(booted):
     ep = endpoints(q)["sampler"]
     assert ep["received"] - before["received"] == 5, f"not exactly 5 messages: {before} -> {ep}"
     assert ep["sent"] - before["sent"] == 5, f"not exactly 5 sends: {before} -> {ep}"
+    # What it sampled is shown as it ends: on the console and in the log.
+    results = [SAMPLER_RESULT.search(r.get("text", "")) for r in log_records(q)]
+    results = [m for m in results if m]
+    assert len(results) == 1, f"no (or several) result lines for the sampler: {log_records(q)}"
+    samples, span_ms, heap0, heap1, frames0, frames1 = map(int, results[0].groups())
+    assert samples == 5, results[0].group(0)
+    assert 300 <= span_ms <= 5000, f"5 samples 100 ms apart span {span_ms} ms: {results[0].group(0)}"
+    assert heap0 > 0 and heap1 > 0 and frames0 > 0 and frames1 > 0, results[0].group(0)
+    assert results[0].group(0) in q.text, "the sampler's result was not printed on the console"
+    check_answers(q)
+
+
+def test_user_bench_shows_its_figures_when_it_ends(booted):
+    q = booted(BootMode.PVH)
+    out = q.command("user bench")
+    assert STARTED.search(out), f"`user bench` answered {out!r}"
+    m = q.wait_for(re.compile(rb"user:bench: (\d+) null syscalls: min (\d+) ns, mean (\d+) ns"), SAMPLER_TIMEOUT_S)
+    calls, min_ns, mean_ns = map(int, m.groups)
+    assert calls == 1000 and 0 < min_ns <= mean_ns, m.text
     check_answers(q)
 
 
@@ -361,4 +384,27 @@ def test_gdb_info_threads_lists_kernel_threads(booted, build_dir):
         assert any(re.search(rf"\b{re.escape(name)}\b", r) for r in rows), \
             f"`info threads` lacks {name}:\n{out}"
     assert "detached" in out.lower(), f"gdb did not detach:\n{out}"
+    check_answers(q)
+
+
+def test_user_says_when_every_kernel_stack_slot_is_taken(booted):
+    # 70 programs typed in one burst: the shell (priority 1) starts them all
+    # before any (priority 2) runs, so the 64 kernel-stack slots run out.
+    # The refusal says why; out of memory would send the operator astray.
+    q = booted(BootMode.PVH)
+    q.send("user sampler\r" * 70)
+    q.wait_for(re.compile(rb"error: user: [^\r\n]*\r\n"), CMD_TIMEOUT_S)
+    for _ in range(70 - 1):   # the rest of the burst's prompts
+        q.wait_prompt(CMD_TIMEOUT_S)
+    burst = q.output.decode(errors="replace")
+    errors = re.findall(r"error: user: ([^\r\n]*)", burst)
+    started = STARTED.findall(burst)
+    assert errors and set(errors) == {"no kernel stack slot free (64 threads live)"}, errors
+    assert len(started) + len(errors) == 70, f"{len(started)} started, {len(errors)} refused"
+    assert 55 <= len(started) <= 64, f"{len(started)} programs started of 64 slots"
+    # They all end, and the slots come back.
+    deadline = time.monotonic() + 60.0
+    while [t for t in threads_json(q) if t["ring"] == 3]:
+        assert time.monotonic() < deadline, "the samplers did not all end within 60 s"
+    assert STARTED.search(q.command("user sampler")), "a slot did not come back"
     check_answers(q)
