@@ -40,6 +40,7 @@ void print_line(LogLevel level, const char* text, size_t n)
 }  // namespace
 
 void klog_set_verbosity(LogVerbosity v) { g_verbosity = v; }
+LogVerbosity klog_verbosity() { return g_verbosity; }
 void klog_set_echo(LogEcho echo) { g_echo = echo; }
 bool klog_prints(LogLevel level) { return should_print(level); }
 

@@ -12,6 +12,7 @@
 namespace exo {
 
 void klog_set_verbosity(LogVerbosity v);
+LogVerbosity klog_verbosity();
 void klog_line(LogLevel level, const char* text, size_t n);
 const LogRing& klog_ring();
 
