@@ -11,7 +11,8 @@ from typing import Callable, Optional
 
 
 def _threads(obj: dict) -> tuple:
-    cols = ["id", "name", "state", "ring", "priority", "cpu_us", "switches", "stack_used_bytes"]
+    cols = ["id", "name", "state", "wait", "ring", "priority", "cpu_us", "switches", "stack_used_bytes",
+            "stack_size_bytes"]
     return cols, [[t.get(c, "") for c in cols] for t in obj.get("threads", [])]
 
 

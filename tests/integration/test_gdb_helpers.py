@@ -119,9 +119,9 @@ def same(g: Gdb, name: str, want: list) -> None:
 
 
 def thread_rows(text_lines: list) -> dict:
-    """`threads` rows by id: [id, name, state, ring, prio, cpu_us, switches, stack_B]."""
+    """`threads` rows by id: [id, name, state, ring, prio, cpu_us, switches, stack_B, of_B, wait]."""
     rows = [ln.split() for ln in text_lines if re.match(r"^\s*\d+ \S", ln)]
-    return {int(r[0]): r for r in rows if len(r) == 8}
+    return {int(r[0]): r for r in rows if len(r) == 10}
 
 
 def check_threads(g: Gdb, name: str, shell_lines: list) -> dict:
@@ -133,7 +133,7 @@ def check_threads(g: Gdb, name: str, shell_lines: list) -> dict:
     mine, theirs = thread_rows(got), thread_rows(shell_lines)
     assert mine.keys() == theirs.keys(), g.describe(f"{name}: threads {sorted(mine)} vs the shell's {sorted(theirs)}")
     for tid, row in theirs.items():
-        assert [mine[tid][i] for i in (1, 3, 4)] == [row[i] for i in (1, 3, 4)], g.describe(f"{name}: thread {tid}")
+        assert [mine[tid][i] for i in (1, 3, 4, 8)] == [row[i] for i in (1, 3, 4, 8)], g.describe(f"{name}: thread {tid}")
         if row[2] == mine[tid][2] == "blocked":
             assert mine[tid] == row, g.describe(f"{name}: blocked thread {tid} differs from the shell's {row}")
     slice_line = re.compile(r"context switches, time slice \d+ ticks$")

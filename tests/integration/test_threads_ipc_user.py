@@ -39,7 +39,9 @@ GDB_TIMEOUT_S = 60.0
 
 KERNEL_THREADS = ("idle", "ipc-echo", "shell")
 THREAD_STATES = {"running", "ready", "blocked", "sleeping"}
-THREAD_KEYS = ("id", "name", "state", "ring", "priority", "cpu_us", "switches", "stack_used_bytes")
+THREAD_KEYS = ("id", "name", "state", "ring", "priority", "cpu_us", "switches", "stack_used_bytes",
+               "stack_size_bytes", "wait")
+THREAD_WAITS = {"input", "send", "call", "receive", "reply", "sleep", "-"}
 ENDPOINT_KEYS = ("name", "sent", "calls", "received", "replies", "timeouts", "max_depth",
                  "senders", "receivers")
 BENCH_RESULTS = ("heap_alloc_free", "page_map_unmap", "ipc_round_trip",
@@ -90,10 +92,14 @@ def threads_json(q: Qemu) -> list[dict]:
         missing = [k for k in THREAD_KEYS if k not in t]
         assert not missing, f"thread {t} lacks {missing}"
         for k in THREAD_KEYS:
-            if k not in ("name", "state"):
+            if k not in ("name", "state", "wait"):
                 assert isinstance(t[k], int) and t[k] >= 0, f"thread {t}: {k} is not a count"
         assert t["ring"] in (0, 3), f"thread {t}: ring {t['ring']}"
         assert t["state"] in THREAD_STATES, f"thread {t}: state {t['state']!r} is not one of {THREAD_STATES}"
+        # kdb's wait channel: what a blocked or sleeping thread waits for, `-` otherwise.
+        assert t["wait"] in THREAD_WAITS, f"thread {t}: wait {t['wait']!r}"
+        assert (t["wait"] == "-") == (t["state"] not in ("blocked", "sleeping")), t
+        assert t["stack_used_bytes"] <= t["stack_size_bytes"] or t["name"] == "idle", t
     ids = [t["id"] for t in threads]
     assert len(ids) == len(set(ids)), f"duplicate thread ids: {threads}"
     return threads
@@ -168,7 +174,9 @@ def test_threads_json_lists_kernel_threads_in_ring0(booted):
     assert running == ["shell"], f"one CPU, yet running: {running}"
     # ipc-echo waits for calls: blocked on its endpoint, not spinning.
     assert by_name["ipc-echo"]["state"] == "blocked", by_name["ipc-echo"]
+    assert by_name["ipc-echo"]["wait"] == "receive", by_name["ipc-echo"]
     assert by_name["shell"]["stack_used_bytes"] > 0, by_name["shell"]
+    assert by_name["shell"]["stack_size_bytes"] == 8192, by_name["shell"]  # kKernelStackPages
 
 
 SAMPLER_RESULT = re.compile(r"user:sampler: (\d+) samples over (\d+) ms: heap (\d+) -> (\d+) B, "
@@ -204,6 +212,8 @@ def test_user_sampler_runs_in_ring3_and_sends_five_messages(booted):
             f"thread {tid} is neither in `threads` nor logged as exited: {threads}"
     if seen is not None:
         assert seen["ring"] == 3, f"the sampler thread is not in ring 3: {seen}"
+        # Between samples it sleeps; while a sample is on its way, it sends.
+        assert seen["wait"] in ("sleep", "send", "-"), seen
         assert seen["name"] == "user:sampler", seen
         assert seen["state"] != "running", f"the shell is running, not {seen}"
         ring3 = [t for t in threads if t["ring"] == 3]

@@ -11,8 +11,8 @@ from .command import ExoCommand
 
 PIT_HZ = 100  # kernel/drivers/pit8254/timer_hw.h kTickHz
 
-HEADER = "  id name             state     ring prio       cpu_us  switches  stack_B\n"
-ROW = "%4u %-16s %-9s %4u %4u %12u %9u %8u\n"
+HEADER = "  id name             state     ring prio       cpu_us  switches  stack_B   of_B wait\n"
+ROW = "%4u %-16s %-9s %4u %4u %12u %9u %8u %6u %s\n"
 FOOTER = "%u context switches, time slice %u ticks\n"
 
 
@@ -43,7 +43,7 @@ def table(threads: List[kthreads.ThreadInfo], sched: gdb.Value, hz: int) -> str:
             cpu_ticks += now - t.tsc_switched_in
             estimated = True
         out.append(ROW % (t.id, t.name, t.state_name, t.ring, t.priority, tsc.ticks_to_us(cpu_ticks, hz),
-                          t.switches, kthreads.stack_used(t)))
+                          t.switches, kthreads.stack_used(t), t.stack_size, t.wait))
     out.append(FOOTER % (target.u64(sched["m_switches"]), int(sched["m_slice_ticks"])))
     if estimated:
         out.append("(the running thread's cpu_us adds the time since its switch-in estimated from the PIT "

@@ -27,6 +27,7 @@ class ThreadInfo:
     cpu_ticks: int
     switches: int
     arch: int                 # ThreadArch address, 0 if none
+    ipc_op: int = 0           # Thread::ipc.op (IpcOp)
     stack_base: int = 0
     stack_top: int = 0
     saved_rsp: int = 0
@@ -38,6 +39,17 @@ class ThreadInfo:
     @property
     def state_name(self) -> str:
         return names.name_at(names.THREAD_STATES, self.state)
+
+    @property
+    def wait(self) -> str:
+        """What it waits for, as the shell's `threads` says it (wait_of)."""
+        if self.state_name == "blocked":
+            return names.name_at(names.THREAD_WAITS, self.ipc_op)
+        return "sleep" if self.state_name == "sleeping" else "-"
+
+    @property
+    def stack_size(self) -> int:
+        return 0 if self.is_idle or not self.arch else self.stack_top - self.stack_base
 
 
 def scheduler() -> gdb.Value:
@@ -52,7 +64,7 @@ def read_thread(address: int, idle: int = 0, current: int = 0) -> ThreadInfo:
     info = ThreadInfo(address=address, id=int(t["id"]), name=target.char_array(t["name"]),
                       state=int(t["state"]), ring=int(t["ring"]), priority=int(t["priority"]),
                       cpu_ticks=target.u64(t["cpu_ticks"]), switches=target.u64(t["switches"]),
-                      arch=target.ptr(t["arch"]), is_idle=address == idle, is_current=address == current,
+                      arch=target.ptr(t["arch"]), ipc_op=int(t["ipc"]["op"]), is_idle=address == idle, is_current=address == current,
                       next=target.ptr(t["all_next"]))
     if info.arch:
         a = target.deref(info.arch, "exo::threads::ThreadArch")

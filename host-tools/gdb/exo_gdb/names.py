@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Sequence
 
 THREAD_STATES = ("ready", "running", "blocked", "sleeping", "dead")     # kernel/sched/thread.h
+# kernel/sched/thread_commands.cc kWaits: by IpcOp while blocked, then sleeping, then none.
+THREAD_WAITS = ("input", "send", "call", "receive", "reply", "sleep", "-")
 ERRORS = ("ok", "invalid argument", "not found", "out of memory", "not mapped", "unsupported",
           "absent", "timeout", "corrupt", "too long", "busy")            # kernel/lib/result.h
 BOOT_PHASES = ("critical", "essential", "optional")                     # kernel/boot/boot_task.h
