@@ -4,16 +4,13 @@
 #include "kernel/arch/x86_64/idt.h"
 #include "kernel/drivers/uart16550/console_hw.h"
 #include "gdbstub/gdb_server_hw.h"
-#include "kernel/debug/symbols_hw.h"
+#include "kernel/debug/backtrace_hw.h"
 #include "kernel/mm/memory_hw.h"
 #include "kernel/sched/threads_hw.h"
 
 namespace exo {
 namespace {
 
-constexpr int kMaxFrames = 16;   // lines printed
-constexpr int kMaxWalk = 1024;  // frames followed: a 16 KiB stack of the smallest frames
-constexpr uint64_t kKernelSpaceStart = 0xFFFF800000000000;
 
 // Page-fault error code bits (SDM Vol. 3A §4.7).
 constexpr uint64_t kPfPresent = 1 << 0;
@@ -49,54 +46,6 @@ void enter_panic(const char* what)
     cpu::halt_forever();
 }
 
-void print_symbol(uint64_t addr)
-{
-    SymbolHit hit;
-    if (symbolize(addr, hit))
-        console::print(" %s+0x%x", hit.name, addr - hit.address);
-}
-
-void print_frame(int i, uint64_t addr, uint64_t symbol_at)
-{
-    console::print("  #%-2d %p", i, addr);
-    print_symbol(symbol_at);
-    console::puts("\n");
-}
-
-// Prints "  #n 0xADDR symbol+0xoff" lines by walking saved frame pointers.
-// A run of frames with the same return address (a recursion: `fault
-// stack` has dozens) is one line, so the frames below it still show.
-void print_backtrace(uint64_t rip, uint64_t rbp)
-{
-    console::puts("backtrace:\n");
-    print_frame(0, rip, rip);
-    uint64_t last = rip;
-    int printed = 1, run = 0;
-    for (int i = 1;; ++i) {
-        // Only follow frame pointers into mapped kernel memory, aligned: a
-        // corrupt chain (or one running into a guard page) must not fault
-        // inside the report. ret 0 ends the walk.
-        uint64_t ret = 0;
-        if (i < kMaxWalk && rbp >= kKernelSpaceStart && !(rbp & 7) && memory::is_readable(rbp, 16)) {
-            auto* frame = reinterpret_cast<const uint64_t*>(rbp);
-            ret = frame[1];
-            rbp = frame[0];
-        }
-        if (ret == last) {
-            ++run;
-            continue;
-        }
-        if (run)
-            console::print("  #%d-#%d same as #%d\n", i - run, i - 1, i - run - 1);
-        run = 0;
-        if (ret < kKernelSpaceStart || printed == kMaxFrames)
-            break;
-        print_frame(i, ret, ret - 1);
-        last = ret;
-        ++printed;
-    }
-}
-
 // The report of both entry points; rip and rbp are their caller's, so the
 // backtrace starts at the panic's call site.
 [[noreturn]] void report_panic(const char* text, uint64_t rip, uint64_t rbp)
@@ -104,7 +53,8 @@ void print_backtrace(uint64_t rip, uint64_t rbp)
     cpu::cli();
     enter_panic(text);
     console::print("\nKERNEL PANIC: %s\n", text);
-    print_backtrace(rip, rbp);
+    console::puts("backtrace:\n");
+    print_backtrace(console::sink(), rip, rbp);
     console::puts("system halted\n");
     cpu::halt_forever();
 }
@@ -147,7 +97,7 @@ void panic_exception(const TrapFrame& f)
         console::print("double fault: likely a stack overflow (cr2 %p)\n",
             cpu::read_cr2());
     console::print("rip %p", f.rip);
-    print_symbol(f.rip);
+    print_symbol(console::sink(), f.rip);
     // rax..r14, three to a line; TrapFrame holds r15..rax as words 0..14
     // (rsp is word 20).
     const auto* words = reinterpret_cast<const uint64_t*>(&f);
@@ -158,7 +108,8 @@ void panic_exception(const TrapFrame& f)
     console::print("\nr15 %p rflags 0x%x cs 0x%x ss 0x%x\n", f.r15, f.rflags, f.cs, f.ss);
     console::print("cr0 0x%x cr2 %p cr3 %p cr4 0x%x\n", cpu::read_cr0(), cpu::read_cr2(),
         cpu::read_cr3(), cpu::read_cr4());
-    print_backtrace(f.rip, f.rbp);
+    console::puts("backtrace:\n");
+    print_backtrace(console::sink(), f.rip, f.rbp);
     // With gdb attached (or gdb=panic) the crash is handed over for inspection.
     gdb_server::enter_from_panic(const_cast<TrapFrame&>(f));
     console::puts("system halted\n");

@@ -418,3 +418,22 @@ def test_user_says_when_every_kernel_stack_slot_is_taken(booted):
         assert time.monotonic() < deadline, "the samplers did not all end within 60 s"
     assert STARTED.search(q.command("user sampler")), "a slot did not come back"
     check_answers(q)
+
+
+def test_bt_shows_any_threads_kernel_stack(booted):
+    # kdb's `bt THREAD`: a blocked thread's stack from its saved context,
+    # symbolized down to the trampoline every thread starts in.
+    q = booted(BootMode.PVH)
+    echo = next(t for t in threads_json(q) if t["name"] == "ipc-echo")
+    out = q.command(f"bt {echo['id']}").splitlines()
+    assert out[0] == f"thread {echo['id']} (ipc-echo), blocked:", out
+    funcs = [re.search(r"0x[0-9a-f]{16} (\S+)\+0x", ln).group(1) for ln in out[1:]]
+    assert "receive" in funcs and "echo_server" in funcs, out
+    assert funcs[-1] == "thread_trampoline", out
+    assert funcs.index("receive") < funcs.index("echo_server"), out
+    mine = q.command("bt").splitlines()
+    assert re.match(r"thread \d+ \(shell\), running:", mine[0]), mine
+    assert "cmd_bt" in mine[1] and any("shell_main" in ln for ln in mine), mine
+    assert q.command("bt 9999") == "error: bt: no such thread '9999'"
+    assert q.command("bt zz") == "error: bt: no such thread 'zz'"
+    check_answers(q)
