@@ -1,5 +1,7 @@
 #include "kernel/debug/symbol_table.h"
 
+#include "kernel/lib/names.h"
+
 namespace exo {
 namespace {
 
@@ -30,7 +32,7 @@ SymbolTable::SymbolTable(const uint8_t* blob, size_t size)
     m_end = blob + size;
 }
 
-bool SymbolTable::lookup(uint64_t addr, SymbolHit& out) const
+bool SymbolTable::find(uint64_t addr, const char* name, SymbolHit& out) const
 {
     const uint8_t* p = m_entries;
     uint64_t start = m_base;
@@ -74,7 +76,8 @@ bool SymbolTable::lookup(uint64_t addr, SymbolHit& out) const
                 return false;  // longer than, or unlike, any name the generator writes
             out.name[n++] = static_cast<char>(c);
         }
-        if (addr >= start && addr - start < size) {  // sizes may wrap in a corrupt blob
+        // Sizes may wrap in a corrupt blob; padding (an empty name) matches no name.
+        if (name ? n && equals_name(out.name, n, name) : addr >= start && addr - start < size) {
             out.name[n] = 0;
             out.address = start;
             return n != 0;  // an empty name is padding

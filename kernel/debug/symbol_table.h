@@ -35,9 +35,14 @@ public:
 
     bool valid() const { return m_entries != nullptr; }
     // The function that holds addr: its name and start.
-    bool lookup(uint64_t addr, SymbolHit& out) const;
+    bool lookup(uint64_t addr, SymbolHit& out) const { return find(addr, nullptr, out); }
+    // The first function called exactly `name` (kdb's `x cmd_mem`): its start.
+    bool lookup_name(const char* name, SymbolHit& out) const { return find(0, name, out); }
+    // One walk for both: by address when name is null, else by name.
+    bool find(uint64_t addr, const char* name, SymbolHit& out) const;
 
 private:
+
     const uint8_t* m_pairs = nullptr;
     const uint8_t* m_entries = nullptr;
     const uint8_t* m_end = nullptr;

@@ -7,10 +7,9 @@ extern "C" const uint8_t __ksyms_end[];
 
 namespace exo {
 
-bool symbolize(uint64_t addr, SymbolHit& out)
+bool find_symbol(uint64_t addr, const char* name, SymbolHit& out)
 {
-    SymbolTable table(__ksyms_start, static_cast<size_t>(__ksyms_end - __ksyms_start));
-    return table.lookup(addr, out);
+    return SymbolTable(__ksyms_start, static_cast<size_t>(__ksyms_end - __ksyms_start)).find(addr, name, out);
 }
 
 }  // namespace exo

@@ -29,6 +29,16 @@ struct PagesSnapshot {
 // and the shell prints the newer copy (count never exceeds the array).
 constinit PagesSnapshot g_pages {};
 
+// An address as a number, or kdb-style as a function's name (its start).
+Result<uint64_t> parse_address(const char* text)
+{
+    Result<uint64_t> n = parse_u64(text);
+    SymbolHit hit;
+    if (n.ok() || !symbol_named(text, hit))
+        return n;
+    return hit.address;
+}
+
 // `mem [N]`: the heap's free slots per size class, and with N what a
 // request of N bytes would get now (which class, how many like it are free,
 // how many new pages it takes). The largest free slot alone said nothing
@@ -82,7 +92,7 @@ Result<void> cmd_mem(CommandContext& ctx, int argc, const char* const* argv)
 // blank entry shows no flags (its bits decode to nothing it grants).
 Result<void> walk_one(CommandContext& ctx, const char* arg)
 {
-    Result<uint64_t> addr = parse_u64(arg);
+    Result<uint64_t> addr = parse_address(arg);
     if (!addr.ok())
         return ctx.fail(Error::InvalidArgument, "bad address", arg);
     WalkResult w = memory::kernel_page_table().walk(addr.value());
@@ -153,7 +163,7 @@ Result<void> cmd_x(CommandContext& ctx, int argc, const char* const* argv)
 {
     if (argc < 2)
         return ctx.usage_error();
-    Result<uint64_t> addr = parse_u64(argv[1]);
+    Result<uint64_t> addr = parse_address(argv[1]);
     if (!addr.ok())
         return ctx.fail(Error::InvalidArgument, "bad address", argv[1]);
     uint64_t len = 64;
@@ -198,9 +208,9 @@ Result<void> cmd_x(CommandContext& ctx, int argc, const char* const* argv)
 
 EXO_SHELL_COMMAND(kMemCommand, "mem", "mem [--json] [N]",
     "memory and heap stats; what N bytes get", cmd_mem, nullptr, 1);
-EXO_SHELL_COMMAND(kPagesCommand, "pages", "pages [--json] [VADDR]",
+EXO_SHELL_COMMAND(kPagesCommand, "pages", "pages [--json] [VADDR|FUNCTION]",
     "kernel mappings, W+X audit; a VADDR's walk", cmd_pages, nullptr, 1);
-EXO_SHELL_COMMAND(kXCommand, "x", "x ADDR [LEN]", "hex dump of mapped memory, never faults", cmd_x,
+EXO_SHELL_COMMAND(kXCommand, "x", "x ADDR|FUNCTION [LEN]", "hex dump of mapped memory, never faults", cmd_x,
     nullptr, 2);
 
 }  // namespace exo

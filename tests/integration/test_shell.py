@@ -546,6 +546,21 @@ def test_x_dumps_kernel_text(pvh, kernel_elf):
     assert all(re.match(r"0x[0-9a-f]{16} <\w[^>]*\+0x[0-9a-f]+>:", line) for line in lines), out
 
 
+def test_x_and_pages_take_a_function_name_for_an_address(pvh, kernel_elf, build_dir):
+    # kdb's `x cmd_mem 32`: the name resolves through the kernel's own table
+    # to the address nm gives, and the dump is that function's bytes.
+    from test_gdb_rsp import Symbols
+    addr, _ = Symbols(build_dir / "exo-kernel.elf").find("cmd_mem")
+    out = human_command(pvh, "x cmd_mem 32")
+    lines = out.splitlines()
+    assert lines[0].startswith(f"{addr:#018x} <cmd_mem+0x0>:"), out
+    assert out == human_command(pvh, f"x {addr:#x} 32"), "the name and the address dump differently"
+    walk = human_command(pvh, "pages cmd_mem")
+    assert walk.startswith(f"walk of {addr:#018x}") and "R-X" in walk, walk
+    out = pvh.command("x no_such_function_zz", CMD_TIMEOUT_S)
+    assert out == "error: x: bad address 'no_such_function_zz'", out
+
+
 def test_x_of_unmapped_memory_is_an_error_and_the_kernel_goes_on(pvh, kernel_elf):
     text = text_segment(kernel_elf[1])
     edge = unmapped_edge(_mapping_ranges(json_command(pvh, "pages")), text.vaddr)

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -111,6 +112,25 @@ TEST(SymbolTable, FindsEnclosingFunction)
     EXPECT_FALSE(t.lookup(0xffffffff800fffff, hit));  // before the first function
     EXPECT_FALSE(t.lookup(0xffffffff801000e0, hit));  // past the last one
     EXPECT_FALSE(t.lookup(0x80100044, hit));
+}
+
+TEST(SymbolTable, FindsAFunctionByName)
+{
+    auto b = Builder(0x80100000).entry(0x40, "start ").entry(0x10, " ").entry(0x80, "kernel_main ")
+                 .entry(0x20, "panic!").entry(0x8, "kernel_main ").bytes;
+    SymbolTable t(b.data(), b.size());
+    SymbolHit hit;
+    ASSERT_TRUE(t.lookup_name("kernel_main", hit));
+    EXPECT_EQ(hit.address, 0xffffffff80100050u);  // the first of the two, after the padding
+    EXPECT_STREQ(hit.name, "kernel_main");
+    ASSERT_TRUE(t.lookup_name("panic", hit));
+    EXPECT_EQ(hit.address, 0xffffffff801000d0u);
+    ASSERT_TRUE(t.lookup_name("start", hit));
+    EXPECT_EQ(hit.address, 0xffffffff80100000u);
+    EXPECT_FALSE(t.lookup_name("", hit));  // padding has no name to find
+    EXPECT_FALSE(t.lookup_name("kernel", hit));  // a prefix is not the name
+    EXPECT_FALSE(t.lookup_name("kernel_main2", hit));
+    EXPECT_FALSE(SymbolTable().lookup_name("start", hit));
 }
 
 TEST(SymbolTable, PaddingIsNotAttributed)
@@ -240,6 +260,17 @@ TEST_F(SymbolTableFixture, EveryFunctionOfARealKernelRoundTrips)
     EXPECT_FALSE(t.lookup(fns.front().start - 1, hit));
     EXPECT_FALSE(t.lookup(0, hit));
     EXPECT_FALSE(t.lookup(~0ull, hit));
+}
+
+TEST_F(SymbolTableFixture, EveryNameOfARealKernelFindsItsFirstFunction)
+{
+    SymbolTable t(blob.data(), blob.size());
+    SymbolHit hit;
+    for (const Fn& f : fns) {
+        ASSERT_TRUE(t.lookup_name(f.name.c_str(), hit)) << f.name;
+        const Fn& first = *std::find_if(fns.begin(), fns.end(), [&](const Fn& g) { return g.name == f.name; });
+        EXPECT_EQ(hit.address, first.start) << f.name;
+    }
 }
 
 TEST_F(SymbolTableFixture, EveryFunctionSmallOnesIncluded)
