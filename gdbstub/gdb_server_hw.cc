@@ -276,13 +276,22 @@ public:
         return threads::started() ? thread_by_gdb_id(thread) != nullptr : thread == 1;
     }
 
+    // Before the scheduler starts, thread 1 is the boot code.
+    const char* thread_name(ThreadId thread)
+    {
+        Thread* t = thread_by_gdb_id(thread);
+        return t ? t->name : "boot";
+    }
+
+    // What gdb shows after the name: state and ring.
     size_t thread_description(ThreadId thread, char* out, size_t capacity)
     {
         Thread* t = thread_by_gdb_id(thread);
-        if (!t)
-            return format_to(out, capacity, "boot");
-        size_t n = format_to(out, capacity, "%s (%s, ring %u)", t->name, thread_state_name(t->state),
-            static_cast<uint32_t>(t->ring));
+        if (!t) {
+            *out = '\0';
+            return 0;
+        }
+        size_t n = format_to(out, capacity, "%s, ring %u", thread_state_name(t->state), static_cast<uint32_t>(t->ring));
         return n < capacity ? n : capacity - 1;
     }
 

@@ -2,6 +2,7 @@
 
 #include "gdbstub/hex.h"
 #include "gdbstub/target_xml.h"
+#include "kernel/lib/names.h"
 #include "kernel/lib/nobreak.h"
 
 namespace exo {
@@ -55,11 +56,10 @@ constexpr const char* kOk = "OK";
 
 static_assert(kRspPacketSize == 0x800, "PacketSize below must match");
 constexpr const char* kSupported =
-    "PacketSize=800;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+";
+    "PacketSize=800;qXfer:features:read+;qXfer:threads:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+";
 
 constexpr size_t kMaxNumberDigits = 16;       // a 64-bit number in hex
-constexpr size_t kThreadDescription = 64;     // chars of qThreadExtraInfo
-constexpr size_t kThreadListEntry = 1 + kMaxNumberDigits;
+constexpr size_t kThreadDescription = 64;     // chars of a thread's extra info
 // qCRC reads memory into the reply buffer's free end, after room for its
 // own reply ("C" and eight digits).
 constexpr size_t kCrcReplyRoom = 1 + 8;
@@ -145,9 +145,7 @@ EXO_NOBREAK GdbAction GdbStub::notify_stop(const GdbStopEvent& event)
             if (slot.kind == HwKind::Free || (event.dr6 & (1u << i)) == 0)
                 continue;
             m_watch_address = slot.watch;
-            m_reason = slot.kind == HwKind::Exec    ? GdbStopReason::HwBreak
-                : slot.kind == HwKind::Write        ? GdbStopReason::Watch
-                                                    : GdbStopReason::AccessWatch;
+            m_reason = static_cast<GdbStopReason>(static_cast<uint8_t>(slot.kind) + 1);  // same order
             break;
         }
     }
@@ -320,13 +318,11 @@ const char* GdbStub::send_stop_reply()
         m_codec.put_le(value.value(), register_size(reg));
         m_codec.put(';');
     }
-    if (m_reason == GdbStopReason::SwBreak)
-        m_codec.put("swbreak:;");
-    else if (m_reason == GdbStopReason::HwBreak)
-        m_codec.put("hwbreak:;");
-    else if (m_reason != GdbStopReason::None) {
-        m_codec.put(m_reason == GdbStopReason::Watch ? "watch:" : "awatch:");
-        m_codec.put_number(m_watch_address);
+    if (m_reason != GdbStopReason::None) {
+        m_codec.put(name_at("swbreak\0hwbreak\0watch\0awatch\0", static_cast<size_t>(m_reason) - 1));
+        m_codec.put(':');
+        if (m_reason >= GdbStopReason::Watch)
+            m_codec.put_number(m_watch_address);
         m_codec.put(';');
     }
     m_codec.send_reply();
@@ -618,34 +614,29 @@ void GdbStub::remove_all_breakpoints()
     load_debug_registers();
 }
 
+// Annexes are part of the names: any other qXfer is E00, the qXfer error
+// for an object or annex we do not have. Queries gdb does without get the
+// empty reply: qOffsets (it then relocates nothing), qSymbol (it looks up
+// nothing), qC (every stop reply names the thread), and since
+// qXfer:threads:read lists the threads with their names and states,
+// qfThreadInfo, qsThreadInfo and qThreadExtraInfo (gdb uses those only with
+// stubs that lack it).
 const char* GdbStub::query(Cursor& c)
 {
-    int which = c.match("Supported\0Xfer:features:read:\0fThreadInfo\0sThreadInfo\0ThreadExtraInfo,\0Rcmd,\0"
-                        "Attached\0Offsets\0Symbol:\0CRC:\0");
+    int which = c.match("Supported\0Xfer:features:read:target.xml:\0Xfer:threads:read::\0Xfer:\0"
+                        "Rcmd,\0Attached\0CRC:\0");
     if (which == 0)
         return kSupported;  // whatever gdb offers, this is what we do
-    if (which == 1)
-        return read_features(c);
-    if (which == 2 || which == 3)
-        return thread_list(which == 2);
+    if (which == 1 || which == 2)
+        return read_xfer(c, which == 2);
+    if (which == 3)
+        return "E00";
     if (which == 4)
-        return thread_description(c);
-    if (which == 5)
         return monitor(c);
-    if (which == 6)
+    if (which == 5)
         return "1";  // the kernel was there before gdb
-    if (which == 7)
-        return "Text=0;Data=0;Bss=0";
-    if (which == 8)
-        return kOk;
-    if (which == 9)
+    if (which == 6)
         return memory_crc(c);
-    if (c.eat('C') && c.at_end()) {
-        m_codec.put("QC");
-        m_codec.put_number(m_stop_thread);
-        m_codec.send_reply();
-        return nullptr;
-    }
     return "";
 }
 
@@ -678,60 +669,52 @@ const char* GdbStub::memory_crc(Cursor& c)
     return nullptr;
 }
 
-// qXfer:features:read:annex:offset,length -> m<data> (more) or l<data> (last).
-const char* GdbStub::read_features(Cursor& c)
+// qXfer:features:read:target.xml:offset,length and qXfer:threads:read::...
+// -> m<data> (more) or l<data> (last). Each read generates the document
+// again and keeps the window asked for.
+const char* GdbStub::read_xfer(Cursor& c, bool threads)
 {
-    char* annex = c.pos();
-    while (!c.at_end() && *c.pos() != ':')
-        c.next();
-    bool known = is_target_xml_annex(annex, static_cast<size_t>(c.pos() - annex));
     uint64_t offset = 0;
     uint64_t length = 0;
-    if (!known || !c.eat(':') || !c.pair(offset, length))
-        return "E00";  // the qXfer error for a bad annex or request
-    size_t total = emit_target_xml(0, 0, nullptr, nullptr);
-    size_t left = offset < total ? total - static_cast<size_t>(offset) : 0;
+    if (!c.pair(offset, length) || !c.at_end())
+        return "E00";  // the qXfer error for a bad request
+    // One pass: the data after an 'm', which becomes 'l' once the length
+    // says nothing is left.
+    char* kind = m_codec.reply_end();
+    m_codec.put('m');
     size_t count = length < kRspPacketSize - 1 ? static_cast<size_t>(length) : kRspPacketSize - 1;
-    count = count < left ? count : left;
-    m_codec.put(count < left ? 'm' : 'l');
-    emit_target_xml(static_cast<size_t>(offset), count, [](void* codec, char ch) { static_cast<RspCodec*>(codec)->put(ch); },
-        &m_codec);
+    size_t total = emit_document(threads, static_cast<size_t>(offset), count);
+    if (offset >= total || total - offset <= count)
+        *kind = 'l';
     m_codec.send_reply();
     return nullptr;
 }
 
-// m<id>,<id>... filling one packet; the next qsThreadInfo goes on; l ends.
-const char* GdbStub::thread_list(bool first)
+// Characters [offset, offset + count) of one document into the reply (none
+// where that wraps); its length. The thread list: <threads><thread id=.. core=.. name=..>extra
+// info</thread>...</threads> (GDB manual, "Thread List Format"). One CPU,
+// so every core is 0. Names and descriptions are the kernel's own words,
+// with no XML markup characters in them.
+size_t GdbStub::emit_document(bool threads, size_t offset, size_t count)
 {
-    if (first)
-        m_thread_cursor = 0;
-    while (m_codec.reply_room() > kThreadListEntry) {
-        Result<ThreadId> thread = m_target->thread_at(m_thread_cursor);
+    XmlWindow w { 0, offset, offset + count, [](void* codec, char ch) { static_cast<RspCodec*>(codec)->put(ch); },
+        &m_codec };
+    if (!threads) {
+        emit_target_xml(w);
+        return w.pos;
+    }
+    w.text("<threads>");
+    for (size_t i = 0;; ++i) {
+        Result<ThreadId> thread = m_target->thread_at(i);
         if (!thread.ok())
             break;
-        m_codec.put(m_codec.reply_length() == 0 ? 'm' : ',');
-        m_codec.put_number(thread.value());
-        ++m_thread_cursor;
+        char text[kThreadDescription];
+        w.fill("<thread id=\"\3\" core=\"0\" name=\"\1\">", m_target->thread_name(thread.value()), thread.value());
+        m_target->thread_description(thread.value(), text, sizeof(text));
+        w.fill("\1</thread>", text, 0);
     }
-    if (m_codec.reply_length() == 0)
-        m_codec.put('l');
-    m_codec.send_reply();
-    return nullptr;
-}
-
-const char* GdbStub::thread_description(Cursor& c)
-{
-    ThreadId thread = 0;
-    if (!c.number(thread) || !c.at_end())
-        return kErrMalformed;
-    if (!m_target->thread_alive(thread))
-        return kErrNoThread;
-    char text[kThreadDescription];
-    size_t n = m_target->thread_description(thread, text, sizeof(text));
-    for (size_t i = 0; i < n && i < sizeof(text); ++i)
-        m_codec.put_hex_byte(static_cast<uint8_t>(text[i]));
-    m_codec.send_reply();
-    return nullptr;
+    w.text("</threads>");
+    return w.pos;
 }
 
 // qRcmd,<hex command>: output streams as O<hex> packets, then OK.

@@ -49,7 +49,7 @@ struct GdbStopEvent {
 };
 
 // Why the last stop happened, as reported in the stop reply.
-enum class GdbStopReason : uint8_t { None, SwBreak, HwBreak, Watch, AccessWatch };
+enum class GdbStopReason : uint8_t { None, SwBreak, HwBreak, Watch, AccessWatch };  // see HwKind
 
 constexpr size_t kGdbMaxSwBreakpoints = 32;
 
@@ -100,6 +100,7 @@ public:
     RspAckMode ack_mode() const { return m_codec.ack_mode(); }
 
 private:
+    // In GdbStopReason's order, one below: a slot's kind + 1 is its stop reason.
     enum class HwKind : uint8_t { Free, Exec, Write, Access };
     // One debug register: a naturally aligned piece of the range gdb asked
     // to watch (`watch`, `watch_length`), which may take several.
@@ -245,10 +246,9 @@ private:
     const char* change_hardware(HwKind kind, uint64_t address, uint64_t length, char command);
     bool release_hardware(HwKind kind, uint64_t address, uint64_t length);
     const char* query(Cursor& c);
-    const char* read_features(Cursor& c);
+    const char* read_xfer(Cursor& c, bool threads);
+    size_t emit_document(bool threads, size_t offset, size_t count);
     const char* memory_crc(Cursor& c);
-    const char* thread_list(bool first);
-    const char* thread_description(Cursor& c);
     const char* monitor(Cursor& c);
     const char* set_thread(Cursor& c);
     static void console_write(void* ctx, const char* data, size_t length);
@@ -265,7 +265,6 @@ private:
     ThreadId m_general_thread = 0;  // Hg: registers come from here
     ThreadId m_continue_thread = 0; // Hc: 0 means the stopped thread
     ThreadId m_resume_thread = 0;
-    size_t m_thread_cursor = 0;
     uint64_t m_watch_address = 0;
     GdbStopReason m_reason = GdbStopReason::None;
     uint8_t m_signal = 0;

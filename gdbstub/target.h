@@ -63,9 +63,11 @@ public:
     void set_debug_registers(const DebugRegisters& regs);
 
     // Threads: the index-th live thread (NotFound past the end), liveness,
-    // and a short description copied into `out` (returns its length).
+    // its name (never null), and a short description of its state copied
+    // into `out`, always NUL-terminated (returns its length).
     Result<ThreadId> thread_at(size_t index);
     bool thread_alive(ThreadId thread);
+    const char* thread_name(ThreadId thread);
     size_t thread_description(ThreadId thread, char* out, size_t capacity);
 
     // `monitor CMD`: run a shell command line (NUL-terminated, `length`
@@ -102,6 +104,7 @@ protected:
     }                                                                                                     \
     Result<ThreadId> GdbTarget::thread_at(size_t i) { return static_cast<Impl*>(this)->thread_at(i); } \
     bool GdbTarget::thread_alive(ThreadId t) { return static_cast<Impl*>(this)->thread_alive(t); }  \
+    const char* GdbTarget::thread_name(ThreadId t) { return static_cast<Impl*>(this)->thread_name(t); } \
     size_t GdbTarget::thread_description(ThreadId t, char* out, size_t n)                         \
     {                                                                                                     \
         return static_cast<Impl*>(this)->thread_description(t, out, n);                                   \

@@ -27,7 +27,8 @@ QUERIES = ("qSupported", "qSupported:multiprocess+;swbreak+;hwbreak+;xmlRegister
            "vMustReplyEmpty", "vCont?", "?", "g", "qExoNoSuch", "QStartNoAckMode", "Qbogus", "!",
            "D", "D;1", "k", "s", "vCont;s", "vCont;c", "c", "S05", "C05", "vCont;s:1;c", "vCont;S05",
            "vCont;", "vCont;x", "vCont;c:-1", "vCont;s:ffffffff", "Hg0", "Hc-1", "Hg1", "T1", "Hgz",
-           "", "qXfer:features:read:target.xml:0,fff",
+           "", "qXfer:features:read:target.xml:0,fff", "qXfer:threads:read::0,fff", "qXfer:threads:read::5,3",
+           "qXfer:threads:read:x:0,10", "qXfer:memory-map:read::0,100", "qCRC:0,1000",
            # Malformed resumes with an address: refused, and rip must stay
            # (they used to move it; the next `c` jumped there).
            "c1234zz", "s1234,", "C05;1234zz", "S05;1234;", "cffffffff80107000z")
@@ -131,7 +132,9 @@ class RspInputs:
         if pick == 10:   # lengths kept to 1 MiB: a CRC of all RAM is slow, not stuck
             return f"qCRC:{a:x},{n % (1 << 20):x}"
         if pick == 11:
-            return rng.choice(("qThreadExtraInfo,", "T", "Hg", "Hc")) + f"{rng.choice((0, 1, 2, 5, 99, n)):x}"
+            if rng.random() < 0.3:
+                return f"qXfer:threads:read::{rng.choice((0, 1, 5, 99, n)):x},{b.length(rng):x}"
+            return rng.choice(("T", "Hg", "Hc")) + f"{rng.choice((0, 1, 2, 5, 99, n)):x}"
         if pick == 12:
             return "qRcmd," + hex_text(self.monitor_lines())
         if pick == 13:

@@ -241,8 +241,10 @@ def test_attach_inspect_detach(target, gdb, transport):
     # (What lies beyond kernel_main is test_backtraces_are_clean's business.)
 
     threads = section(out, "threads")
-    assert re.search(r"^\*\s+1\s+Thread 1 \(idle", threads, re.M), g.describe("info threads: no idle thread 1")
-    assert re.search(r"Thread \d+ \(shell", threads), g.describe("info threads: no shell thread")
+    # Names and states from qXfer:threads:read: * 1    Thread 1 "idle" (running, ring 0) ...
+    assert re.search(r'^\*\s+1\s+Thread 1 "idle" \(\w+, ring 0\)', threads, re.M), \
+        g.describe("info threads: no idle thread 1")
+    assert re.search(r'Thread \d+ "shell" \(\w+, ring 0\)', threads), g.describe("info threads: no shell thread")
 
     regs = section(out, "regs")
     for name in ("rip", "rsp", "eflags", "cs", "cr0", "cr3", "cr4", "efer", "fs_base", "gs_base"):
@@ -413,6 +415,7 @@ def test_gdb_wait_holds_boot_until_gdb_continues(machine, gdb):
     g.wait_for(MARK.format("threads"))
     out = g.finish()
     assert "SIGINT" in section(out, "continue"), g.describe("Ctrl-C in gdb did not stop the kernel with SIGINT")
-    assert re.search(r"Thread \d+ \(shell", section(out, "threads")), g.describe("no shell thread after the boot")
+    assert re.search(r'Thread \d+ "shell"', section(out, "threads")), g.describe("no shell thread after the boot")
     detached(section(out, "detach"))
     shell_answers(q, "gdb=wait, continue, Ctrl-C and detach")
+

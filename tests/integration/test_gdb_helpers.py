@@ -35,8 +35,8 @@ LOADED = "exo: gdb helpers loaded: exo-threads, exo-dmesg, exo-boot, exo-mem, ex
 
 # One frame of a backtrace, gdb's or exo-threads --bt's: its function.
 FRAME = re.compile(r"^#\d+\s+(?:0x[0-9a-f]+ in )?(.+?) \(", re.M)
-# `thread apply all bt` over our stub: "Thread 3 (Thread 3 (ipc-echo (blocked, ring 0))):"
-GDB_THREAD = re.compile(r"^Thread \d+ \(Thread (\d+) \((\S+) \((\w+)", re.M)
+# `thread apply all bt` over our stub: 'Thread 3 (Thread 3 "ipc-echo" (blocked, ring 0)):'
+GDB_THREAD = re.compile(r'^Thread \d+ \(Thread (\d+) "([^"]*)" \((\w+)', re.M)
 # exo-threads --bt: 'Thread 2 "ipc-echo" (blocked), switched out at rsp 0x...:'
 EXO_THREAD = re.compile(r'^Thread (\d+) "([^"]*)" \((\w+)\)', re.M)
 SOURCE_LINE = re.compile(r" at /\S+\.(?:cc|h|S):\d+$")

@@ -218,13 +218,18 @@ public:
         return std::find(threads.begin(), threads.end(), thread) != threads.end();
     }
 
+    const char* thread_name(ThreadId thread) { return thread == 1 ? "idle" : "worker"; }
+
+    // Like the kernel's format_to: cut to fit, always NUL-terminated.
     size_t thread_description(ThreadId thread, char* out, size_t capacity)
     {
-        std::string text = thread == 1 ? std::string("idle running") : "worker" + std::to_string(thread);
+        EXPECT_TRUE(capacity > 0);
+        std::string text = thread == 1 ? std::string("running") : "blocked " + std::to_string(thread);
         if (thread == 2)
             text = std::string(200, 'z');  // longer than the stub's buffer
-        size_t n = std::min(text.size(), capacity);
+        size_t n = std::min(text.size(), capacity - 1);
         memcpy(out, text.data(), n);
+        out[n] = '\0';
         return n;
     }
 

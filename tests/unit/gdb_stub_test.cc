@@ -34,6 +34,8 @@ std::string le_hex(uint64_t value, size_t bytes)
     return out;
 }
 
+void append_char(void* text, char c) { static_cast<std::string*>(text)->push_back(c); }
+
 std::string number_hex(uint64_t value)
 {
     char buf[17];
@@ -644,7 +646,7 @@ TEST_F(StubTest, FaultsAndPanicsMapToSignals)
     EXPECT_EQ(feed(rsp_frame("vCont;c")), GdbAction::Continue);
     (void)stub.notify_stop({ GdbStopCause::Exception, kVectorPageFault, 0, 2 });
     EXPECT_EQ(replies(), std::vector<std::string> { stop_reply(11, 2) });  // SIGSEGV
-    EXPECT_EQ(ask("qC"), "QC2");
+    EXPECT_EQ(ask("?"), stop_reply(11, 2));
     EXPECT_EQ(feed(rsp_frame("vCont;c")), GdbAction::Continue);
     (void)stub.notify_stop({ GdbStopCause::Exception, 6, 0, 1 });
     EXPECT_EQ(replies(), std::vector<std::string> { stop_reply(4, 1) });  // #UD: SIGILL
@@ -703,7 +705,7 @@ TEST_F(StubTest, OversizedPacketIsAnErrorAndTheNextOneWorks)
 {
     EXPECT_EQ(ask("M" + number_hex(kFakeMemoryBase) + ",900:" + std::string(0x1200, '0')), "E01");
     EXPECT_EQ(target.memory_writes, 0);
-    EXPECT_EQ(ask("qC"), "QC1");
+    EXPECT_EQ(ask("qAttached"), "1");
 }
 
 TEST_F(StubTest, BadChecksumIsNotDispatched)
@@ -720,42 +722,76 @@ TEST_F(StubTest, BadChecksumIsNotDispatched)
 
 TEST_F(StubTest, ThreadQueries)
 {
-    EXPECT_EQ(ask("qfThreadInfo"), "m1,2,3");
-    EXPECT_EQ(ask("qsThreadInfo"), "l");
-    EXPECT_EQ(ask("qC"), "QC1");
-    EXPECT_EQ(ask("qThreadExtraInfo,1"), to_hex("idle running"));
-    EXPECT_EQ(ask("qThreadExtraInfo,2"), to_hex(std::string(64, 'z')));  // clamped
-    EXPECT_EQ(ask("qThreadExtraInfo,zz"), "E01");
-    EXPECT_EQ(ask("qThreadExtraInfo,9"), "E03");  // no such thread
+    // gdb lists threads with qXfer:threads:read (below) and takes the
+    // current one from the stop reply: the older queries are not offered.
+    EXPECT_EQ(ask("qfThreadInfo"), "");
+    EXPECT_EQ(ask("qsThreadInfo"), "");
+    EXPECT_EQ(ask("qC"), "");
     EXPECT_EQ(ask("T2"), "OK");
     EXPECT_EQ(ask("T9"), "E01");
     EXPECT_EQ(ask("T"), "E01");
 }
 
-TEST_F(StubTest, ThreadListSpansPackets)
+// Everything gdb's `info threads` shows, in one document: ids in hex, the
+// one CPU, names, and the state as the element's text (gdb's extra info).
+TEST_F(StubTest, ThreadsXmlNamesEveryThread)
+{
+    const std::string doc = "<threads><thread id=\"1\" core=\"0\" name=\"idle\">running</thread>"
+                            "<thread id=\"2\" core=\"0\" name=\"worker\">" + std::string(63, 'z') + "</thread>"
+                            "<thread id=\"3\" core=\"0\" name=\"worker\">blocked 3</thread></threads>";
+    EXPECT_EQ(ask("qXfer:threads:read::0,fff"), "l" + doc);
+    // Read in pieces as gdb does when its buffer is small: m while more is
+    // left, l with the last piece, l alone at or past the end.
+    for (size_t chunk : { 1, 7, 64 }) {
+        std::string assembled;
+        std::string r;
+        size_t offset = 0;
+        do {
+            r = ask("qXfer:threads:read::" + number_hex(offset) + "," + number_hex(chunk));
+            ASSERT_TRUE(!r.empty() && (r[0] == 'm' || r[0] == 'l')) << r;
+            ASSERT_LE(r.size() - 1, chunk);
+            EXPECT_EQ(r[0] == 'm', offset + r.size() - 1 < doc.size()) << offset;
+            assembled += r.substr(1);
+            offset += r.size() - 1;
+        } while (r[0] == 'm');
+        EXPECT_EQ(assembled, doc) << chunk;
+    }
+    EXPECT_EQ(ask("qXfer:threads:read::" + number_hex(doc.size()) + ",10"), "l");
+    EXPECT_EQ(ask("qXfer:threads:read::ffffffffffffffff,10"), "l");
+    EXPECT_EQ(ask("qXfer:threads:read::5,0"), "m");
+    EXPECT_EQ(ask("qXfer:threads:read:x:0,10"), "E00");  // its annex is empty
+    EXPECT_EQ(ask("qXfer:threads:read::0"), "E00");
+    EXPECT_EQ(ask("qXfer:threads:read::0,10;"), "E00");
+    EXPECT_EQ(ask("qXfer:threads:read:"), "E00");
+    EXPECT_EQ(ask("qXfer:threads:write::0:aa"), "E00");
+    // Ids past 9 are hex, as gdb reads them.
+    target.threads = { 0x1f, 0xabc };
+    EXPECT_EQ(ask("qXfer:threads:read::0,1c"), "m<threads><thread id=\"1f\" cor");
+}
+
+TEST_F(StubTest, ThreadsXmlSpansPackets)
 {
     target.threads.clear();
     for (ThreadId t = 1; t <= 600; ++t)
         target.threads.push_back(0x1000000000 + t);
-    std::vector<std::string> ids;
-    std::string r = ask("qfThreadInfo");
+    std::string doc;
+    std::string r;
     int packets = 0;
-    while (r != "l") {
-        ASSERT_EQ(r[0], 'm');
-        ++packets;
+    do {
+        r = ask("qXfer:threads:read::" + number_hex(doc.size()) + ",ffb");
+        ASSERT_TRUE(!r.empty() && (r[0] == 'm' || r[0] == 'l')) << r;
         EXPECT_LE(r.size(), kRspPacketSize);
-        size_t start = 1;
-        for (size_t comma; (comma = r.find(',', start)) != std::string::npos; start = comma + 1)
-            ids.push_back(r.substr(start, comma - start));
-        ids.push_back(r.substr(start));
-        r = ask("qsThreadInfo");
-    }
-    EXPECT_GT(packets, 1);
+        doc += r.substr(1);
+        ++packets;
+    } while (r[0] == 'm');
+    EXPECT_GT(packets, 10);
+    std::vector<std::string> ids;
+    for (size_t at = 0; (at = doc.find("id=\"", at)) != std::string::npos; at += 4)
+        ids.push_back(doc.substr(at + 4, doc.find('"', at + 4) - at - 4));
     ASSERT_EQ(ids.size(), 600u);
     EXPECT_EQ(ids[0], "1000000001");
     EXPECT_EQ(ids[599], number_hex(0x1000000000 + 600));
-    // Starting over restarts the walk.
-    EXPECT_EQ(ask("qfThreadInfo").substr(0, 12), "m1000000001,");
+    EXPECT_EQ(doc.substr(doc.size() - 10), "</threads>");
 }
 
 TEST_F(StubTest, HgSelectsRegisterThread)
@@ -784,13 +820,16 @@ TEST_F(StubTest, HgSelectsRegisterThread)
 TEST_F(StubTest, SimpleQueries)
 {
     EXPECT_EQ(ask("qSupported"),
-              "PacketSize=800;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+");
+              "PacketSize=800;qXfer:features:read+;qXfer:threads:read+;QStartNoAckMode+;vContSupported+;swbreak+;"
+              "hwbreak+");
     EXPECT_EQ(ask("qSupported:multiprocess+;xmlRegisters=i386;unknown-feature-from-the-future+"),
-              "PacketSize=800;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+");
+              "PacketSize=800;qXfer:features:read+;qXfer:threads:read+;QStartNoAckMode+;vContSupported+;swbreak+;"
+              "hwbreak+");
     EXPECT_EQ(ask("qAttached"), "1");
     EXPECT_EQ(ask("qAttached:1"), "1");
-    EXPECT_EQ(ask("qOffsets"), "Text=0;Data=0;Bss=0");
-    EXPECT_EQ(ask("qSymbol::"), "OK");
+    EXPECT_EQ(ask("qOffsets"), "");   // gdb then relocates nothing
+    EXPECT_EQ(ask("qSymbol::"), "");  // and offers no symbols
+    EXPECT_EQ(ask("qThreadExtraInfo,1"), "");  // qXfer:threads:read carries it
     EXPECT_EQ(ask("qTStatus"), "");
     EXPECT_EQ(ask("qSearch:memory:0;4;ab"), "");  // gdb searches by reading memory itself
     EXPECT_EQ(ask("vMustReplyEmpty"), "");
@@ -844,15 +883,15 @@ bool well_formed(const std::string& xml, std::vector<std::string>& regs)
 
 TEST_F(StubTest, TargetXmlComesInChunksAndIsWellFormed)
 {
-    ASSERT_TRUE(is_target_xml_annex("target.xml", 10));
-    EXPECT_FALSE(is_target_xml_annex("other.xml", 9));
     std::string full;
-    size_t total = emit_target_xml(0, SIZE_MAX, [](void* s, char c) { static_cast<std::string*>(s)->push_back(c); },
-        &full);
-    ASSERT_EQ(total, full.size());
+    XmlWindow whole { 0, 0, SIZE_MAX, append_char, &full };
+    emit_target_xml(whole);
+    ASSERT_EQ(whole.pos, full.size());
     // A window in the middle is exactly that slice of the document.
     std::string slice;
-    emit_target_xml(100, 37, [](void* s, char c) { static_cast<std::string*>(s)->push_back(c); }, &slice);
+    XmlWindow middle { 0, 100, 137, append_char, &slice };
+    emit_target_xml(middle);
+    EXPECT_EQ(middle.pos, full.size());
     EXPECT_EQ(slice, full.substr(100, 37));
     for (char c : full)
         ASSERT_TRUE(c != '#' && c != '$' && c != '}' && c != '*') << "would need escaping";
@@ -881,6 +920,9 @@ TEST_F(StubTest, TargetXmlComesInChunksAndIsWellFormed)
     EXPECT_EQ(ask("qXfer:features:read:other.xml:0,100"), "E00");
     EXPECT_EQ(ask("qXfer:features:read:target.xml:0"), "E00");
     EXPECT_EQ(ask("qXfer:features:read:target.xm"), "E00");
+    EXPECT_EQ(ask("qXfer:features:read:target.xml:0,10zz"), "E00");
+    EXPECT_EQ(ask("qXfer:memory-map:read::0,100"), "E00");  // an object we do not have
+    EXPECT_EQ(ask("qXfer:features:write:target.xml:0:ab"), "E00");
 
     std::vector<std::string> regs;
     EXPECT_TRUE(well_formed(full, regs));
@@ -1034,7 +1076,7 @@ TEST_F(StubTest, NoAckModeThroughTheStub)
     EXPECT_EQ(stub.ack_mode(), RspAckMode::On);
     feed("+");
     EXPECT_EQ(stub.ack_mode(), RspAckMode::Off);
-    EXPECT_EQ(ask("qC"), "QC1");
+    EXPECT_EQ(ask("qAttached"), "1");
     EXPECT_TRUE(acks.empty());
 }
 
@@ -1062,22 +1104,22 @@ TEST_F(StubTest, RecordedGdbSession)
         std::string reply;  // "*" means checked separately
     };
     const std::vector<Exchange> session = {
-        { hello, "PacketSize=800;qXfer:features:read+;QStartNoAckMode+;vContSupported+;swbreak+;hwbreak+" },
+        { hello, "PacketSize=800;qXfer:features:read+;qXfer:threads:read+;QStartNoAckMode+;vContSupported+;swbreak+;"
+              "hwbreak+" },
         { "vMustReplyEmpty", "" },
         { "QStartNoAckMode", "OK" },
         { "Hg0", "OK" },
         { "qXfer:features:read:target.xml:0,ffb", "*" },
         { "qTStatus", "" },
         { "?", stop_reply(5, 1) },
-        { "qfThreadInfo", "m1,2,3" },
-        { "qsThreadInfo", "l" },
+        { "qfThreadInfo", "" },
         { "qAttached", "1" },
         { "Hc-1", "OK" },
-        { "qOffsets", "Text=0;Data=0;Bss=0" },
+        { "qOffsets", "" },
         { "g", expected_g(1) },
         { "m" + number_hex(stack) + ",40", to_hex(std::string(target.memory.begin() + 0x2000, target.memory.begin() + 0x2040)) },
-        { "qSymbol::", "OK" },
-        { "qThreadExtraInfo,1", to_hex("idle running") },
+        { "qSymbol::", "" },
+        { "qXfer:threads:read::0,ffb", "*" },
         { "m" + number_hex(text) + ",1", to_hex(std::string(1, static_cast<char>(target.byte_at(text)))) },
         { "Z0," + number_hex(text) + ",1", "OK" },
         { "vCont?", "vCont;c;C;s;S" },
