@@ -60,10 +60,12 @@ constexpr const char* kSupported =
 
 constexpr size_t kMaxNumberDigits = 16;       // a 64-bit number in hex
 constexpr size_t kThreadDescription = 64;     // chars of a thread's extra info
-// qCRC reads memory into the reply buffer's free end, after room for its
-// own reply ("C" and eight digits).
-constexpr size_t kCrcReplyRoom = 1 + 8;
-constexpr size_t kCrcWindow = kRspPacketSize - kCrcReplyRoom;
+// qCRC and qSearch read memory into the reply buffer's free end, after room
+// for their own reply ("C" and 8 digits, "1," and 16). A search pattern
+// (what is left of a packet after its name) always fits in a window.
+constexpr size_t kScanReplyRoom = 2 + kMaxNumberDigits;
+constexpr size_t kScanWindow = kRspPacketSize - kScanReplyRoom;
+static_assert(kScanWindow >= kRspPacketSize - sizeof("qSearch:memory:0;0;") + 1);
 
 // gdb's CRC-32 (libiberty's xcrc32): polynomial 0x04C11DB7, most
 // significant bit first, no reflection, no final xor (CRC-32/MPEG-2).
@@ -624,7 +626,7 @@ void GdbStub::remove_all_breakpoints()
 const char* GdbStub::query(Cursor& c)
 {
     int which = c.match("Supported\0Xfer:features:read:target.xml:\0Xfer:threads:read::\0Xfer:\0"
-                        "Rcmd,\0Attached\0CRC:\0");
+                        "Rcmd,\0Attached\0CRC:\0Search:memory:\0");
     if (which == 0)
         return kSupported;  // whatever gdb offers, this is what we do
     if (which == 1 || which == 2)
@@ -635,34 +637,60 @@ const char* GdbStub::query(Cursor& c)
         return monitor(c);
     if (which == 5)
         return "1";  // the kernel was there before gdb
-    if (which == 6)
-        return memory_crc(c);
+    if (which >= 6)
+        return scan_memory(c, which == 7);
     return "";
 }
 
 // qCRC:addr,length -> C<crc32>: gdb's compare-sections checks the running
 // kernel against the ELF with it, at the sections' load addresses
-// (breakpoints are lifted while stopped, so text matches). Memory is read a
-// window at a time into the reply buffer's free end; an unreadable window is
-// E14. (qSearch:memory is not offered: gdb's find then reads the memory
-// itself.)
-const char* GdbStub::memory_crc(Cursor& c)
+// (breakpoints are lifted while stopped, so text matches).
+// qSearch:memory:addr;length;pattern -> 0, or 1,<addr> of the first match:
+// gdb's find. Both read memory a window at a time into the reply buffer's
+// free end (past room for their own reply); an unreadable window (an
+// unmapped page) is E14, as gdb's own search stops there too, unless a
+// match comes before it. Each search window starts at the first start the
+// last one could not try, so a match across two windows is found.
+const char* GdbStub::scan_memory(Cursor& c, bool search)
 {
     uint64_t address = 0;
     uint64_t length = 0;
-    if (!c.pair(address, length) || !c.at_end())
+    if (!c.number(address) || !c.eat(search ? ';' : ',') || !c.number(length))
         return kErrMalformed;
-    address = m_target->link_address(address);
-    uint8_t* window = reinterpret_cast<uint8_t*>(m_codec.reply_end() + kCrcReplyRoom);
+    // A pattern is binary (the codec undid its escapes): all after the ';'.
+    const uint8_t* pattern = reinterpret_cast<const uint8_t*>(c.pos() + 1);
+    size_t size = c.left() - 1;
+    if (search ? !c.eat(';') || size == 0 : !c.at_end())
+        return kErrMalformed;
+    if (!search)
+        address = m_target->link_address(address);
+    uint8_t* window = reinterpret_cast<uint8_t*>(m_codec.reply_end() + kScanReplyRoom);
     uint32_t sum = 0xFFFFFFFF;
-    for (uint64_t left = length; left != 0;) {
-        size_t want = left < kCrcWindow ? static_cast<size_t>(left) : kCrcWindow;
-        if (m_target->read_memory(address, window, want).value_or(0) != want)
+    while (length != 0) {
+        size_t want = length < kScanWindow ? static_cast<size_t>(length) : kScanWindow;
+        size_t got = m_target->read_memory(address, window, want).value_or(0);
+        // A match before an unreadable page still counts.
+        for (size_t i = 0; search && i + size <= got; ++i) {
+            if (__builtin_memcmp(window + i, pattern, size) == 0) {
+                m_codec.put("1,");
+                m_codec.put_number(address + i);
+                m_codec.send_reply();
+                return nullptr;
+            }
+        }
+        if (got != want)
             return kErrFault;
-        sum = crc32_gdb(sum, window, want);
+        if (!search)
+            sum = crc32_gdb(sum, window, want);
+        else if (want == length)
+            break;
+        else
+            want -= size - 1;  // starts from here on need bytes past this window
         address += want;
-        left -= want;
+        length -= want;
     }
+    if (search)
+        return "0";
     m_codec.put('C');
     m_codec.put_number(sum);
     m_codec.send_reply();

@@ -248,7 +248,7 @@ private:
     const char* query(Cursor& c);
     const char* read_xfer(Cursor& c, bool threads);
     size_t emit_document(bool threads, size_t offset, size_t count);
-    const char* memory_crc(Cursor& c);
+    const char* scan_memory(Cursor& c, bool search);
     const char* monitor(Cursor& c);
     const char* set_thread(Cursor& c);
     static void console_write(void* ctx, const char* data, size_t length);

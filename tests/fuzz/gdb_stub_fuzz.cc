@@ -166,7 +166,48 @@ uint64_t parse_hex(const std::string& text, size_t& pos, bool& ok)
     return value;
 }
 
-// Replies gdb can check without the stub's help: `m` and `g`.
+// qSearch:memory:addr;length;pattern: a match is the first whole one in
+// the range; "0" means the range was readable and holds none; E14 that
+// part of it is not readable.
+void check_search(Kernel& k, const std::string& body, const std::string& r)
+{
+    size_t pos = 15;  // past "qSearch:memory:"
+    bool ok = true;
+    uint64_t address = parse_hex(body, pos, ok);
+    ok = ok && pos < body.size() && body[pos++] == ';';
+    uint64_t length = parse_hex(body, pos, ok);
+    ok = ok && pos < body.size() && body[pos++] == ';' && pos < body.size();
+    if (!ok) {
+        FUZZ_CHECK(r == "E01");
+        return;
+    }
+    std::string pattern = body.substr(pos);
+    auto readable = [&](uint64_t a, uint64_t n) {
+        return a >= kFakeMemoryBase && a - kFakeMemoryBase <= k.target.memory.size()
+            && n <= k.target.memory.size() - (a - kFakeMemoryBase);
+    };
+    auto match = [&](uint64_t a) {
+        return readable(a, pattern.size())
+            && memcmp(&k.target.byte_at(a), pattern.data(), pattern.size()) == 0;
+    };
+    if (r == "E14")
+        return FUZZ_CHECK(!readable(address, length));
+    uint64_t found = address + length;
+    if (r != "0") {
+        FUZZ_CHECK(r.size() > 2 && r[0] == '1' && r[1] == ',');
+        size_t at = 2;
+        found = parse_hex(r, at, ok);
+        FUZZ_CHECK(ok && at == r.size() && length >= pattern.size() && found >= address
+            && found - address <= length - pattern.size());
+        FUZZ_CHECK(match(found));
+    } else {
+        FUZZ_CHECK(length == 0 || readable(address, length));
+    }
+    for (uint64_t a = address; a != found && found - a >= pattern.size(); ++a)
+        FUZZ_CHECK(!match(a));
+}
+
+// Replies gdb can check without the stub's help: `m`, `g` and qSearch.
 void check_reply(Kernel& k, const std::string& body, const std::vector<std::string>& replies)
 {
     if (replies.size() != 1)
@@ -174,6 +215,10 @@ void check_reply(Kernel& k, const std::string& body, const std::vector<std::stri
     const std::string& r = replies[0];
     if (body == "g") {
         FUZZ_CHECK(r.size() == 2 * kGdbRegisterBytes);
+        return;
+    }
+    if (body.rfind("qSearch:memory:", 0) == 0) {
+        check_search(k, body, r);
         return;
     }
     if (body.empty() || body[0] != 'm' || (r.size() == 3 && r[0] == 'E'))

@@ -90,7 +90,8 @@ def gdb_stub():
     opening = [hello, b'vMustReplyEmpty', b'Hg0', b'qXfer:features:read:target.xml:0,ffb', b'qTStatus', b'?',
                b'qfThreadInfo', b'qsThreadInfo', b'qAttached', b'Hc-1', b'qOffsets', b'g',
                b'm' + hexnum(BASE + 0x2000) + b',40', b'qSymbol::', b'qXfer:threads:read::0,ffb',
-               b'qXfer:threads:read::10,7']
+               b'qXfer:threads:read::10,7', b'qSearch:memory:' + hexnum(BASE + 0x7e0) + b';2000;' + bytes(range(20)),
+               b'qSearch:memory:' + hexnum(BASE + 0x2f00) + b';200;ab']
     # gdb=wait: the kernel stops before gdb comes, then a whole session.
     s = u8(1) + b''.join(gdb_packet(p) for p in opening)
     s += gdb_packet(b'Z0,' + hexnum(BASE + 0x100) + b',1') + gdb_packet(b'vCont;c') + gdb_hit(1)

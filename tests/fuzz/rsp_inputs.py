@@ -28,7 +28,8 @@ QUERIES = ("qSupported", "qSupported:multiprocess+;swbreak+;hwbreak+;xmlRegister
            "D", "D;1", "k", "s", "vCont;s", "vCont;c", "c", "S05", "C05", "vCont;s:1;c", "vCont;S05",
            "vCont;", "vCont;x", "vCont;c:-1", "vCont;s:ffffffff", "Hg0", "Hc-1", "Hg1", "T1", "Hgz",
            "", "qXfer:features:read:target.xml:0,fff", "qXfer:threads:read::0,fff", "qXfer:threads:read::5,3",
-           "qXfer:threads:read:x:0,10", "qXfer:memory-map:read::0,100", "qCRC:0,1000",
+           "qXfer:threads:read:x:0,10", "qXfer:memory-map:read::0,100", "qSearch:memory:0;1000;ab",
+           "qSearch:memory:ffffffff80100000;100000;exo", "qSearch:memory:ffffffff80100000;", "qCRC:0,1000",
            # Malformed resumes with an address: refused, and rip must stay
            # (they used to move it; the next `c` jumped there).
            "c1234zz", "s1234,", "C05;1234zz", "S05;1234;", "cffffffff80107000z")
@@ -129,8 +130,11 @@ class RspInputs:
             annex = rng.choice(("target.xml", "i386-64bit.xml", "", "x" * 200, "../target.xml",
                                 "target.xml\x00", "64bit-core.xml"))
             return f"qXfer:features:read:{annex}:{n:x},{b.length(rng):x}"
-        if pick == 10:   # lengths kept to 1 MiB: a CRC of all RAM is slow, not stuck
-            return f"qCRC:{a:x},{n % (1 << 20):x}"
+        if pick == 10:   # lengths kept to 1 MiB: a CRC or search of all RAM is slow, not stuck
+            if rng.random() < 0.5:
+                return f"qCRC:{a:x},{n % (1 << 20):x}"
+            pattern = bytes(rng.randrange(256) for _ in range(rng.choice((1, 2, 4, 16, 300))))
+            return f"qSearch:memory:{a:x};{n % (1 << 20):x};" + pattern.decode("latin-1")  # frame() escapes it
         if pick == 11:
             if rng.random() < 0.3:
                 return f"qXfer:threads:read::{rng.choice((0, 1, 5, 99, n)):x},{b.length(rng):x}"

@@ -28,7 +28,8 @@ import pytest
 import exo_qemu
 from exo_qemu import BootMode, Qemu
 
-from test_gdb_rsp import CMD_TIMEOUT_S, com2_chardev, kernel_symbols  # noqa: F401 (fixture)
+from test_gdb_rsp import (CMD_TIMEOUT_S, com2_chardev, kernel_symbols,  # noqa: F401 (fixture)
+                          mapped_then_unmapped, pages_ranges)
 
 GDB = os.environ.get("EXO_GDB", "/usr/bin/gdb")
 GDB_TIMEOUT_S = 20.0      # upper bound for one gdb step (TCG on a loaded machine)
@@ -419,3 +420,25 @@ def test_gdb_wait_holds_boot_until_gdb_continues(machine, gdb):
     detached(section(out, "detach"))
     shell_answers(q, "gdb=wait, continue, Ctrl-C and detach")
 
+
+def test_find_searches_in_the_stub(target, gdb, kernel_symbols):
+    """gdb's `find` through qSearch:memory: a string in the kernel's
+    read-only data is found where it is, and a range that runs into an
+    unmapped page stops the search (gdb says so) without hurting the kernel."""
+    q, where = target()
+    edge = mapped_then_unmapped(pages_ranges(q), kernel_symbols.address("kernel_main", "tT"))
+    g = gdb(where,
+            ("find", "find (char *) &__rodata_start, +0x8000, \"x3 on COM1 resumes\""),
+            ("show", "x/s $_"),
+            ("edge", f"find /b {edge - 0x100:#x}, +0x200, 0x12, 0x34, 0x56, 0x78, 0x9a"),
+            ("detach", "detach"))
+    out = g.finish()
+    found = section(out, "find")
+    assert re.search(r"^1 pattern found\.$", found, re.M), g.describe("find: the string was not found once")
+    assert "x3 on COM1 resumes" in section(out, "show"), g.describe("find: $_ is not the string")
+    assert re.search(r"Pattern not found|Unable to access", section(out, "edge")), \
+        g.describe("find into an unmapped page")
+    log = g.remote_log.read_text(errors="replace")
+    assert "qSearch:memory:" in log, g.describe("gdb searched by reading memory, not with qSearch:memory")
+    detached(out)
+    shell_answers(q, "find")

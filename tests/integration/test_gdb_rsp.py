@@ -885,6 +885,40 @@ def test_qxfer_threads_in_pieces(kernel):
     detach_and_check(q, rsp, "qXfer:threads:read")
 
 
+def test_qsearch_memory(kernel, kernel_symbols):
+    """qSearch:memory finds the first match (also across the stub's read
+    windows), answers 0 for none, and an unmapped page in the range is an
+    error unless a match comes before it: never a fault."""
+    q, rsp = kernel()
+    ranges = pages_ranges(q)
+    attach(rsp)
+    text = kernel_symbols.address("kernel_main", "tT")
+    for at in (0x10, 0x7E0, 0x1000 + 0x7F0):       # the stub reads ~2 KiB windows
+        pattern = rsp.memory(text + at, 16)
+        body = f"qSearch:memory:{text:x};{at + 0x100:x};".encode() + escape(pattern)
+        reply = rsp.request(body)
+        m = re.fullmatch(r"1,([0-9a-f]+)", reply)
+        assert m and text <= int(m.group(1), 16) <= text + at, rsp.why(f"search for {pattern.hex()} answered {reply!r}")
+        assert rsp.memory(int(m.group(1), 16), 16) == pattern, rsp.why(f"{reply!r} is not a match")
+    # One byte short of the whole pattern in range: no match there.
+    pattern = b"no such bytes \x00\xff#$}*"
+    reply = rsp.request(f"qSearch:memory:{text:x};3000;".encode() + escape(pattern))
+    assert reply == "0", rsp.why(f"search for an absent pattern answered {reply!r}")
+    edge = mapped_then_unmapped(ranges, text)
+    last = rsp.memory(edge - 8, 8)
+    reply = rsp.request(f"qSearch:memory:{edge - 0x100:x};200;".encode() + escape(pattern))
+    assert re.fullmatch(r"E[0-9a-f]{2}", reply), rsp.why(f"search into the unmapped page at {edge:#x} answered {reply!r}")
+    reply = rsp.request(f"qSearch:memory:{edge - 0x100:x};200;".encode() + escape(last))
+    assert re.fullmatch(r"1,[0-9a-f]+", reply) and int(reply[2:], 16) <= edge - 8, \
+        rsp.why(f"a match before the unmapped page at {edge:#x} answered {reply!r}")
+    reply = rsp.request(f"qSearch:memory:{edge:x};1000;ab")
+    assert re.fullmatch(r"E[0-9a-f]{2}", reply), rsp.why(f"search of the unmapped page answered {reply!r}")
+    for bad in ("qSearch:memory:", f"qSearch:memory:{text:x};10;", f"qSearch:memory:{text:x},10;ab"):
+        reply = rsp.request(bad)
+        assert re.fullmatch(r"E[0-9a-f]{2}", reply), rsp.why(f"{bad!r} answered {reply!r}")
+    detach_and_check(q, rsp, "qSearch:memory")
+
+
 def test_threads(kernel):
     q, rsp = kernel()
     stop = attach(rsp)

@@ -831,7 +831,6 @@ TEST_F(StubTest, SimpleQueries)
     EXPECT_EQ(ask("qSymbol::"), "");  // and offers no symbols
     EXPECT_EQ(ask("qThreadExtraInfo,1"), "");  // qXfer:threads:read carries it
     EXPECT_EQ(ask("qTStatus"), "");
-    EXPECT_EQ(ask("qSearch:memory:0;4;ab"), "");  // gdb searches by reading memory itself
     EXPECT_EQ(ask("vMustReplyEmpty"), "");
     EXPECT_EQ(ask("vKill;1"), "");
     EXPECT_EQ(ask("QThreadEvents:1"), "");
@@ -974,6 +973,59 @@ TEST_F(StubTest, QCrcIsGdbsCrc32OverMemory)
     // At a load address (the ELF's LMA, which compare-sections uses).
     EXPECT_EQ(ask("qCRC:" + number_hex(a - kFakeMemoryBase + 0x1000) + ",9"), "C376e6e7");
     EXPECT_EQ(ask("qCRC:" + number_hex(a)), "E01");
+}
+
+// gdb's `find`: the first match's address, or 0; memory is read in windows
+// of about one packet, so matches across window edges are checked too.
+TEST_F(StubTest, QSearchMemoryFindsTheFirstMatch)
+{
+    // Memory here repeats every 256 bytes; make a few spots unique.
+    const std::string needle = "needle";
+    const std::string odd = std::string("a#$}*\x03\0b", 8);  // bytes gdb escapes, and a NUL
+    for (uint64_t at : { 0x7eb, 0x1fd7, 0x2ff0 })  // the first across the first window's end
+        EXPECT_EQ(ask("M" + number_hex(kFakeMemoryBase + at) + ",6:" + to_hex(needle)), "OK");
+    EXPECT_EQ(ask("M" + number_hex(kFakeMemoryBase + 0x1234) + ",8:" + to_hex(odd)), "OK");
+    auto search = [&](uint64_t offset, uint64_t length, const std::string& pattern) {
+        return ask("qSearch:memory:" + number_hex(kFakeMemoryBase + offset) + ";" + number_hex(length) + ";"
+            + rsp_escape(pattern));
+    };
+    // What it must answer: the first whole match inside the range.
+    auto expected = [&](uint64_t offset, uint64_t length, const std::string& pattern) -> std::string {
+        auto begin = target.memory.begin() + static_cast<ptrdiff_t>(offset);
+        auto end = begin + static_cast<ptrdiff_t>(length);
+        auto hit = std::search(begin, end, pattern.begin(), pattern.end(),
+            [](uint8_t a, char b) { return a == static_cast<uint8_t>(b); });
+        return hit == end ? "0" : "1," + number_hex(kFakeMemoryBase + static_cast<uint64_t>(hit - target.memory.begin()));
+    };
+    EXPECT_EQ(search(0, 0x3000, needle), "1," + number_hex(kFakeMemoryBase + 0x7eb));
+    // The match at every position across a window's end (the first window
+    // is 2030 bytes).
+    for (uint64_t start = 0; start < 8; ++start)
+        EXPECT_EQ(search(start, 0x3000 - start, needle), "1," + number_hex(kFakeMemoryBase + 0x7eb)) << start;
+    EXPECT_EQ(search(0x7f0, 0x2810, needle), "1," + number_hex(kFakeMemoryBase + 0x1fd7));
+    EXPECT_EQ(search(0x1fd8, 0x101d, needle), "0");  // the last match ends one byte past the range
+    EXPECT_EQ(search(0x1fd8, 0x101e, needle), "1," + number_hex(kFakeMemoryBase + 0x2ff0));
+    EXPECT_EQ(search(0, 0x3000, odd), "1," + number_hex(kFakeMemoryBase + 0x1234));
+    EXPECT_EQ(search(0, 0x3000, "\x01"), "1," + number_hex(kFakeMemoryBase));
+    EXPECT_EQ(search(0, 0, "\x01"), "0");
+    EXPECT_EQ(search(0, 5, needle), "0");  // shorter than the pattern
+    // Patterns as long as a packet allows, straddling windows.
+    std::string longest(target.memory.begin() + 0x923, target.memory.begin() + 0x923 + 0x7d0);
+    EXPECT_EQ(search(0x10, 0x2ff0, longest), expected(0x10, 0x2ff0, longest));
+    EXPECT_EQ(search(0x10, 0x2ff0, longest).substr(0, 2), "1,");
+    // An unreadable window is an error, never a fault: here the range
+    // runs off the fake's memory (the kernel: an unmapped page).
+    EXPECT_EQ(search(0x2f00, 0x200, "zzzz"), "E14");
+    EXPECT_EQ(search(0x2f00, 0x200, needle), "1," + number_hex(kFakeMemoryBase + 0x2ff0));  // before the end
+    EXPECT_EQ(search(0x2f00, 0x200, needle.substr(0, 5) + "x"), "E14");
+    EXPECT_EQ(search(0x1000, 0x2ff0, needle.substr(0, 5) + "x"), "E14");  // in the second window
+    EXPECT_EQ(ask("qSearch:memory:10;4;ab"), "E14");
+    EXPECT_EQ(ask("qSearch:memory:" + number_hex(kFakeMemoryBase) + ";10;"), "E01");  // no pattern
+    EXPECT_EQ(ask("qSearch:memory:" + number_hex(kFakeMemoryBase) + ";10"), "E01");
+    EXPECT_EQ(ask("qSearch:memory:" + number_hex(kFakeMemoryBase) + ",10;ab"), "E01");
+    EXPECT_EQ(ask("qSearch:memory:zz;10;ab"), "E01");
+    EXPECT_EQ(ask("qSearch:memory:"), "E01");
+    EXPECT_EQ(ask("qSearch:memoryx"), "");
 }
 
 TEST_F(StubTest, MonitorStreamsOutputThenOk)
