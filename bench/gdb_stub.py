@@ -26,7 +26,7 @@ counts from gdb's remote log. A report: exits 0 whatever the verdict; 1 if
 a session failed.
 
     /usr/bin/python3 bench/gdb_stub.py [--runs N] [--iso|--microvm] [--nagle]
-        [--steps 100] [--regs 50] [--bytes 4096] [--build-dir DIR]
+        [--mem-cache] [--steps 100] [--regs 50] [--bytes 4096] [--build-dir DIR]
 
 QEMU and gdb are stopped on every path (end, error, Ctrl-C; QEMU also by
 PR_SET_PDEATHSIG if this process is killed outright).
@@ -65,10 +65,12 @@ def stamp() -> list[str]:
 
 
 def session_args(elf: Path, target: str, text_addr: int, steps: int, regs: int, nbytes: int,
-                 log: Optional[Path]) -> list[str]:
+                 log: Optional[Path], cache: Optional[tuple[int, int]] = None) -> list[str]:
     argv = [GDB, "-nx", "-batch", str(elf), "-ex", "set remotetimeout 30"]
     if log:
         argv += ["-ex", f"set remotelogfile {log}"]
+    if cache:   # gdb reads kernel text through its cache, 64 bytes an `m`
+        argv += ["-ex", "set mem inaccessible-by-default off", "-ex", f"mem {cache[0]:#x} {cache[1]:#x} rw cache"]
     argv += stamp() + ["-ex", f"target remote {target}"] + stamp()
     for _ in range(steps):
         argv += ["-ex", "stepi"]
@@ -187,7 +189,8 @@ def run(args: argparse.Namespace) -> int:
                 port = exo_qemu.free_tcp_port()
                 log = Path(tmp) / f"{which}-{run_no}.log" if run_no == 0 else None
                 argv = session_args(elf, f"{exo_qemu.LOOPBACK}:{port}", text_addr,
-                                    args.steps, args.regs, args.bytes, log)
+                                    args.steps, args.regs, args.bytes, log,
+                                    (text_addr, symbol(elf, "__text_end")) if args.mem_cache else None)
                 q = boot(mode, build_dir, which, port, args.nagle)
                 try:
                     shown.setdefault(which, (exo_qemu.format_argv(q.argv), short_command(argv, args.steps, args.regs)))
@@ -214,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
             qemu_cmd, gdb_cmd = shown[which]
             print(f"{label}:\n  qemu: {qemu_cmd}\n  gdb:  {gdb_cmd}")
     print(f"\nboot: {mode.value}, TCG; COM2 chardev {'without' if args.nagle else 'with'} nodelay=on; "
-          f"session: attach, {args.steps} x stepi, x/{args.bytes}xb {text_addr:#x}, "
+          f"session: attach, {args.steps} x stepi, x/{args.bytes}xb {text_addr:#x}{' (text cached: mem ... rw cache)' if args.mem_cache else ''}, "
           f"{args.regs} x info registers, detach; {args.runs} runs; load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if not results["exo"] or not results["qemu"]:
@@ -259,6 +262,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--bytes", type=int, default=4096, help="bytes examined with x/Nxb (default 4096)")
     p.add_argument("--nagle", action="store_true",
                    help="COM2 chardev without nodelay=on (as exo_qemu.py --gdb-port wires it today)")
+    p.add_argument("--mem-cache", action="store_true",
+                   help="gdb caches reads of kernel text (`mem __text_start __text_end rw cache`) in both sessions")
     p.add_argument("--build-dir", type=Path,
                    default=Path(os.environ.get("EXO_BUILD_DIR", REPO_DIR / "build")))
     args = p.parse_args(argv)
