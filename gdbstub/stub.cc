@@ -658,12 +658,16 @@ const char* GdbStub::scan_memory(Cursor& c, bool search)
     if (!c.number(address) || !c.eat(search ? ';' : ',') || !c.number(length))
         return kErrMalformed;
     // A pattern is binary (the codec undid its escapes): all after the ';'.
-    const uint8_t* pattern = reinterpret_cast<const uint8_t*>(c.pos() + 1);
+    uint8_t* pattern = reinterpret_cast<uint8_t*>(c.pos() + 1);
     size_t size = c.left() - 1;
     if (search ? !c.eat(';') || size == 0 : !c.at_end())
         return kErrMalformed;
     if (!search)
         address = m_target->link_address(address);
+    // The packet buffer is memory a search may cover: keep the pattern
+    // there inverted, so its only copy is never reported as a match.
+    for (size_t k = 0; search && k < size; ++k)
+        pattern[k] = static_cast<uint8_t>(~pattern[k]);
     uint8_t* window = reinterpret_cast<uint8_t*>(m_codec.reply_end() + kScanReplyRoom);
     uint32_t sum = 0xFFFFFFFF;
     while (length != 0) {
@@ -671,7 +675,10 @@ const char* GdbStub::scan_memory(Cursor& c, bool search)
         size_t got = m_target->read_memory(address, window, want).value_or(0);
         // A match before an unreadable page still counts.
         for (size_t i = 0; search && i + size <= got; ++i) {
-            if (__builtin_memcmp(window + i, pattern, size) == 0) {
+            size_t k = 0;
+            while (k < size && static_cast<uint8_t>(~window[i + k]) == pattern[k])
+                ++k;
+            if (k == size) {
                 m_codec.put("1,");
                 m_codec.put_number(address + i);
                 m_codec.send_reply();

@@ -913,6 +913,14 @@ def test_qsearch_memory(kernel, kernel_symbols):
         rsp.why(f"a match before the unmapped page at {edge:#x} answered {reply!r}")
     reply = rsp.request(f"qSearch:memory:{edge:x};1000;ab")
     assert re.fullmatch(r"E[0-9a-f]{2}", reply), rsp.why(f"search of the unmapped page answered {reply!r}")
+    # The stub's own packet buffer is searched too (in .bss, and through the
+    # direct map): the pattern's copy there is never a match.
+    pattern = bytes(range(0xF0, 0x100)) + b"exo-qsearch"
+    stub_at, stub_size = kernel_symbols.find("g_stub", "bBdD")
+    direct = min(lo for lo, _, _ in ranges if lo >= 0xFFFF800000000000 and lo < 0xFFFFFFFF80000000)
+    for lo, n in ((stub_at, stub_size), (direct, 0x200000)):
+        reply = rsp.request(f"qSearch:memory:{lo:x};{n:x};".encode() + escape(pattern))
+        assert reply == "0", rsp.why(f"search of {lo:#x}+{n:#x} (the stub's buffer) answered {reply!r}")
     for bad in ("qSearch:memory:", f"qSearch:memory:{text:x};10;", f"qSearch:memory:{text:x},10;ab"):
         reply = rsp.request(bad)
         assert re.fullmatch(r"E[0-9a-f]{2}", reply), rsp.why(f"{bad!r} answered {reply!r}")
