@@ -6,7 +6,8 @@ Every function in .text is listed (assembly labels without a size run to the
 next symbol), with its own short name; padding between functions is kept out
 so an address there is never misnamed. Names are compressed with byte-pair
 tokens (as Linux's kallsyms does, but each token is stored as a pair of codes
-and expanded recursively), sizes in a base-224/32 varint (size_code).
+and expanded recursively); the characters names use get the lowest codes, so
+every other code can be a token. Sizes are a base-224/32 varint (size_code).
 
 Usage: gen_ksyms.py NM ELF OUT
        gen_ksyms.py --listing NM_OUTPUT OUT [FUNCTIONS_TXT]   (test fixtures)
@@ -16,11 +17,11 @@ import struct
 import subprocess
 import sys
 
-MAGIC = 0x3253594B            # "KSY2" little-endian
-TOKEN_BASE = 0x7F             # token codes: 0x7F..0xFF, then 0x00..0x1F (wrapping)
-MAX_TOKENS = 256 - 0x7F + 0x20
-END = 0x20                    # a name's expansion ends with ' ' ...
-END_PAD1 = 0x21               # ... or with '!': one byte of padding follows the function
+MAGIC = 0x3353594B            # "KSY3" little-endian
+HEADER = 10                   # magic, base, token count, character count
+END = 0                       # a name's expansion ends with code 0 ...
+END_PAD1 = 1                  # ... or with 1: one byte of padding follows the function
+FIRST_TOKEN = 2               # then the tokens, then the characters
 MAX_DEPTH = 15                # token nesting (kSymbolTokenDepth: the decoder's stack)
 SIZE_RADIX = 224              # size digits: 0..223 final, 224..255 a leading base-32 digit
 MAX_NAME = 63                 # bytes kept of a name (kSymbolNameMax, the decoder's bound)
@@ -110,7 +111,8 @@ def short_name(name: str, qualified: bool = False) -> str:
 
 def parse_nm(text: str):
     """Text symbols of the higher half, as (address, size or None, name) sorted by
-    address, and the .text bounds (__text_start, __text_end)."""
+    address, and the .text bounds (__text_start, __text_end). The linker
+    script's markers are left out: they name no code."""
     syms, start, end = [], None, None
     for line in text.splitlines():
         parts = line.split(' ', 3)
@@ -125,8 +127,8 @@ def parse_nm(text: str):
             start = addr
         elif name == '__text_end':
             end = addr
-        else:
-            syms.append((addr, size, name))
+        elif size is not None or not name.startswith('__'):
+            syms.append((addr, size, name))  # not a linker script's marker (__nobreak_start)
     if start is None or end is None:
         start = min((a for a, _, _ in syms if a >= 0xFFFFFFFF80000000), default=0)
         end = max((a + (s or 0) for a, s, _ in syms), default=0)
@@ -166,14 +168,11 @@ def size_code(v: int) -> bytes:
     return bytes(reversed(out))
 
 
-def _token_code(i: int) -> int:
-    return (TOKEN_BASE + i) & 0xFF
-
-
-def compress(seqs, max_tokens=MAX_TOKENS):
-    """Byte-pair compression of byte sequences (the names with their end marker):
+def compress(seqs, first_token, max_tokens):
+    """Byte-pair compression of code sequences (the names with their end marker):
     repeatedly replaces the most frequent adjacent pair within one sequence by a
-    new code while that saves bytes. Returns (pairs, sequences)."""
+    new code (first_token, first_token + 1, ...) while that saves bytes.
+    Returns (pairs, sequences)."""
     seqs = [list(q) for q in seqs]
     pairs = []
     depth = {}  # code -> nesting depth of a token
@@ -192,7 +191,7 @@ def compress(seqs, max_tokens=MAX_TOKENS):
         best = max(counts, key=lambda p: (counts[p], -p[0], -p[1]))
         if counts[best] <= 2:  # a pair costs 2 bytes in the table
             break
-        code = _token_code(len(pairs))
+        code = first_token + len(pairs)
         depth[code] = 1 + max(depth.get(best[0], 0), depth.get(best[1], 0))
         pairs.append(best)
         for k, s in enumerate(seqs):
@@ -208,7 +207,7 @@ def compress(seqs, max_tokens=MAX_TOKENS):
     return pairs, seqs
 
 
-def encode(funcs, max_tokens=MAX_TOKENS) -> bytes:
+def encode(funcs) -> bytes:
     """funcs: (start, end, name) sorted, not overlapping. One byte of padding after
     a function is marked by its name's end; longer padding is an entry with an
     empty name."""
@@ -217,6 +216,10 @@ def encode(funcs, max_tokens=MAX_TOKENS) -> bytes:
     for _, _, name in funcs:
         if not name or any(not 0x22 <= ord(c) <= 0x7E for c in name):
             raise ValueError(f'ksyms: unencodable name {name!r}')
+    # The characters' codes follow the tokens', whose count compress() decides:
+    # 256 + i until then.
+    chars = sorted({c for _, _, name in funcs for c in name.encode()})
+    code_of = {c: 256 + i for i, c in enumerate(chars)}
     base = funcs[0][0]
     if not -(1 << 31) <= (base - (1 << 64) if base >= 1 << 63 else base) < (1 << 31):
         raise ValueError('ksyms: base is not a sign-extended 32-bit address')
@@ -225,13 +228,19 @@ def encode(funcs, max_tokens=MAX_TOKENS) -> bytes:
         pad = funcs[i + 1][0] - end if i + 1 < len(funcs) else 0
         if pad < 0:
             raise ValueError('ksyms: overlapping functions')
-        entries.append((end - start, name.encode() + bytes((END_PAD1 if pad == 1 else END,))))
+        entries.append((end - start, [code_of[c] for c in name.encode()] + [END_PAD1 if pad == 1 else END]))
         if pad > 1:
-            entries.append((pad, bytes((END,))))
-    pairs, seqs = compress([n for _, n in entries], max_tokens)
-    blob = bytearray(struct.pack('<IIB', MAGIC, base & 0xFFFFFFFF, len(pairs)))
+            entries.append((pad, [END]))
+    pairs, seqs = compress([n for _, n in entries], FIRST_TOKEN, 256 - FIRST_TOKEN - len(chars))
+
+    def renumber(c):
+        return c - 256 + FIRST_TOKEN + len(pairs) if c >= 256 else c
+    pairs = [(renumber(a), renumber(b)) for a, b in pairs]
+    seqs = [[renumber(c) for c in q] for q in seqs]
+    blob = bytearray(struct.pack('<IIBB', MAGIC, base & 0xFFFFFFFF, len(pairs), len(chars)))
     for a, b in pairs:
         blob += bytes((a, b))
+    blob += bytes(chars)
     for (size, _), seq in zip(entries, seqs):
         blob += size_code(size) + bytes(seq)
     return bytes(blob)
@@ -240,20 +249,22 @@ def encode(funcs, max_tokens=MAX_TOKENS) -> bytes:
 def lookup(blob: bytes, addr: int):
     """Reference decoder (the tests compare the C++ one against it):
     (function start, name) or None."""
-    if len(blob) < 9 or struct.unpack_from('<I', blob)[0] != MAGIC:
+    if len(blob) < HEADER or struct.unpack_from('<I', blob)[0] != MAGIC:
         return None
     base = struct.unpack_from('<i', blob, 4)[0] & 0xFFFFFFFFFFFFFFFF
-    ntok = blob[8]
-    pos = 9 + 2 * ntok
-    if pos > len(blob) or ntok > MAX_TOKENS:
+    ntok, nchars = blob[8], blob[9]
+    first_char = FIRST_TOKEN + ntok
+    pos = HEADER + 2 * ntok + nchars
+    if pos > len(blob) or first_char + nchars > 256:
         return None
-    pairs = blob[9:pos]
+    pairs = blob[HEADER:HEADER + 2 * ntok]
+    chars = blob[HEADER + 2 * ntok:pos]
 
     def expand(code, depth=0):
-        t = (code - TOKEN_BASE) & 0xFF
-        if t < ntok and depth < MAX_DEPTH:
+        t = code - FIRST_TOKEN
+        if 0 <= t < ntok and depth < MAX_DEPTH:
             return expand(pairs[2 * t], depth + 1) + expand(pairs[2 * t + 1], depth + 1)
-        return bytes((code,))
+        return [code]
 
     start = base
     while pos < len(blob):
@@ -263,14 +274,14 @@ def lookup(blob: bytes, addr: int):
             pos += 1
         size = size * SIZE_RADIX + blob[pos]
         pos += 1
-        name = b''
-        while END not in name and END_PAD1 not in name:
-            name += expand(blob[pos])
+        codes = []  # a name's end marker is the last code of its expansion
+        while not codes or codes[-1] >= FIRST_TOKEN:
+            codes += expand(blob[pos])
             pos += 1
-        end = min(i for i in (name.find(bytes((END,))), name.find(bytes((END_PAD1,)))) if i >= 0)
         if start <= addr < start + size:
-            return (start, name[:end].decode()) if end else None
-        start += size + (name[end] == END_PAD1)
+            name = bytes(chars[c - first_char] for c in codes[:-1]).decode()
+            return (start, name) if name else None
+        start += size + (codes[-1] == END_PAD1)
     return None
 
 

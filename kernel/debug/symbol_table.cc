@@ -5,12 +5,11 @@
 namespace exo {
 namespace {
 
-constexpr size_t kHeaderBytes = 9;
-constexpr unsigned kMaxTokens = 0x100 - 0x7F + 0x20;  // codes 0x7F..0xFF, 0x00..0x1F
-constexpr uint8_t kTokenBase = 0x7F;
-constexpr uint8_t kEnd = ' ';
-constexpr uint8_t kEndPad1 = '!';
-constexpr unsigned kFirstChar = '"', kLastChar = '~';  // a name's characters
+constexpr size_t kHeaderBytes = 10;
+constexpr unsigned kCodes = 256;
+constexpr unsigned kFirstToken = 2;  // codes 0 and 1 end a name
+constexpr uint8_t kEndPad1 = 1;
+constexpr unsigned kMinChar = '"', kMaxChar = '~';  // what a name may hold
 constexpr unsigned kSizeRadix = 224;
 
 }  // namespace
@@ -22,13 +21,16 @@ SymbolTable::SymbolTable(const uint8_t* blob, size_t size)
     uint32_t magic, base;
     __builtin_memcpy(&magic, blob, 4);
     __builtin_memcpy(&base, blob + 4, 4);
-    unsigned tokens = blob[8];
-    if (magic != kSymbolTableMagic || tokens > kMaxTokens || size - kHeaderBytes < 2 * tokens)
+    unsigned tokens = blob[8], chars = blob[9];
+    if (magic != kSymbolTableMagic || kFirstToken + tokens + chars > kCodes
+        || size - kHeaderBytes < 2 * tokens + chars)
         return;
     m_base = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(base)));
-    m_tokens = tokens;
     m_pairs = blob + kHeaderBytes;
-    m_entries = m_pairs + 2 * tokens;
+    m_tokens = tokens;
+    m_chars = m_pairs + 2 * tokens;
+    m_char_count = chars;
+    m_entries = m_chars + chars;
     m_end = blob + size;
 }
 
@@ -51,7 +53,7 @@ bool SymbolTable::find(uint64_t addr, const char* name, SymbolHit& out) const
             size = size * (256 - kSizeRadix) + d - kSizeRadix;
         }
         // Expand the name's codes: a token stands for its pair (the second
-        // waits on a small stack), a character is stored, the end marker
+        // waits on a small stack), a character is stored, an end marker
         // stops. Every step is bounded by the stack depth, the name length or
         // the blob.
         uint8_t stack[kSymbolTokenDepth];
@@ -65,15 +67,19 @@ bool SymbolTable::find(uint64_t addr, const char* name, SymbolHit& out) const
                     return false;
                 c = *p++;
             }
-            for (unsigned t; (t = static_cast<uint8_t>(c - kTokenBase)) < m_tokens; c = m_pairs[2 * t]) {
+            for (unsigned t; (t = c - kFirstToken) < m_tokens; c = m_pairs[2 * t]) {
                 if (sp == kSymbolTokenDepth)
                     return false;
                 stack[sp++] = m_pairs[2 * t + 1];
             }
-            if (c == kEnd || c == kEndPad1)
+            if (c < kFirstToken)
                 break;
-            if (n == kSymbolNameMax || c - kFirstChar > kLastChar - kFirstChar)
-                return false;  // longer than, or unlike, any name the generator writes
+            unsigned k = c - kFirstToken - m_tokens;
+            if (n == kSymbolNameMax || k >= m_char_count)
+                return false;  // longer than any name, or a code for nothing
+            c = m_chars[k];
+            if (c - kMinChar > kMaxChar - kMinChar)
+                return false;  // unlike any name the generator writes
             out.name[n++] = static_cast<char>(c);
         }
         // Sizes may wrap in a corrupt blob; padding (an empty name) matches no name.

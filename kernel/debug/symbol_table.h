@@ -1,14 +1,16 @@
 // Lookup in the compact symbol table the build embeds (cmake/gen_ksyms.py
 // writes it from `nm` of the first-stage kernel):
-//   u32 magic "KSY2", i32 base (sign-extended to 64 bits), u8 token count T,
-//   T x { u8, u8 }: the pair of codes token i stands for (token i is code
-//     (0x7F + i) & 0xFF; a pair may hold tokens of its own, nested at most
-//     kSymbolTokenDepth deep; any other code is that character),
+//   u32 magic "KSY3", i32 base (sign-extended to 64 bits), u8 character
+//   count C, u8 token count T (C + T <= 254),
+//   C characters ('"'..'~'): code 2 + i is character i,
+//   T x { u8, u8 }: the pair of codes token i (code 2 + C + i) stands for (a
+//     pair may hold tokens of its own, nested at most kSymbolTokenDepth deep),
 //   then one entry per function in address order, from base to the blob's end:
 //     size: digits 224..255 (leading, base 32) then one digit < 224,
 //           size = leading * 224 + last;
-//     name: codes whose expansion (characters '"'..'~') ends with ' ' or, when one byte of padding
-//           follows the function, with '!'. An empty name is padding.
+//     name: codes whose expansion is characters ending with code 0 or, when
+//           one byte of padding follows the function, code 1. An empty name
+//           is padding.
 // Every address of every function resolves; padding and addresses outside
 // the table do not. Each lookup is bounded by the blob: a corrupt or truncated
 // table yields no hit (or a wrong name), never a read outside it.
@@ -19,7 +21,7 @@
 
 namespace exo {
 
-constexpr uint32_t kSymbolTableMagic = 0x3253594B;  // "KSY2" little-endian
+constexpr uint32_t kSymbolTableMagic = 0x3353594B;  // "KSY3" little-endian
 constexpr size_t kSymbolNameMax = 63;               // longer names are cut
 constexpr unsigned kSymbolTokenDepth = 15;
 
@@ -44,10 +46,12 @@ public:
 private:
 
     const uint8_t* m_pairs = nullptr;
+    const uint8_t* m_chars = nullptr;
     const uint8_t* m_entries = nullptr;
     const uint8_t* m_end = nullptr;
     uint64_t m_base = 0;
     unsigned m_tokens = 0;
+    unsigned m_char_count = 0;
 };
 
 }  // namespace exo

@@ -26,9 +26,9 @@ using exo::fuzz::FuzzInput;
 
 namespace {
 
-constexpr uint8_t kTokenBase = 0x7F;
-constexpr uint8_t kEnd = ' ';
-constexpr uint8_t kEndPad1 = '!';
+constexpr uint8_t kEnd = 0;
+constexpr uint8_t kEndPad1 = 1;
+constexpr uint8_t kFirstToken = 2;  // then the characters
 
 void lookup_any(const uint8_t* data, size_t size)
 {
@@ -72,19 +72,22 @@ void encode_then_decode(FuzzInput in)
     // Tokens stand for pairs of characters or earlier tokens: no cycles, and
     // nesting stays within the decoder's depth.
     size_t tokens = in.below(9);
-    std::vector<uint8_t> blob(9);
+    size_t chars = 1 + in.below('~' - '"' + 1);  // '"' onwards
+    std::vector<uint8_t> blob(10);
     uint32_t magic = exo::kSymbolTableMagic;
     memcpy(blob.data(), &magic, 4);
     memcpy(blob.data() + 4, &base, 4);
     blob[8] = static_cast<uint8_t>(tokens);
+    blob[9] = static_cast<uint8_t>(chars);
+    uint8_t first_char = static_cast<uint8_t>(kFirstToken + tokens);
     std::vector<std::string> expansion;
     auto code = [&](uint8_t choice, size_t known) -> uint8_t {
         if (known != 0 && choice >= 0xC0)
-            return static_cast<uint8_t>(kTokenBase + choice % known);
-        return static_cast<uint8_t>('"' + choice % ('~' - '"' + 1));
+            return static_cast<uint8_t>(kFirstToken + choice % known);
+        return static_cast<uint8_t>(first_char + choice % chars);
     };
     auto expand = [&](uint8_t c) {
-        return c >= kTokenBase ? expansion[c - kTokenBase] : std::string(1, static_cast<char>(c));
+        return c < first_char ? expansion[c - kFirstToken] : std::string(1, static_cast<char>('"' + c - first_char));
     };
     for (size_t i = 0; i < tokens; ++i) {
         uint8_t a = code(in.byte(), i), b = code(in.byte(), i);
@@ -92,6 +95,8 @@ void encode_then_decode(FuzzInput in)
         blob.push_back(b);
         expansion.push_back(expand(a) + expand(b));
     }
+    for (size_t i = 0; i < chars; ++i)
+        blob.push_back(static_cast<uint8_t>('"' + i));
 
     std::vector<Entry> entries;
     uint64_t at = static_cast<uint64_t>(static_cast<int64_t>(base));

@@ -73,15 +73,36 @@ def test_round_trip_with_the_reference_decoder(listing):
 
 def test_tokens_fit_the_decoder(listing):
     funcs = listing[3]
-    seqs = [n.encode() + b" " for _, _, n in funcs]
-    pairs, out = gen.compress(seqs)
-    assert len(pairs) <= gen.MAX_TOKENS
+    blob = gen.encode(funcs)
+    ntok, nchars = blob[8], blob[9]
+    first_char = gen.FIRST_TOKEN + ntok
+    assert first_char + nchars <= 256
+    pairs = blob[gen.HEADER:gen.HEADER + 2 * ntok]
     depth = {}
-    for i, (a, b) in enumerate(pairs):
-        depth[gen._token_code(i)] = 1 + max(depth.get(a, 0), depth.get(b, 0))
+    for i in range(ntok):
+        code = gen.FIRST_TOKEN + i
+        for c in pairs[2 * i:2 * i + 2]:
+            # An end marker, a character or an earlier token: no cycles.
+            assert c < code or first_char <= c < first_char + nchars
+        depth[code] = 1 + max(depth.get(c, 0) for c in pairs[2 * i:2 * i + 2])
     assert max(depth.values()) <= gen.MAX_DEPTH
-    # Literals never collide with token codes.
-    assert all(not (0x7F <= c or c < 0x20) for s in seqs for c in s)
+    # The characters: each one the names use, once, in order.
+    chars = blob[gen.HEADER + 2 * ntok:gen.HEADER + 2 * ntok + nchars]
+    assert list(chars) == sorted({c for _, _, n in funcs for c in n.encode()})
+    assert all(0x22 <= c <= 0x7E for c in chars)
+
+
+def test_linker_script_markers_are_not_functions():
+    listing = ("ffffffff80100000 T __text_start\n"
+               "ffffffff80100000 0000000000000011 t f\n"
+               "ffffffff80100011 T __nobreak_start\n"
+               "ffffffff80100012 T isr_stub\n"
+               "ffffffff80100020 0000000000000010 t g\n"
+               "ffffffff80100030 T __text_end\n")
+    syms, start, end = gen.parse_nm(listing)
+    assert [n for _, _, n in gen.functions(syms, end)] == ["f", "isr_stub", "g"]
+    blob = gen.encode(gen.functions(syms, end))
+    assert gen.lookup(blob, 0xffffffff80100011) is None  # padding now
 
 
 def test_size_codes():

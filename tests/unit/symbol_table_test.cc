@@ -22,17 +22,26 @@ struct Fn {
     std::string name;
 };
 
+constexpr const char* kChars = "_abcdefghijklmnopqrstuvwxyz";
+
 // A blob in the format of kernel/debug/symbol_table.h, built by hand: the
 // real generator (cmake/gen_ksyms.py) made the fixture the tests below use.
+// Names and pairs are written as text: ' ' and '!' stand for the end markers
+// (codes 0 and 1), a character of `chars` for its code, any other byte for
+// itself (token i is code 2 + i).
 struct Builder {
-    explicit Builder(uint32_t base, std::vector<uint8_t> pairs = {})
+    explicit Builder(uint32_t base, const std::string& pairs = "", std::string chars = kChars)
+        : chars(std::move(chars))
+        , tokens(pairs.size() / 2)
     {
         uint32_t magic = exo::kSymbolTableMagic;
         bytes.resize(8);
         std::memcpy(bytes.data(), &magic, 4);
         std::memcpy(bytes.data() + 4, &base, 4);
-        bytes.push_back(static_cast<uint8_t>(pairs.size() / 2));
-        bytes.insert(bytes.end(), pairs.begin(), pairs.end());
+        bytes.push_back(static_cast<uint8_t>(tokens));
+        bytes.push_back(static_cast<uint8_t>(this->chars.size()));
+        codes(pairs);
+        bytes.insert(bytes.end(), this->chars.begin(), this->chars.end());
     }
     Builder& size(uint64_t v)
     {
@@ -42,13 +51,27 @@ struct Builder {
         bytes.insert(bytes.end(), digits.begin(), digits.end());
         return *this;
     }
-    // name: raw codes, its end marker included.
+    void codes(const std::string& text)
+    {
+        for (char c : text) {
+            size_t i = chars.find(c);
+            if (c == ' ' || c == '!')
+                bytes.push_back(c == '!');
+            else if (i != std::string::npos)
+                bytes.push_back(static_cast<uint8_t>(2 + tokens + i));
+            else
+                bytes.push_back(static_cast<uint8_t>(c));
+        }
+    }
+    // name: its end marker included.
     Builder& entry(uint64_t n, const std::string& name)
     {
         size(n);
-        bytes.insert(bytes.end(), name.begin(), name.end());
+        codes(name);
         return *this;
     }
+    std::string chars;
+    size_t tokens;
     std::vector<uint8_t> bytes;
 };
 
@@ -170,12 +193,12 @@ TEST(SymbolTable, MultiDigitSizes)
 
 TEST(SymbolTable, ExpandsNestedTokens)
 {
-    // Token 0 (code 0x7F) = "re", token 1 (0x80) = token 0 + "a", token 2 (0x81)
-    // = "d" + end marker, token 3 (0x82) = token 1 + token 2: "read ".
-    auto b = Builder(0x2000, { 'r', 'e', 0x7F, 'a', 'd', ' ', 0x80, 0x81 })
-                 .entry(0x10, "\x82")
-                 .entry(0x10, "\x7F\x81")
-                 .entry(0x10, "t\x7F\x80\x81")
+    // Token 0 (code 2) = "re", token 1 (3) = token 0 + "a", token 2 (4) = "d"
+    // + end marker, token 3 (5) = token 1 + token 2: "read ".
+    auto b = Builder(0x2000, "re\x02" "ad \x03\x04")
+                 .entry(0x10, "\x05")
+                 .entry(0x10, "\x02\x04")
+                 .entry(0x10, "t\x02\x03\x04")
                  .bytes;
     SymbolTable t(b.data(), b.size());
     SymbolHit hit;
@@ -194,17 +217,18 @@ TEST(SymbolTable, RejectsBadBlobs)
     SymbolHit hit;
     EXPECT_FALSE(SymbolTable(nullptr, 0).valid());
     EXPECT_FALSE(SymbolTable(good.data(), 0).valid());  // the first link stage's empty table
-    EXPECT_FALSE(SymbolTable(good.data(), 8).valid());  // truncated header
+    EXPECT_FALSE(SymbolTable(good.data(), 9).valid());  // truncated header
     EXPECT_FALSE(SymbolTable().lookup(0x1000, hit));
     auto bad_magic = good;
     bad_magic[0] ^= 1;
     EXPECT_FALSE(SymbolTable(bad_magic.data(), bad_magic.size()).valid());
-    auto many_tokens = good;
-    many_tokens[8] = 0xA2;  // more than the 161 token codes
-    EXPECT_FALSE(SymbolTable(many_tokens.data(), many_tokens.size()).valid());
-    auto short_pairs = good;
-    short_pairs[8] = 4;  // 8 pair bytes announced, 3 present
-    EXPECT_FALSE(SymbolTable(short_pairs.data(), short_pairs.size()).valid());
+    auto many_codes = good;
+    many_codes[8] = 256 - 2 - 27 + 1;  // tokens and characters need more than 256 codes
+    EXPECT_FALSE(SymbolTable(many_codes.data(), many_codes.size()).valid());
+    auto short_tables = good;
+    short_tables[8] = 2;  // 4 pair bytes and 27 characters announced, 30 bytes present
+    ASSERT_EQ(short_tables.size(), 10u + 27 + 3);
+    EXPECT_FALSE(SymbolTable(short_tables.data(), short_tables.size()).valid());
     EXPECT_TRUE(SymbolTable(good.data(), good.size()).valid());
 }
 
@@ -212,13 +236,15 @@ TEST(SymbolTable, CorruptNamesStopTheLookup)
 {
     SymbolHit hit;
     // A token that contains itself: the expansion stack overflows, no endless loop.
-    auto loop = Builder(0x1000, { 0x7F, 0x7F }).entry(16, "\x7F").bytes;
+    auto loop = Builder(0x1000, "\x02\x02").entry(16, "\x02").bytes;
     EXPECT_FALSE(lookup(loop, loop.size(), 0x1000, hit));
-    // Tokens that double at each level: 2^161 characters, stopped at the name limit.
-    std::vector<uint8_t> pairs { 'a', 'a' };
-    for (uint8_t c = 0x7F; c < 0xFF; ++c)
-        pairs.insert(pairs.end(), { c, c });
-    auto bomb = Builder(0x1000, pairs).entry(16, "\xFF").bytes;
+    // Tokens that double at each level: 2^227 characters, stopped at the name
+    // limit. Token 0 is "aa", token i the pair (code of token i - 1) twice.
+    constexpr size_t kAllTokens = 256 - 2 - 27;
+    auto bomb = Builder(0x1000, std::string(2 * kAllTokens, 'a')).size(16).bytes;
+    for (size_t i = 1; i < kAllTokens; ++i)
+        bomb[10 + 2 * i] = bomb[11 + 2 * i] = static_cast<uint8_t>(2 + i - 1);
+    bomb.push_back(static_cast<uint8_t>(2 + kAllTokens - 1));
     EXPECT_FALSE(lookup(bomb, bomb.size(), 0x1000, hit));
     // A name longer than the limit.
     auto longname = Builder(0x1000).entry(16, std::string(exo::kSymbolNameMax + 1, 'x') + " ").bytes;
@@ -228,9 +254,12 @@ TEST(SymbolTable, CorruptNamesStopTheLookup)
     EXPECT_EQ(std::strlen(hit.name), exo::kSymbolNameMax);
     // Characters the generator never writes (control bytes, NUL, high bytes).
     for (char bad : { '\0', '\x01', '\x1f', '\x7f', '\xff' }) {
-        auto garbage = Builder(0x1000).entry(16, std::string("ab") + bad + " ").bytes;
+        auto garbage = Builder(0x1000, "", std::string("ab") + bad).entry(16, std::string("ab") + bad + " ").bytes;
         EXPECT_FALSE(lookup(garbage, garbage.size(), 0x1000, hit)) << int(bad);
     }
+    // A code that is neither an end, a token nor a character.
+    auto unknown = Builder(0x1000).entry(16, "ab\xf0 ").bytes;
+    EXPECT_FALSE(lookup(unknown, unknown.size(), 0x1000, hit));
     // A name without its end marker, and a size without its last digit.
     auto unterminated = Builder(0x1000).entry(16, "abc").bytes;
     EXPECT_FALSE(lookup(unterminated, unterminated.size(), 0x1000, hit));
