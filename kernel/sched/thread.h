@@ -125,67 +125,83 @@ struct Thread {
     bool attached = false;            // registered with a scheduler
 };
 
-// A FIFO of threads threaded through the link member L. Doubly linked so
-// remove() (a timeout, a wake of a chosen thread) is O(1).
-template<ThreadLink Thread::*L>
-class ThreadList {
+// What every ThreadList shares: its ends and size, and the two edits with
+// the link member as an argument, so the run queue, the wait queues and the
+// deadline list run one copy of each (out of line: each list had its own).
+class ThreadListBase {
 public:
-    constexpr ThreadList() = default;
-    ThreadList(const ThreadList&) = delete;
-    ThreadList& operator=(const ThreadList&) = delete;
+    ThreadListBase(const ThreadListBase&) = delete;
+    ThreadListBase& operator=(const ThreadListBase&) = delete;
 
     constexpr bool empty() const { return m_head == nullptr; }
     constexpr size_t size() const { return m_size; }
     constexpr Thread* front() const { return m_head; }
-    static constexpr Thread* next(const Thread& t) { return (t.*L).next; }
-    constexpr bool contains(const Thread& t) const { return (t.*L).list == this; }
 
-    // Inserts t before pos (nullptr: at the tail). Busy: t is already on a
-    // list using this link; InvalidArgument: pos is not on this list.
-    // Out of line: the run queue and wait queues each had a copy.
-    [[gnu::noinline]] constexpr Result<void> insert_before(Thread* pos, Thread& t)
+protected:
+    constexpr ThreadListBase() = default;
+
+    constexpr bool contains(ThreadLink Thread::*l, const Thread& t) const { return (t.*l).list == this; }
+
+    [[gnu::noinline]] constexpr Result<void> insert_before(ThreadLink Thread::*l, Thread* pos, Thread& t)
     {
-        ThreadLink& link = t.*L;
+        ThreadLink& link = t.*l;
         if (link.list != nullptr)
             return Error::Busy;
-        if (pos != nullptr && !contains(*pos))
+        if (pos != nullptr && !contains(l, *pos))
             return Error::InvalidArgument;
         link.list = this;
         link.next = pos;
-        link.prev = pos != nullptr ? (pos->*L).prev : m_tail;
-        (link.prev != nullptr ? (link.prev->*L).next : m_head) = &t;
-        (pos != nullptr ? (pos->*L).prev : m_tail) = &t;
+        link.prev = pos != nullptr ? (pos->*l).prev : m_tail;
+        (link.prev != nullptr ? (link.prev->*l).next : m_head) = &t;
+        (pos != nullptr ? (pos->*l).prev : m_tail) = &t;
         ++m_size;
         return {};
     }
 
-    constexpr Result<void> push_back(Thread& t) { return insert_before(nullptr, t); }
-
-    // False (and nothing changes) when t is not on this list.
-    [[gnu::noinline]] constexpr bool remove(Thread& t)
+    [[gnu::noinline]] constexpr bool remove(ThreadLink Thread::*l, Thread& t)
     {
-        if (!contains(t))
+        if (!contains(l, t))
             return false;
-        ThreadLink& link = t.*L;
-        (link.prev != nullptr ? (link.prev->*L).next : m_head) = link.next;
-        (link.next != nullptr ? (link.next->*L).prev : m_tail) = link.prev;
+        ThreadLink& link = t.*l;
+        (link.prev != nullptr ? (link.prev->*l).next : m_head) = link.next;
+        (link.next != nullptr ? (link.next->*l).prev : m_tail) = link.prev;
         link = ThreadLink {};
         --m_size;
         return true;
-    }
-
-    constexpr Thread* pop_front()
-    {
-        Thread* t = m_head;
-        if (t != nullptr)
-            remove(*t);
-        return t;
     }
 
 private:
     Thread* m_head = nullptr;
     Thread* m_tail = nullptr;
     size_t m_size = 0;
+};
+
+// A FIFO of threads threaded through the link member L. Doubly linked so
+// remove() (a timeout, a wake of a chosen thread) is O(1).
+template<ThreadLink Thread::*L>
+class ThreadList : public ThreadListBase {
+public:
+    constexpr ThreadList() = default;
+
+    static constexpr Thread* next(const Thread& t) { return (t.*L).next; }
+    constexpr bool contains(const Thread& t) const { return ThreadListBase::contains(L, t); }
+
+    // Inserts t before pos (nullptr: at the tail). Busy: t is already on a
+    // list using this link; InvalidArgument: pos is not on this list.
+    constexpr Result<void> insert_before(Thread* pos, Thread& t) { return ThreadListBase::insert_before(L, pos, t); }
+
+    constexpr Result<void> push_back(Thread& t) { return insert_before(nullptr, t); }
+
+    // False (and nothing changes) when t is not on this list.
+    constexpr bool remove(Thread& t) { return ThreadListBase::remove(L, t); }
+
+    constexpr Thread* pop_front()
+    {
+        Thread* t = front();
+        if (t != nullptr)
+            remove(*t);
+        return t;
+    }
 };
 
 using QueueList = ThreadList<&Thread::link>;
