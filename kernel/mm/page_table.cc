@@ -329,25 +329,28 @@ fail:
 }
 
 // The walk to the page that starts at `virt`: unmap and protect act on whole
-// pages only.
-Result<WalkResult> PageTable::walk_to_page(uint64_t virt, uint64_t** slots) const
+// pages only. Into the caller's WalkResult: returned in a Result, its 200
+// bytes were copied four times.
+Result<void> PageTable::walk_to_page(uint64_t virt, uint64_t** slots, WalkResult& w) const
 {
-    WalkResult w = walk_into(virt, slots);
+    w = walk_into(virt, slots);
     if (!walk_mapped(w.stop))
         return walk_error(w.stop);
     if (virt % page_size_bytes(w.translation.size) != 0)
         return Error::InvalidArgument;
-    return w;
+    return {};
 }
 
 Result<uint64_t> PageTable::unmap(uint64_t virt)
 {
     uint64_t* slots[kPagingLevels] {};
-    WalkResult w = TRY(walk_to_page(virt, slots));
+    WalkResult w;
+    TRY_VOID(walk_to_page(virt, slots, w));
     int leaf = w.depth - 1;
     *slots[leaf] = 0;
     // Unhook tables this left empty, bottom-up; the root always stays.
-    uint64_t emptied[kPagingLevels] {};
+    // Only the first n_emptied are read: no zeroing.
+    uint64_t emptied[kPagingLevels];
     int n_emptied = 0;
     for (int level = leaf; level > 0; --level) {
         const uint64_t* t = slots[level] - w.levels[level].index;
@@ -368,7 +371,8 @@ Result<void> PageTable::protect(uint64_t virt, PageFlags flags)
 {
     TRY_VOID(check_rights(flags));
     uint64_t* slots[kPagingLevels] {};
-    WalkResult w = TRY(walk_to_page(virt, slots));
+    WalkResult w;
+    TRY_VOID(walk_to_page(virt, slots, w));
     int leaf = w.depth - 1;
     for (int level = 0; level < leaf; ++level)
         widen(slots[level], flags);

@@ -238,7 +238,7 @@ private:
 
     struct Visit;
     WalkResult walk_into(uint64_t virt, uint64_t** slots) const;
-    Result<WalkResult> walk_to_page(uint64_t virt, uint64_t** slots) const;
+    Result<void> walk_to_page(uint64_t virt, uint64_t** slots, WalkResult& w) const;
     uint64_t* table_at(uint64_t phys) const;
     Result<uint64_t> new_table() const;
     void release_table(uint64_t phys) const;
