@@ -3,6 +3,7 @@
 #include <new>
 
 #include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/cpu_setup.h"
 #include "kernel/arch/x86_64/gdt.h"
 #include "kernel/boot/boot_info.h"
 #include "kernel/boot/boot_sequence_hw.h"
@@ -242,7 +243,7 @@ Result<void> map_direct(uint64_t* pd, uint64_t nx)
 Result<void> init_paging()
 {
     // The trampoline turned EFER.NXE on if the CPU has it; without it XD is a reserved bit.
-    bool nx = (cpu::rdmsr(cpu::msr::kEfer) & cpu::msr::kEferNxe) != 0;
+    bool nx = cpu::nx_enabled();
     uint64_t* pml4 = table_of(boot_pml4);
     g_kernel_pt = PageTable(kPhysAccess, reinterpret_cast<uint64_t>(boot_pml4),
         nx ? NoExecute::Supported : NoExecute::Unsupported);
@@ -310,7 +311,7 @@ bool is_readable(uint64_t virt, size_t len)
 Result<PageTable> create_address_space()
 {
     cpu::InterruptGuard guard;
-    NoExecute nx = (cpu::rdmsr(cpu::msr::kEfer) & cpu::msr::kEferNxe) ? NoExecute::Supported : NoExecute::Unsupported;
+    NoExecute nx = cpu::nx_enabled() ? NoExecute::Supported : NoExecute::Unsupported;
     PageTable space = TRY(PageTable::create(kPhysAccess, nx));
     constexpr size_t kKernelHalf = 256;  // PML4 entries of the higher half
     auto* dst = static_cast<uint64_t*>(phys_to_virt(space.root()));
@@ -378,7 +379,7 @@ PageTable& kernel_page_table() { return g_kernel_pt; }
 // Out of line: the LAPIC and I/O APIC bindings each inlined a copy.
 [[gnu::noinline]] uint64_t fixmap_mmio(FixmapSlot slot, uint64_t phys)
 {
-    bool nx = (cpu::rdmsr(cpu::msr::kEfer) & cpu::msr::kEferNxe) != 0;
+    bool nx = cpu::nx_enabled();
     size_t index = static_cast<size_t>(slot);
     table_of(boot_pt_image)[index] = (phys & pte::kAddressMask) | pte::kPresent | pte::kWritable
         | pte::kCacheDisable | (nx ? pte::kNoExecute : 0);

@@ -57,6 +57,8 @@ void enable_features()
     write_cr4(cr4);
 }
 
+bool nx_enabled() { return g_features.nx; }
+
 // Identity for `cpu`, read on first use: nothing at boot needs it, and under
 // TCG every instruction run before the prompt costs boot time.
 const CpuFeatures& features()

@@ -23,4 +23,8 @@ const CpuFeatures& features();
 // with -cpu max).
 void enable_features();
 
+// Whether EFER.NXE is on (XD honoured), as enable_features found it: a load,
+// not an RDMSR.
+bool nx_enabled();
+
 }  // namespace exo::cpu
