@@ -35,25 +35,21 @@ constexpr uint64_t popcount64(uint64_t x)
     return (n >= kBitsPerWord ? kAllOnes : ((uint64_t { 1 } << n) - 1)) << shift;
 }
 
-void set_bits(uint64_t* words, uint64_t first, uint64_t end)
+// Sets (`value`) or clears the bits [first, end): one loop for both.
+void fill_bits(uint64_t* words, uint64_t first, uint64_t end, bool value)
 {
     while (first < end) {
         uint64_t bit = first % kBitsPerWord;
         uint64_t n = kBitsPerWord - bit < end - first ? kBitsPerWord - bit : end - first;
-        words[first / kBitsPerWord] |= bit_mask(bit, n);
+        uint64_t mask = bit_mask(bit, n);
+        uint64_t& word = words[first / kBitsPerWord];
+        word = value ? word | mask : word & ~mask;
         first += n;
     }
 }
 
-void clear_bits(uint64_t* words, uint64_t first, uint64_t end)
-{
-    while (first < end) {
-        uint64_t bit = first % kBitsPerWord;
-        uint64_t n = kBitsPerWord - bit < end - first ? kBitsPerWord - bit : end - first;
-        words[first / kBitsPerWord] &= ~bit_mask(bit, n);
-        first += n;
-    }
-}
+void set_bits(uint64_t* words, uint64_t first, uint64_t end) { fill_bits(words, first, end, true); }
+void clear_bits(uint64_t* words, uint64_t first, uint64_t end) { fill_bits(words, first, end, false); }
 
 // First index in [first, end) whose bit, XORed with `flip`'s bit, is 1:
 // flip = 0 finds a set bit, flip = all ones a clear bit. Returns `end` if none.
