@@ -51,8 +51,9 @@ void set_gate(uint8_t vector, uint64_t handler, uint8_t type, uint8_t ist)
 }
 
 // Indexed by vector, packed for name_at (no table of pointers).
-// Reserved vectors are "-" (exception_name says "reserved").
-constexpr char kExceptionNames[] =
+// Reserved vectors are "-" (exception_name says "reserved"). alignas(1):
+// read byte by byte, so not the ABI's 16 for arrays (padding).
+alignas(1) constexpr char kExceptionNames[] =
     "#DE divide error\0" "#DB debug\0" "NMI\0" "#BP breakpoint\0" "#OF overflow\0" "#BR bound range\0"
     "#UD invalid opcode\0" "#NM no FPU\0" "#DF double fault\0" "coprocessor overrun\0"
     "#TS invalid TSS\0" "#NP no segment\0" "#SS stack fault\0" "#GP general protection\0"
