@@ -57,24 +57,21 @@ mb2_header_end:
     .code32
     .global _start_multiboot
 _start_multiboot:
-    /* First instruction: the TSC here is t=0 of the kernel's own boot work. */
     movl %eax, %esi
+    jmp common32
+
+    .global _start_pvh
+_start_pvh:
+    movl $PVH_MARKER, %esi
+
+common32:
+    /* The TSC here is t=0 of the kernel's own boot work (one or two
+     * instructions in: both entries share the code that keeps it). */
     rdtsc
     movl %eax, boot_tsc_entry
     movl %edx, boot_tsc_entry + 4
     movl %esi, boot_magic
     movl %ebx, boot_info_phys
-    jmp common32
-
-    .global _start_pvh
-_start_pvh:
-    rdtsc
-    movl %eax, boot_tsc_entry
-    movl %edx, boot_tsc_entry + 4
-    movl $PVH_MARKER, boot_magic
-    movl %ebx, boot_info_phys
-
-common32:
     cli
     cld
     /* The boot stack's top, by its physical address: paging is still off. */
