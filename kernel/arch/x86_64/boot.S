@@ -231,7 +231,7 @@ boot_gdt_ptr:
     .short boot_gdt_end - boot_gdt - 1
     .long boot_gdt
 no_lm_msg:
-    .asciz "Exo-OS: this CPU has no long mode (CPUID 0x80000001 EDX.LM=0); halting\r\n"
+    .asciz "Exo-OS: no long mode; halting\r\n"
 
     .global boot_tsc_entry, boot_magic, boot_info_phys
     .balign 8
