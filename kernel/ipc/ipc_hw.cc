@@ -27,9 +27,8 @@ void echo_server(void*)
         Result<Message> m = receive(g_echo, kForever, &client);
         if (!m.ok())
             continue;
-        Message answer = m.value();
-        ++answer.label;
-        (void)reply(g_echo, client, answer);
+        ++m.value().label;  // the answer, in place
+        (void)reply(g_echo, client, m.value());
     }
 }
 

@@ -233,13 +233,19 @@ Result<void> FrameAllocator::free(uint64_t phys)
     return free_contiguous(phys, 1);
 }
 
-Result<void> FrameAllocator::free_contiguous(uint64_t phys, uint64_t count)
+Result<uint64_t> FrameAllocator::frame_run(uint64_t phys, uint64_t count) const
 {
     if (count == 0 || phys % kFrameSize != 0)
         return Error::InvalidArgument;
     uint64_t first = phys >> kFrameShift;
     if (first >= m_frame_count || count > m_frame_count - first)
         return Error::InvalidArgument;
+    return first;
+}
+
+Result<void> FrameAllocator::free_contiguous(uint64_t phys, uint64_t count)
+{
+    uint64_t first = TRY(frame_run(phys, count));
     TRY_VOID(check_allocated(first, count));
     set_bits(m_free, first, first + count);
     m_free_count += count;
@@ -248,11 +254,9 @@ Result<void> FrameAllocator::free_contiguous(uint64_t phys, uint64_t count)
 
 Result<void> FrameAllocator::release_reserved(uint64_t phys, uint64_t count)
 {
-    if (count == 0 || phys % kFrameSize != 0 || count > m_reserved)
+    if (count > m_reserved)
         return Error::InvalidArgument;
-    uint64_t first = phys >> kFrameShift;
-    if (first >= m_frame_count || count > m_frame_count - first)
-        return Error::InvalidArgument;
+    uint64_t first = TRY(frame_run(phys, count));
     if (find_first(m_owned, first, first + count, 0) != first + count)
         return Error::InvalidArgument;  // some frame is managed already
     set_bits(m_owned, first, first + count);

@@ -75,6 +75,9 @@ public:
 private:
     static constexpr uint64_t kBitsPerWord = 64;
 
+    // The first frame of `count` frames at `phys`, if phys is frame aligned
+    // and they all lie in the bitmap; InvalidArgument otherwise.
+    Result<uint64_t> frame_run(uint64_t phys, uint64_t count) const;
     // Checks that [first, first + count) are all owned and all in use.
     Result<void> check_allocated(uint64_t first, uint64_t count) const;
     // First frame in [first, end) that is not free, or `end`.
