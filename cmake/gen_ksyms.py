@@ -17,8 +17,7 @@ import struct
 import subprocess
 import sys
 
-MAGIC = 0x3353594B            # "KSY3" little-endian
-HEADER = 10                   # magic, base, token count, character count
+HEADER = 6                    # base, token count, character count
 END = 0                       # a name's expansion ends with code 0 ...
 END_PAD1 = 1                  # ... or with 1: one byte of padding follows the function
 FIRST_TOKEN = 2               # then the tokens, then the characters
@@ -237,7 +236,7 @@ def encode(funcs) -> bytes:
         return c - 256 + FIRST_TOKEN + len(pairs) if c >= 256 else c
     pairs = [(renumber(a), renumber(b)) for a, b in pairs]
     seqs = [[renumber(c) for c in q] for q in seqs]
-    blob = bytearray(struct.pack('<IIBB', MAGIC, base & 0xFFFFFFFF, len(pairs), len(chars)))
+    blob = bytearray(struct.pack('<IBB', base & 0xFFFFFFFF, len(pairs), len(chars)))
     for a, b in pairs:
         blob += bytes((a, b))
     blob += bytes(chars)
@@ -249,10 +248,10 @@ def encode(funcs) -> bytes:
 def lookup(blob: bytes, addr: int):
     """Reference decoder (the tests compare the C++ one against it):
     (function start, name) or None."""
-    if len(blob) < HEADER or struct.unpack_from('<I', blob)[0] != MAGIC:
+    if len(blob) < HEADER:
         return None
-    base = struct.unpack_from('<i', blob, 4)[0] & 0xFFFFFFFFFFFFFFFF
-    ntok, nchars = blob[8], blob[9]
+    base = struct.unpack_from('<i', blob)[0] & 0xFFFFFFFFFFFFFFFF
+    ntok, nchars = blob[4], blob[5]
     first_char = FIRST_TOKEN + ntok
     pos = HEADER + 2 * ntok + nchars
     if pos > len(blob) or first_char + nchars > 256:

@@ -5,7 +5,7 @@
 namespace exo {
 namespace {
 
-constexpr size_t kHeaderBytes = 10;
+constexpr size_t kHeaderBytes = 6;
 constexpr unsigned kCodes = 256;
 constexpr unsigned kFirstToken = 2;  // codes 0 and 1 end a name
 constexpr uint8_t kEndPad1 = 1;
@@ -18,12 +18,10 @@ SymbolTable::SymbolTable(const uint8_t* blob, size_t size)
 {
     if (!blob || size < kHeaderBytes)
         return;
-    uint32_t magic, base;
-    __builtin_memcpy(&magic, blob, 4);
-    __builtin_memcpy(&base, blob + 4, 4);
-    unsigned tokens = blob[8], chars = blob[9];
-    if (magic != kSymbolTableMagic || kFirstToken + tokens + chars > kCodes
-        || size - kHeaderBytes < 2 * tokens + chars)
+    uint32_t base;
+    __builtin_memcpy(&base, blob, 4);
+    unsigned tokens = blob[4], chars = blob[5];
+    if (kFirstToken + tokens + chars > kCodes || size - kHeaderBytes < 2 * tokens + chars)
         return;
     m_base = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(base)));
     m_pairs = blob + kHeaderBytes;

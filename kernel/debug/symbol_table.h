@@ -1,10 +1,11 @@
 // Lookup in the compact symbol table the build embeds (cmake/gen_ksyms.py
 // writes it from `nm` of the first-stage kernel):
-//   u32 magic "KSY3", i32 base (sign-extended to 64 bits), u8 character
-//   count C, u8 token count T (C + T <= 254),
-//   C characters ('"'..'~'): code 2 + i is character i,
-//   T x { u8, u8 }: the pair of codes token i (code 2 + C + i) stands for (a
+//   i32 base (sign-extended to 64 bits), u8 token count T, u8 character
+//   count C (2 + T + C <= 256; no magic: the build makes blob and decoder
+//   together),
+//   T x { u8, u8 }: the pair of codes token i (code 2 + i) stands for (a
 //     pair may hold tokens of its own, nested at most kSymbolTokenDepth deep),
+//   C characters ('"'..'~'): code 2 + T + i is character i,
 //   then one entry per function in address order, from base to the blob's end:
 //     size: digits 224..255 (leading, base 32) then one digit < 224,
 //           size = leading * 224 + last;
@@ -21,8 +22,7 @@
 
 namespace exo {
 
-constexpr uint32_t kSymbolTableMagic = 0x3353594B;  // "KSY3" little-endian
-constexpr size_t kSymbolNameMax = 63;               // longer names are cut
+constexpr size_t kSymbolNameMax = 63;  // longer names are cut
 constexpr unsigned kSymbolTokenDepth = 15;
 
 struct SymbolHit {

@@ -73,12 +73,10 @@ void encode_then_decode(FuzzInput in)
     // nesting stays within the decoder's depth.
     size_t tokens = in.below(9);
     size_t chars = 1 + in.below('~' - '"' + 1);  // '"' onwards
-    std::vector<uint8_t> blob(10);
-    uint32_t magic = exo::kSymbolTableMagic;
-    memcpy(blob.data(), &magic, 4);
-    memcpy(blob.data() + 4, &base, 4);
-    blob[8] = static_cast<uint8_t>(tokens);
-    blob[9] = static_cast<uint8_t>(chars);
+    std::vector<uint8_t> blob(6);
+    memcpy(blob.data(), &base, 4);
+    blob[4] = static_cast<uint8_t>(tokens);
+    blob[5] = static_cast<uint8_t>(chars);
     uint8_t first_char = static_cast<uint8_t>(kFirstToken + tokens);
     std::vector<std::string> expansion;
     auto code = [&](uint8_t choice, size_t known) -> uint8_t {

@@ -74,7 +74,7 @@ def test_round_trip_with_the_reference_decoder(listing):
 def test_tokens_fit_the_decoder(listing):
     funcs = listing[3]
     blob = gen.encode(funcs)
-    ntok, nchars = blob[8], blob[9]
+    ntok, nchars = blob[4], blob[5]
     first_char = gen.FIRST_TOKEN + ntok
     assert first_char + nchars <= 256
     pairs = blob[gen.HEADER:gen.HEADER + 2 * ntok]

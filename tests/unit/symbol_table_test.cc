@@ -34,10 +34,8 @@ struct Builder {
         : chars(std::move(chars))
         , tokens(pairs.size() / 2)
     {
-        uint32_t magic = exo::kSymbolTableMagic;
-        bytes.resize(8);
-        std::memcpy(bytes.data(), &magic, 4);
-        std::memcpy(bytes.data() + 4, &base, 4);
+        bytes.resize(4);
+        std::memcpy(bytes.data(), &base, 4);
         bytes.push_back(static_cast<uint8_t>(tokens));
         bytes.push_back(static_cast<uint8_t>(this->chars.size()));
         codes(pairs);
@@ -217,17 +215,14 @@ TEST(SymbolTable, RejectsBadBlobs)
     SymbolHit hit;
     EXPECT_FALSE(SymbolTable(nullptr, 0).valid());
     EXPECT_FALSE(SymbolTable(good.data(), 0).valid());  // the first link stage's empty table
-    EXPECT_FALSE(SymbolTable(good.data(), 9).valid());  // truncated header
+    EXPECT_FALSE(SymbolTable(good.data(), 5).valid());  // truncated header
     EXPECT_FALSE(SymbolTable().lookup(0x1000, hit));
-    auto bad_magic = good;
-    bad_magic[0] ^= 1;
-    EXPECT_FALSE(SymbolTable(bad_magic.data(), bad_magic.size()).valid());
     auto many_codes = good;
-    many_codes[8] = 256 - 2 - 27 + 1;  // tokens and characters need more than 256 codes
+    many_codes[4] = 256 - 2 - 27 + 1;  // tokens and characters need more than 256 codes
     EXPECT_FALSE(SymbolTable(many_codes.data(), many_codes.size()).valid());
     auto short_tables = good;
-    short_tables[8] = 2;  // 4 pair bytes and 27 characters announced, 30 bytes present
-    ASSERT_EQ(short_tables.size(), 10u + 27 + 3);
+    short_tables[4] = 2;  // 4 pair bytes and 27 characters announced, 30 bytes present
+    ASSERT_EQ(short_tables.size(), 6u + 27 + 3);
     EXPECT_FALSE(SymbolTable(short_tables.data(), short_tables.size()).valid());
     EXPECT_TRUE(SymbolTable(good.data(), good.size()).valid());
 }
@@ -243,7 +238,7 @@ TEST(SymbolTable, CorruptNamesStopTheLookup)
     constexpr size_t kAllTokens = 256 - 2 - 27;
     auto bomb = Builder(0x1000, std::string(2 * kAllTokens, 'a')).size(16).bytes;
     for (size_t i = 1; i < kAllTokens; ++i)
-        bomb[10 + 2 * i] = bomb[11 + 2 * i] = static_cast<uint8_t>(2 + i - 1);
+        bomb[6 + 2 * i] = bomb[7 + 2 * i] = static_cast<uint8_t>(2 + i - 1);
     bomb.push_back(static_cast<uint8_t>(2 + kAllTokens - 1));
     EXPECT_FALSE(lookup(bomb, bomb.size(), 0x1000, hit));
     // A name longer than the limit.
