@@ -175,8 +175,8 @@ uint64_t* table_of(const char* boot_symbol)
 
 // Every guard page in the image (boot.S's boot and shell stacks, the IST
 // stacks): unmapped so an overflow faults, and given back after the prompt.
-template<typename F>
-void for_each_guard_page(F&& f)
+// A function pointer, not a template: one copy of the walk for both users.
+void for_each_guard_page(void (*f)(uint64_t guard))
 {
     f(reinterpret_cast<uint64_t>(boot_stack_guard));
     f(reinterpret_cast<uint64_t>(shell_stack_guard));
@@ -248,10 +248,9 @@ Result<void> init_paging()
     g_kernel_pt = PageTable(kPhysAccess, reinterpret_cast<uint64_t>(boot_pml4),
         nx ? NoExecute::Supported : NoExecute::Unsupported);
     g_table_frames = kBootTableFrames;
-    // The image PT's index is the page's offset from the kernel's base.
-    uint64_t* image_pt = table_of(boot_pt_image);
-    for_each_guard_page([image_pt](uint64_t guard) {
-        image_pt[(guard - kKernelVma) / kPage] = 0;
+    for_each_guard_page([](uint64_t guard) {
+        // The image PT's index is the page's offset from the kernel's base.
+        table_of(boot_pt_image)[(guard - kKernelVma) / kPage] = 0;
         cpu::invlpg(guard);  // global entries survive the CR3 write below
     });
     TRY_VOID(map_direct(table_of(boot_pd), nx ? pte::kNoExecute : 0));
