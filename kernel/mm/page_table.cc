@@ -343,7 +343,7 @@ Result<void> PageTable::walk_to_page(uint64_t virt, uint64_t** slots, WalkResult
 
 Result<uint64_t> PageTable::unmap(uint64_t virt)
 {
-    uint64_t* slots[kPagingLevels] {};
+    uint64_t* slots[kPagingLevels];  // filled down to the leaf walk_to_page found
     WalkResult w;
     TRY_VOID(walk_to_page(virt, slots, w));
     int leaf = w.depth - 1;
@@ -370,7 +370,7 @@ Result<uint64_t> PageTable::unmap(uint64_t virt)
 Result<void> PageTable::protect(uint64_t virt, PageFlags flags)
 {
     TRY_VOID(check_rights(flags));
-    uint64_t* slots[kPagingLevels] {};
+    uint64_t* slots[kPagingLevels];  // filled down to the leaf walk_to_page found
     WalkResult w;
     TRY_VOID(walk_to_page(virt, slots, w));
     int leaf = w.depth - 1;
