@@ -35,10 +35,7 @@ Result<void> alloc_kernel_stack(KernelStack& out)
         if (Result<uint64_t> frame = memory::alloc_frame(); frame.ok())
             mapped = pt.map(s.base + i * kPage, frame.value(), PageSize::Size4K, PageFlags::Writable);
         if (!mapped.ok()) {
-            for (size_t j = 0; j < i; ++j) {
-                if (Result<uint64_t> phys = pt.unmap(s.base + j * kPage); phys.ok())
-                    memory::free_frame(phys.value());
-            }
+            free_kernel_stack(s);  // the pages not mapped yet fail to unmap: skipped
             return mapped.error();
         }
     }
