@@ -150,8 +150,10 @@ Result<void> Scheduler::check_current_can_wait() const
     return {};
 }
 
-void Scheduler::arm_timer(Thread& t, uint64_t deadline)
+void Scheduler::start_wait(Thread& t, ThreadState state, uint64_t deadline)
 {
+    t.state = state;
+    t.wait_result = {};
     t.wake_deadline = deadline;
     if (deadline == kForever)
         return;
@@ -168,19 +170,14 @@ Result<void> Scheduler::block(WaitQueue& wq, uint64_t deadline)
         return Error::Busy;
     Thread& t = *m_current;
     TRY_VOID(wq.push(t));
-    t.state = ThreadState::Blocked;
-    t.wait_result = {};
-    arm_timer(t, deadline);
+    start_wait(t, ThreadState::Blocked, deadline);
     return {};
 }
 
 Result<void> Scheduler::sleep_until(uint64_t deadline)
 {
     TRY_VOID(check_current_can_wait());
-    Thread& t = *m_current;
-    t.state = ThreadState::Sleeping;
-    t.wait_result = {};
-    arm_timer(t, deadline);
+    start_wait(*m_current, ThreadState::Sleeping, deadline);
     return {};
 }
 

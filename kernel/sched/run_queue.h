@@ -140,7 +140,8 @@ public:
 private:
     Result<void> check_current_can_wait() const;
     void attach(Thread& t);
-    void arm_timer(Thread& t, uint64_t deadline);
+    // t (the current thread) waits in `state`, on the deadline list unless kForever.
+    void start_wait(Thread& t, ThreadState state, uint64_t deadline);
 
     // Scalars before the queues: accesses through a pointer then take
     // one-byte displacements.
