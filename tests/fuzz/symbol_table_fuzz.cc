@@ -7,6 +7,7 @@
 // cmake/gen_ksyms.py does; every function's first and last byte must
 // resolve to its name and start, and padding, the byte after a `!` entry
 // and addresses outside the table must not resolve.
+// Names: every function's name finds the first function so named.
 // Input: 8 bytes of address (little-endian), then the blob (also read as
 // the table description).
 #include <stdint.h>
@@ -45,8 +46,18 @@ void lookup_any(const uint8_t* data, size_t size)
         if (table.lookup(a, hit)) {
             size_t n = strnlen(hit.name, sizeof hit.name);
             FUZZ_CHECK(n != sizeof hit.name && n != 0 && hit.address <= a);
+            // By name: the same walk finds a function of that name (this
+            // one or an earlier namesake), never one of another name.
+            char name[sizeof hit.name];
+            memcpy(name, hit.name, sizeof name);
+            FUZZ_CHECK(table.lookup_name(name, hit) && strcmp(hit.name, name) == 0 && hit.address <= a);
         }
     }
+    // Any bytes as a name: a hit is exactly that name.
+    char name[16] {};
+    memcpy(name, data, size < 15 ? size : 15);
+    if (table.lookup_name(name, hit))
+        FUZZ_CHECK(name[0] != 0 && strcmp(hit.name, name) == 0);
 }
 
 struct Entry {
@@ -140,6 +151,18 @@ void encode_then_decode(FuzzInput in)
     }
     uint64_t first = static_cast<uint64_t>(static_cast<int64_t>(base));
     FUZZ_CHECK(!table.lookup(first - 1, hit) && !table.lookup(at, hit));
+    // By name: the first entry of each name, whatever its size.
+    for (const Entry& e : entries) {
+        if (e.name.empty())
+            continue;
+        const Entry* first_named = &e;
+        for (const Entry& f : entries)
+            if (f.name == e.name) {
+                first_named = &f;
+                break;
+            }
+        FUZZ_CHECK(table.lookup_name(e.name.c_str(), hit) && hit.address == first_named->start);
+    }
 }
 
 }  // namespace
