@@ -22,7 +22,9 @@ using ArgCompleteFn = void (*)(Completions& out);
 
 enum class OutputFormat : uint8_t { Text, Json };
 
-struct Command {
+// Packed (26 bytes, not 32): the linker section is an array of these, one
+// per command in the image, and x86 reads them unaligned at no cost.
+struct [[gnu::packed]] Command {
     // No limit on arguments; the command checks them itself.
     static constexpr uint8_t kAnyArgs = 0xFF;
 

@@ -14,7 +14,7 @@
 namespace exo {
 
 #define EXO_SHELL_COMMAND(ident, cmd_name, usage, summary, ...)                                    \
-    [[gnu::used, gnu::aligned(8), gnu::section(".shell_commands." cmd_name)]] constinit const        \
+    [[gnu::used, gnu::aligned(1), gnu::section(".shell_commands." cmd_name)]] constinit const        \
         ::exo::Command ident { cmd_name "\0" usage "\0" summary, __VA_ARGS__ }
 
 }  // namespace exo
