@@ -104,7 +104,9 @@ void shell_main(void*)
 {
     CommandTable table { __shell_commands_start, __shell_commands_end };
     g_table = &table;
-    g_editor = new (g_editor_storage) LineEditor(g_out, "exo> ", g_history, kLineLimit);
+    // Through an opaque pointer: the constructor's stores are then
+    // register-relative, not RIP-relative on the storage.
+    g_editor = new (cpu::opaque(g_editor_storage)) LineEditor(g_out, "exo> ", g_history, kLineLimit);
     g_editor->set_completion(CommandTable::completion_callback, &table);
     klog_set_echo(echo_log_line);
     g_editor->start_prompt();
