@@ -24,9 +24,10 @@
 
 namespace exo {
 
-// The runner tracks tasks in fixed bit sets; a kernel this size has a few
-// dozen boot tasks. validate() rejects more with Error::TooLong.
-constexpr size_t kMaxBootTasks = 128;
+// The runner tracks tasks in fixed bit sets of one 64-bit word (two cost
+// 160 B of image); the kernel's build-checked graph holds 32 tasks
+// (BootRunner::adopt). validate() rejects more with Error::TooLong.
+constexpr size_t kMaxBootTasks = 64;
 constexpr uint16_t kNoTask = 0xFFFF;
 
 // A set of task indices below kMaxBootTasks.
