@@ -297,11 +297,6 @@ LineEvent LineEditor::act(Action action, uint8_t byte)
     if (m_overflow)
         return LineEvent::None;
 
-    // Editing keys remove [from, to) around the cursor, moving keys move it
-    // to `target`; each leaves the other a no-op.
-    size_t from = m_cursor;
-    size_t to = m_cursor;
-    size_t target = m_cursor;
     switch (action) {
     case Action::Insert: {
         char c = static_cast<char>(byte);
@@ -311,49 +306,44 @@ LineEvent LineEditor::act(Action action, uint8_t byte)
         }
         break;
     }
-    case Action::Backspace:
-        if (from > 0)
-            --from;
-        break;
-    case Action::Delete:
-        if (to < m_length)
-            ++to;
-        break;
-    case Action::Left:
-        if (target > 0)
-            --target;
-        break;
-    case Action::Right:
-        if (target < m_length)
-            ++target;
-        break;
-    case Action::Home: target = 0; break;
-    case Action::End: target = m_length; break;
     case Action::Up:
     case Action::Down: history_step(action == Action::Up ? +1 : -1); break;
-    case Action::KillStart: from = 0; break;
-    case Action::KillEnd: to = m_length; break;
-    case Action::KillWord:
-        while (from > 0 && is_blank(m_buffer[from - 1]))
-            --from;
-        while (from > 0 && !is_blank(m_buffer[from - 1]))
-            --from;
-        break;
     case Action::Redraw:
         m_out.puts(kClearScreen);
         m_out.puts(kAskWidth);
         redraw_line();
         break;
     case Action::Complete: complete(); break;
-    case Action::None:
-    case Action::Enter:
-    case Action::Cancel: break;
+    default: break;
     }
     if (action < Action::Right)
         return LineEvent::None;
-    move(m_cursor, target);
-    m_cursor = target;
-    erase(from, to);
+
+    // Where the key goes: the moving keys take the cursor there, the
+    // editing keys remove what lies between there and the cursor.
+    static_assert(static_cast<uint8_t>(Action::Right) % 4 == 0 && static_cast<uint8_t>(Action::Delete) % 4 == 0);
+    size_t at = m_cursor;
+    unsigned where = static_cast<uint8_t>(action) % 4;
+    if (action == Action::KillWord) {
+        while (at > 0 && is_blank(m_buffer[at - 1]))
+            --at;
+        while (at > 0 && !is_blank(m_buffer[at - 1]))
+            --at;
+    } else if (where == 0) {
+        if (at < m_length)
+            ++at;
+    } else if (where == 1) {
+        if (at > 0)
+            --at;
+    } else {
+        at = where == 2 ? 0 : m_length;
+    }
+    if (action < Action::Delete) {
+        move(m_cursor, at);
+        m_cursor = at;
+    } else {
+        erase(at < m_cursor ? at : m_cursor, at < m_cursor ? m_cursor : at);
+    }
     return LineEvent::None;
 }
 

@@ -155,11 +155,13 @@ public:
 private:
     enum class Input : uint8_t { Normal, Escape, Csi, Ss3 };
     enum class State : uint8_t { Idle, Editing };
-    // Up..End follow the order of their final bytes "ABCDHF" (cursor_key);
-    // from Right on, act() moves the cursor or erases around it.
+    // Up..End follow the order of their final bytes "ABCDHF" (cursor_key).
+    // From Right on, act() moves the cursor or erases around it; Right..End
+    // and Delete..KillEnd go to the same four places in the same order (one
+    // forward, one back, the start, the end: the action's value mod 4).
     enum class Action : uint8_t {
         None, Insert, Enter, Cancel, Redraw, Complete, Up, Down, Right, Left, Home, End,
-        Backspace, Delete, KillStart, KillEnd, KillWord,
+        Delete, Backspace, KillStart, KillEnd, KillWord,
     };
 
     static Action cursor_key(uint8_t final_byte);
