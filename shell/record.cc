@@ -7,11 +7,11 @@ namespace {
 constexpr size_t kMaxSpec = 14;
 
 // The conversion a bare {key} uses, by FormatKind: Signed d, Unsigned u,
-// Pointer p, String s, Char c, Bool s.
-char default_conversion(const FormatArg& arg)
+// Pointer p, String s, Char c, Bool s; u for a missing argument.
+char default_conversion(const FormatArg* arg)
 {
     static_assert(static_cast<uint8_t>(FormatKind::Bool) == 5);
-    return "dupscs"[static_cast<uint8_t>(arg.kind)];
+    return arg ? "dupscs"[static_cast<uint8_t>(arg->kind)] : 'u';
 }
 
 void json_value(JsonWriter& json, const FormatArg* arg, char conv)
@@ -57,14 +57,17 @@ void json_value(JsonWriter& json, const FormatArg* arg, char conv)
 
 void text_value(Output& out, const char* spec, size_t spec_len, const FormatArg* arg)
 {
-    char fmt[kMaxSpec + 2] = { '%' };
     if (spec_len > kMaxSpec) {
         out.puts(kFormatBadSpec);
         return;
     }
-    __builtin_memcpy(fmt + 1, spec, spec_len);
+    char fmt[kMaxSpec + 2];
+    fmt[0] = '%';
     if (spec_len == 0)
-        fmt[1] = arg ? default_conversion(*arg) : 'u';
+        fmt[++spec_len] = default_conversion(arg);
+    else
+        __builtin_memcpy(fmt + 1, spec, spec_len);
+    fmt[spec_len + 1] = '\0';
     format_impl(out.sink(), fmt, arg, arg ? 1 : 0);
 }
 
@@ -119,7 +122,7 @@ void render_record(Output& out, JsonWriter* json, const char* tmpl, const Format
                 text_value(out, spec, spec_len, arg);
         } else if (key_len != 0) {
             json->key(key, key_len);
-            json_value(*json, arg, spec_len != 0 ? spec[spec_len - 1] : (arg ? default_conversion(*arg) : 'u'));
+            json_value(*json, arg, spec_len != 0 ? spec[spec_len - 1] : default_conversion(arg));
         }
     }
 }
