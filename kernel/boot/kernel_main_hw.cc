@@ -21,6 +21,9 @@
 extern "C" uint8_t shell_stack_bottom[];  // boot.S
 
 namespace exo {
+
+const uint8_t* read_low_phys(void*, uint64_t phys, size_t len);
+
 namespace {
 
 constexpr uint32_t kPvhBootMarker = 0x336EC578;  // set by _start_pvh in boot.S
@@ -35,11 +38,6 @@ constinit uint64_t g_tsc_entry = 0;
 // cost its size in file bytes (.data).
 alignas(Thread) constinit char g_shell_thread[sizeof(Thread)] {};
 constinit threads::ThreadArch g_shell_arch {};  // all zero: .bss
-
-const uint8_t* read_low_phys(void*, uint64_t phys, size_t len)
-{
-    return memory::early_phys_to_virt(phys, len);
-}
 
 void report_option(void*, const char* token, size_t length, CmdlineProblem problem)
 {
@@ -71,6 +69,12 @@ void record_boot_info(uint32_t magic, uint32_t info_phys)
 }  // namespace
 
 const BootInfo& boot_info() { return g_boot_info; }
+
+// The PVH parser's reader, and the ACPI walk's (power_hw.cc): one function.
+const uint8_t* read_low_phys(void*, uint64_t phys, size_t len)
+{
+    return memory::early_phys_to_virt(phys, len);
+}
 
 namespace boot_sequence {
 const KernelOptions& options() { return g_options; }

@@ -12,6 +12,8 @@
 
 namespace exo {
 const BootInfo& boot_info();
+// Physical memory through the early direct map, as a PhysReader (kernel_main_hw.cc).
+const uint8_t* read_low_phys(void* ctx, uint64_t phys, size_t len);
 }
 
 namespace exo::power {
@@ -37,8 +39,6 @@ constinit AcpiPowerInfo g_info {};
 constinit bool g_have_info = false;
 constinit Error g_info_error = Error::NotFound;
 constinit bool g_tried = false;
-
-const uint8_t* read_phys(void*, uint64_t phys, size_t len) { return memory::early_phys_to_virt(phys, len); }
 
 Result<void> acpi_probe()
 {
@@ -99,7 +99,7 @@ Result<const AcpiPowerInfo*> acpi_info()
     cpu::InterruptGuard guard;
     if (!g_tried) {
         g_tried = true;
-        Result<void> r = read_acpi_power_info(read_phys, nullptr, boot_info().rsdp_phys, g_info);
+        Result<void> r = read_acpi_power_info(read_low_phys, nullptr, boot_info().rsdp_phys, g_info);
         g_have_info = r.ok();
         if (!r.ok())
             g_info_error = r.error();
