@@ -19,11 +19,9 @@ namespace {
 
 constexpr size_t kLineLimit = 256;
 
-void write_console(void*, const char* s, size_t n) { console::write(s, n); }
-
 // The shell is the only user of these after boot (the log echo runs on the
 // same CPU with interrupts off inside klog_line).
-constinit Output g_out { write_console, nullptr };
+constinit Output g_out { console::write_to, nullptr };
 constinit LineHistory g_history {};
 // Built in shell_main(): its constructor arguments would put the whole
 // editor, line buffer included, in .data (file bytes) instead of .bss.

@@ -15,9 +15,9 @@ constinit Uart16550<X86PortIo> g_com1 { X86PortIo {}, kCom1 };
 constinit char g_last = 0;
 constinit Mirror g_mirror = nullptr;
 
-void sink_put(void*, const char* s, size_t n) { write(s, n); }
-
 }  // namespace
+
+void write_to(void*, const char* s, size_t n) { write(s, n); }
 
 Result<void> init() { return g_com1.init(kBaud); }
 
@@ -41,7 +41,7 @@ void write(const char* s, size_t n)
 
 void puts(const char* s) { write(s, __builtin_strlen(s)); }
 
-constinit const Sink kSink { sink_put, nullptr };
+constinit const Sink kSink { write_to, nullptr };
 
 Result<uint8_t> try_read() { return g_com1.try_get(); }
 

@@ -15,6 +15,8 @@ constexpr uint32_t kBaud = 115200;
 
 Result<void> init();
 void write(const char* s, size_t n);
+// write() as a Sink or Output function (the context is unused).
+void write_to(void* ctx, const char* s, size_t n);
 void puts(const char* s);
 // A sink that writes to COM1.
 extern const Sink kSink;
