@@ -32,10 +32,6 @@ alignas(BootRunner) constinit char g_runner_storage[sizeof(BootRunner)] {};
 constinit BootRunner* g_runner = nullptr;
 constinit uint64_t g_tsc_prompt = 0;
 
-uint64_t read_tsc() { return cpu::rdtsc(); }
-uint64_t frames_used() { return memory::frames_used(); }
-uint64_t heap_used() { return memory::heap_used(); }
-
 // The table was checked and its requirements resolved at build time
 // (cmake/gen_boot_graph.py: a bad table fails the build); take them if the
 // blob describes exactly this table. Checking the names here instead cost
@@ -85,7 +81,7 @@ void run_to_prompt()
     size_t count = static_cast<size_t>(__boot_tasks_end - __boot_tasks_start);
     if (count > kMaxTasks)
         panic("%u boot tasks declared, room for %u", count, kMaxTasks);
-    BootProbes probes { read_tsc, frames_used, heap_used, on_critical_failure, on_event };
+    BootProbes probes { cpu::rdtsc, memory::frames_used, memory::heap_used, on_critical_failure, on_event };
     auto* records = reinterpret_cast<BootRecord*>(g_record_storage);  // BootRunner constructs them
     g_runner = new (g_runner_storage) BootRunner(__boot_tasks_start, count, records, probes);
     if (!adopt_build_graph(count))
