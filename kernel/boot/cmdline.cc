@@ -4,9 +4,10 @@ namespace exo {
 
 namespace {
 
+// Space, or one of \t \n \v \f \r (0x09-0x0D, contiguous in ASCII).
 bool is_blank(char c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+    return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
 // Splits a command line into blank-separated tokens, reading at most
