@@ -27,17 +27,22 @@ bool JsonWriter::before_value()
     }
     size_t level = m_depth - 1;
     if (m_kind[level] == Container::Object) {
-        if (!m_key_pending) {
-            m_error = true;
-            if (m_has_items[level])
-                m_out.put(',');
+        if (m_key_pending) {
+            m_key_pending = false;  // key() wrote the comma
+            return true;
         }
-        m_key_pending = false;
-    } else if (m_has_items[level]) {
-        m_out.put(',');
+        m_error = true;  // a value without a key
     }
-    m_has_items[level] = true;
+    separate(level);
     return true;
+}
+
+// A comma before every item of a container but its first.
+void JsonWriter::separate(size_t level)
+{
+    if (m_has_items[level])
+        m_out.put(',');
+    m_has_items[level] = true;
 }
 
 void JsonWriter::key(const char* name)
@@ -52,10 +57,7 @@ void JsonWriter::key(const char* name, size_t length)
         m_error = true;
         return;
     }
-    size_t level = m_depth - 1;
-    if (m_has_items[level])
-        m_out.put(',');
-    m_has_items[level] = true;
+    separate(m_depth - 1);
     write_escaped(name, length);
     m_out.put(':');
     m_key_pending = true;

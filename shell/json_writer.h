@@ -58,6 +58,7 @@ private:
     enum class Container : uint8_t { Object, Array };
 
     bool before_value();
+    void separate(size_t level);
     void open(Container kind, char bracket);
     void close(Container kind, char bracket);
     void write_escaped(const char* text, size_t length);
