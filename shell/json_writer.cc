@@ -153,8 +153,7 @@ void JsonWriter::number(const char* fmt, FormatKind kind, uint64_t bits)
     FormatArg arg {};
     arg.kind = kind;
     arg.u = bits;
-    char text[32];  // "0x" and 16 digits in quotes, or 20 digits and a sign
-    m_out.write(text, format_to_impl(text, sizeof text, fmt, &arg, 1));
+    format_impl(m_out.sink(), fmt, &arg, 1);
 }
 
 void JsonWriter::u64(uint64_t value) { number("%u", FormatKind::Unsigned, value); }
