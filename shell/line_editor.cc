@@ -420,8 +420,7 @@ void LineEditor::replace_line(const char* text, size_t count)
 
 void LineEditor::csi(size_t number, char final_byte)
 {
-    char text[32];
-    m_out.write(text, format_to(text, sizeof text, "\x1b[%u%c", number, final_byte));
+    (void)format(m_out.sink(), "\x1b[%u%c", number, final_byte);
 }
 
 // Moves the terminal cursor between two positions of the line. Within a
