@@ -137,11 +137,7 @@ Result<void> apply(const CmdlineText& token, KernelOptions& out, CmdlineProblem&
 
 }  // namespace
 
-bool CmdlineText::equals(const char* s) const
-{
-    size_t n = __builtin_strlen(s);
-    return n == length && (n == 0 || __builtin_memcmp(text, s, n) == 0);
-}
+bool CmdlineText::equals(const char* s) const { return equals_name(text, length, s); }
 
 size_t parse_cmdline(const char* cmdline, KernelOptions& out, UnknownOptionFn report, void* ctx)
 {
