@@ -83,7 +83,8 @@ void run_to_prompt()
         panic("%u boot tasks declared, room for %u", count, kMaxTasks);
     BootProbes probes { cpu::rdtsc, memory::frames_used, memory::heap_used, on_critical_failure, on_event };
     auto* records = reinterpret_cast<BootRecord*>(g_record_storage);  // BootRunner constructs them
-    g_runner = new (g_runner_storage) BootRunner(__boot_tasks_start, count, records, probes);
+    // Through an opaque pointer: register-relative stores, not RIP-relative.
+    g_runner = new (cpu::opaque(g_runner_storage)) BootRunner(__boot_tasks_start, count, records, probes);
     if (!adopt_build_graph(count))
         panic("stale boot task graph: %u tasks (rebuild)", count);
     (void)g_runner->run_phase(BootPhase::Critical);
