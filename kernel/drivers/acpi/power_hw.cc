@@ -99,7 +99,9 @@ Result<const AcpiPowerInfo*> acpi_info()
     cpu::InterruptGuard guard;
     if (!g_tried) {
         g_tried = true;
-        Result<void> r = read_acpi_power_info(read_low_phys, nullptr, boot_info().rsdp_phys, g_info);
+        // Through an opaque pointer: the walk, specialised on g_info, took
+        // RIP-relative field stores.
+        Result<void> r = read_acpi_power_info(read_low_phys, nullptr, boot_info().rsdp_phys, *cpu::opaque(&g_info));
         g_have_info = r.ok();
         if (!r.ok())
             g_info_error = r.error();
