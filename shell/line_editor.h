@@ -62,7 +62,7 @@ public:
 private:
     const char* m_prefix;
     size_t m_prefix_length;
-    const char* m_items[kMaxCandidates] {};
+    const char* m_items[kMaxCandidates];  // only the first m_count are set and read (no fill)
     size_t m_count { 0 };
     bool m_truncated { false };
 };
