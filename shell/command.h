@@ -82,16 +82,11 @@ public:
     // argument leaves out the quoted part).
     [[gnu::noinline]] Result<void> fail(Error error, const char* detail, const char* argument)
     {
-        m_out.puts("error: ");
-        m_out.puts(m_command.name);
-        m_out.puts(": ");
-        m_out.puts(detail);
-        if (argument != nullptr) {
-            m_out.puts(" '");
-            m_out.puts(argument);
-            m_out.put('\'');
-        }
-        m_out.newline();
+        // One formatted line (%s of the name stops at its NUL). The name is
+        // copied first: format() takes references, and Command is packed.
+        const char* name = m_command.name;
+        (void)exo::format(m_out.sink(), argument != nullptr ? "error: %s: %s '%s'\r\n" : "error: %s: %s\r\n",
+            name, detail, argument);
         m_reported = true;
         return error;
     }
