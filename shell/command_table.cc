@@ -133,10 +133,7 @@ Result<void> CommandTable::dispatch(Output& out, int argc, const char* const* ar
 
     const Command* command = find(args[0]);
     if (command == nullptr) {
-        out.puts("error: unknown command '");
-        out.puts(args[0]);
-        out.puts("' (try help)");
-        out.newline();
+        (void)exo::format(out.sink(), "error: unknown command '%s' (try help)\r\n", args[0]);
         return Error::NotFound;
     }
     CommandContext ctx(out, format, *command, this);
