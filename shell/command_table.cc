@@ -263,11 +263,7 @@ Result<void> CommandTable::print_command_help(Output& out, OutputFormat format, 
         (void)json.end_line();
         return {};
     }
-    out.puts("usage: ");
-    out.puts(command->usage());
-    out.newline();
-    out.puts(command->summary());
-    out.newline();
+    (void)exo::format(out.sink(), "usage: %s\r\n%s\r\n", command->usage(), command->summary());
     return {};
 }
 
