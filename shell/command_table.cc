@@ -102,10 +102,9 @@ Result<void> CommandTable::execute(Output& out, const char* line, size_t length,
     auto parsed = tokens.parse(line, length);
     if (!parsed.ok()) {
         static_assert(Tokens::kMaxArgs == 16, "the message below names the limit");
-        out.puts(parsed.error() == Error::InvalidArgument ? "error: unterminated quote"
-                : length > Tokens::kMaxLineLength          ? "error: line too long"
-                                                           : "error: too many arguments (max 16)");
-        out.newline();
+        out.puts(parsed.error() == Error::InvalidArgument ? "error: unterminated quote\r\n"
+                : length > Tokens::kMaxLineLength          ? "error: line too long\r\n"
+                                                           : "error: too many arguments (max 16)\r\n");
         return parsed.error();
     }
     return dispatch(out, tokens.argc(), tokens.argv(), origin);
@@ -114,8 +113,7 @@ Result<void> CommandTable::execute(Output& out, const char* line, size_t length,
 Result<void> CommandTable::dispatch(Output& out, int argc, const char* const* argv, CommandOrigin origin) const
 {
     if (argc < 0 || static_cast<size_t>(argc) > Tokens::kMaxArgs) {
-        out.puts("error: too many arguments");
-        out.newline();
+        out.puts("error: too many arguments\r\n");
         return Error::TooLong;
     }
     const char* args[Tokens::kMaxArgs + 1];

@@ -80,8 +80,7 @@ void handle(LineEvent event)
         (void)g_table->execute(g_out, g_editor->line(), g_editor->length());
         break;
     case LineEvent::TooLong:
-        g_out.puts("error: line too long");
-        g_out.newline();
+        g_out.puts("error: line too long\r\n");
         break;
     case LineEvent::Cancelled:
         break;
