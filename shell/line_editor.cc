@@ -287,8 +287,7 @@ LineEvent LineEditor::act(Action action, uint8_t byte)
     if (action == Action::Enter)
         return finish_line();
     if (action == Action::Cancel) {
-        m_out.puts("^C");
-        m_out.newline();
+        m_out.puts("^C\r\n");
         reset_line();
         m_state = State::Idle;
         return LineEvent::Cancelled;
