@@ -36,15 +36,16 @@ Result<void> cmd_watch(CommandContext& ctx, int argc, const char* const* argv)
         // did to the one before.
         uint64_t next = cpu::rdtsc() + period;
         (void)table->dispatch(ctx.out(), 2, args);
-        while (cpu::rdtsc() < next) {
+        // A key is looked for at least once per sample, and after every tick.
+        for (;;) {
             if (serial_input::try_read().ok())
                 return {};
+            if (cpu::rdtsc() >= next)
+                break;
             // A tick's sleep, not a halt: lower-priority threads (a user
             // program being watched) run meanwhile; a key waits <= 10 ms.
             threads::sleep_ticks(1);
         }
-        if (serial_input::try_read().ok())
-            return {};
     }
 }
 
