@@ -97,11 +97,17 @@ void report_run(CommandContext& ctx, size_t i)
     uint64_t ns = r.ran() ? timer::ticks_to_ns(r.ticks()) : 0;
     print(ctx, "init %-11s %-8s %u.%u us, %d frames, %d heap bytes", runner.task(i).name, r.shown_status(),
         ns / 1000, ns % 1000 / 100, r.frames_delta, r.heap_delta);
-    if (r.status == TaskStatus::Failed || r.status == TaskStatus::Absent)
-        print(ctx, " (%s)", error_name(r.error));
-    else if (r.status == TaskStatus::Skipped)
-        print(ctx, " (needs %s)", runner.task(r.blocked_by).name);
-    print(ctx, "\n");
+    // The line's end, with why the task did not succeed (one print call).
+    const char* tail = "\n";
+    const char* why = nullptr;
+    if (r.status == TaskStatus::Failed || r.status == TaskStatus::Absent) {
+        tail = " (%s)\n";
+        why = error_name(r.error);
+    } else if (r.status == TaskStatus::Skipped) {
+        tail = " (needs %s)\n";
+        why = runner.task(r.blocked_by).name;
+    }
+    print(ctx, tail, why);
 }
 
 Result<void> cmd_init(CommandContext& ctx, int argc, const char* const* argv)
