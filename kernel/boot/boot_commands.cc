@@ -141,17 +141,17 @@ Result<void> cmd_init(CommandContext& ctx, int argc, const char* const* argv)
         cpu::InterruptGuard guard;
         r = runner.run_one(argv[1]);
     }
-    if (!r.ok()) {
-        if (r.error() == Error::Busy) {
-            // Not Pending: it ran already (whatever came of it), or runs right now.
-            TaskStatus status = runner.record(runner.find(argv[1]).value()).status;
-            print(ctx, status == TaskStatus::Running ? "init: %s is running\n" : "init: %s already ran (%s)\n",
-                argv[1], task_status_name(status));
-            return {};
-        }
+    if (!r.ok() && r.error() != Error::Busy)
         return ctx.fail(r.error(), r.error() == Error::NotFound ? "no such task" : error_name(r.error()), argv[1]);
+    size_t i = runner.find(argv[1]).value();
+    if (r.ok()) {
+        report_run(ctx, i);
+        return {};
     }
-    report_run(ctx, runner.find(argv[1]).value());
+    // Not Pending: it ran already (whatever came of it), or runs right now.
+    TaskStatus status = runner.record(i).status;
+    print(ctx, status == TaskStatus::Running ? "init: %s is running\n" : "init: %s already ran (%s)\n", argv[1],
+        task_status_name(status));
     return {};
 }
 
