@@ -24,98 +24,54 @@
 
 namespace exo {
 
-// The runner tracks tasks in fixed bit sets of one 64-bit word (two cost
+// The runner tracks tasks in bit sets of one 64-bit word (two words cost
 // 160 B of image); the kernel's build-checked graph holds 32 tasks
 // (BootRunner::adopt). validate() rejects more with Error::TooLong.
 constexpr size_t kMaxBootTasks = 64;
 constexpr uint16_t kNoTask = 0xFFFF;
 
-// A set of task indices below kMaxBootTasks.
+// A set of task indices below kMaxBootTasks: one bit each in one word.
 class TaskSet {
 public:
-    constexpr void add(size_t i) { m_words[i / kBits] |= bit(i); }
-    constexpr void remove(size_t i) { m_words[i / kBits] &= ~bit(i); }
-    constexpr bool contains(size_t i) const { return (m_words[i / kBits] & bit(i)) != 0; }
-
-    constexpr bool empty() const
-    {
-        for (uint64_t w : m_words) {
-            if (w != 0)
-                return false;
-        }
-        return true;
-    }
+    constexpr void add(size_t i) { m_bits |= bit(i); }
+    constexpr void remove(size_t i) { m_bits &= ~bit(i); }
+    constexpr bool contains(size_t i) const { return (m_bits & bit(i)) != 0; }
+    constexpr bool empty() const { return m_bits == 0; }
 
     // True when every member of `other` is in this set.
-    constexpr bool contains_all(const TaskSet& other) const
-    {
-        for (size_t w = 0; w < kWords; ++w) {
-            if ((other.m_words[w] & ~m_words[w]) != 0)
-                return false;
-        }
-        return true;
-    }
+    constexpr bool contains_all(const TaskSet& other) const { return (other.m_bits & ~m_bits) == 0; }
 
-    constexpr TaskSet intersect(const TaskSet& other) const
-    {
-        TaskSet out;
-        for (size_t w = 0; w < kWords; ++w)
-            out.m_words[w] = m_words[w] & other.m_words[w];
-        return out;
-    }
+    constexpr TaskSet intersect(const TaskSet& other) const { return from_mask(m_bits & other.m_bits); }
 
     // Lowest member >= from, or kMaxBootTasks when there is none.
     constexpr size_t next(size_t from) const
     {
-        for (size_t w = from / kBits; w < kWords; ++w) {
-            uint64_t word = m_words[w];
-            if (w == from / kBits)
-                word &= ~uint64_t { 0 } << (from % kBits);
-            if (word != 0)
-                return w * kBits + static_cast<size_t>(std::countr_zero(word));
-        }
-        return kMaxBootTasks;
+        return from < kMaxBootTasks ? lowest(m_bits & ~uint64_t { 0 } << from) : kMaxBootTasks;
     }
 
-    constexpr size_t first() const { return next(0); }
+    constexpr size_t first() const { return lowest(m_bits); }
 
-    // intersect(other).first() without the temporary set (a TaskSet on the
-    // stack is 16-byte aligned, which costs the caller a stack realignment).
-    constexpr size_t first_shared(const TaskSet& other) const
-    {
-        for (size_t w = 0; w < kWords; ++w) {
-            uint64_t word = m_words[w] & other.m_words[w];
-            if (word != 0)
-                return w * kBits + static_cast<size_t>(std::countr_zero(word));
-        }
-        return kMaxBootTasks;
-    }
+    // intersect(other).first() without the temporary set.
+    constexpr size_t first_shared(const TaskSet& other) const { return lowest(m_bits & other.m_bits); }
 
     // The set of tasks 0..63 whose bits are set in `mask`.
     static constexpr TaskSet from_mask(uint64_t mask)
     {
         TaskSet s;
-        s.m_words[0] = mask;
+        s.m_bits = mask;
         return s;
     }
 
-    constexpr size_t size() const
-    {
-        size_t n = 0;
-        for (uint64_t w : m_words)
-            n += static_cast<size_t>(std::popcount(w));
-        return n;
-    }
+    constexpr size_t size() const { return static_cast<size_t>(std::popcount(m_bits)); }
 
 private:
-    static constexpr size_t kBits = 64;
-    static constexpr size_t kWords = kMaxBootTasks / kBits;
-    static_assert(kMaxBootTasks % kBits == 0);
-    static_assert(kMaxBootTasks <= kNoTask);
+    static_assert(kMaxBootTasks == 64 && kMaxBootTasks <= kNoTask);
 
-    static constexpr uint64_t bit(size_t i) { return uint64_t { 1 } << (i % kBits); }
+    static constexpr uint64_t bit(size_t i) { return uint64_t { 1 } << i; }
+    // countr_zero of 0 is 64, kMaxBootTasks: "none".
+    static constexpr size_t lowest(uint64_t bits) { return static_cast<size_t>(std::countr_zero(bits)); }
 
-    uint64_t m_words[kWords] {};
+    uint64_t m_bits = 0;
 };
 
 // How a task came to run: during its phase at boot, or later from the shell.
