@@ -118,6 +118,7 @@ public:
         , m_prompt(prompt != nullptr ? prompt : "")
         , m_limit(limit == 0 || limit > kCapacity ? kCapacity : limit)
     {
+        m_buffer[0] = '\0';  // the rest is written before it is read
     }
 
     void set_completion(CompletionFn fn, void* ctx)
@@ -212,7 +213,7 @@ private:
     void* m_complete_ctx { nullptr };
 
     // Last, so every other field is within a one-byte displacement of `this`.
-    char m_buffer[kCapacity + 1] {};
+    char m_buffer[kCapacity + 1];
 };
 
 }  // namespace exo
