@@ -77,16 +77,14 @@ Result<void> cmd_boot(CommandContext& ctx, int, const char* const*)
     list.fields("{@}");
     list.text("boot work, first instruction to prompt: {:u}.{:u} us{:s}\n", prompt_ns / 1000, prompt_ns % 1000 / 100,
         runner.degraded() ? " (DEGRADED: an essential task failed)" : "");
-    if (runner.count(TaskStatus::Pending)) {
-        list.text("deferred:");
-        for (size_t i = 0; i < runner.size(); ++i) {
-            if (runner.record(i).status == TaskStatus::Pending)
-                list.text(" {:s}", runner.task(i).name);
+    bool pending = false;
+    for (size_t i = 0; i < runner.size(); ++i) {
+        if (runner.record(i).status == TaskStatus::Pending) {
+            list.text(pending ? " {:s}" : "deferred: {:s}", runner.task(i).name);
+            pending = true;
         }
-        list.text(" (run `init deferred`)\n");
-    } else {
-        list.text("deferred: nothing pending\n");
     }
+    list.text(pending ? " (run `init deferred`)\n" : "deferred: nothing pending\n");
     return list.finish();
 }
 
