@@ -35,10 +35,19 @@ constexpr uint64_t div_128_by_64(uint64_t hi, uint64_t lo, uint64_t d)
 
 }  // namespace tsc_detail
 
+#if EXO_KERNEL
+namespace tsc_detail {
+// div_128_by_64 as one DIV instruction (kernel/lib/divide_hw.cc): the
+// kernel's run-time path. Host builds and constant evaluation use the loop.
+uint64_t divide_hw(uint64_t hi, uint64_t lo, uint64_t d);
+}  // namespace tsc_detail
+#endif
+
 // floor(a * b / d), saturating at UINT64_MAX; 0 when d == 0.
 // One 64x64->128 multiply; the quotient fits in 64 bits exactly when the
-// high half is below d. A 64-bit division when the product fits 64 bits,
-// else the shift-subtract loop (about 64 steps).
+// high half is below d. In the kernel at run time one DIV divides the
+// 128-bit product; otherwise a 64-bit division when the product fits 64
+// bits, else the shift-subtract loop (about 64 steps).
 // Out of line at run time: partial inlining otherwise left a private copy
 // of its slow path in each caller's file.
 [[gnu::noinline]] constexpr uint64_t mul_div_floor(uint64_t a, uint64_t b, uint64_t d)
@@ -51,6 +60,10 @@ constexpr uint64_t div_128_by_64(uint64_t hi, uint64_t lo, uint64_t d)
     uint64_t low = static_cast<uint64_t>(product);
     if (high >= d)
         return UINT64_MAX;
+#if EXO_KERNEL
+    if (!__builtin_is_constant_evaluated())
+        return tsc_detail::divide_hw(high, low, d);
+#endif
     return high == 0 ? low / d : tsc_detail::div_128_by_64(high, low, d);
 }
 

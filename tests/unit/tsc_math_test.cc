@@ -22,6 +22,9 @@ uint64_t reference_mul_div(uint64_t a, uint64_t b, uint64_t d)
 static_assert(ticks_to_us(2'100'000'000, 2'100'000'000) == 1'000'000);
 static_assert(us_to_ticks(1, 3'000'000'000) == 3000);
 static_assert(ticks_to_ns(UINT64_MAX, 1) == UINT64_MAX);
+// The wide path in constant evaluation (run time on x86-64 uses DIV).
+static_assert(mul_div_floor(UINT64_MAX - 1, UINT64_MAX, UINT64_MAX) == UINT64_MAX - 1);
+static_assert(ticks_to_us(UINT64_MAX, uint64_t { 1 } << 63) == 1'999'999);
 
 TEST(TscMath, SimpleConversions)
 {
@@ -79,6 +82,22 @@ TEST(TscMath, MatchesReferenceOnRandomInputs)
         uint64_t b = rng() >> (rng() % 64);
         uint64_t d = rng() >> (rng() % 64);
         ASSERT_EQ(mul_div_floor(a, b, d), reference_mul_div(a, b, d)) << a << " * " << b << " / " << d;
+    }
+}
+
+// The shift-subtract division (constant evaluation, hosts without DIV's
+// 128-bit dividend) against the compiler's 128-bit division.
+TEST(TscMath, SoftwareDivisionMatchesReference)
+{
+    std::mt19937_64 rng(54321);
+    for (int i = 0; i < 200000; ++i) {
+        uint64_t d = rng() >> (rng() % 64);
+        if (d == 0)
+            continue;
+        uint64_t hi = (rng() >> (rng() % 64)) % d;  // hi < d: the quotient fits
+        uint64_t lo = rng();
+        U128 want = ((static_cast<U128>(hi) << 64) | lo) / d;
+        ASSERT_EQ(tsc_detail::div_128_by_64(hi, lo, d), static_cast<uint64_t>(want)) << hi << ":" << lo << " / " << d;
     }
 }
 
