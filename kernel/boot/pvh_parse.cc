@@ -82,21 +82,20 @@ Result<void> parse_pvh(uint64_t start_info_phys, PhysReader read, void* ctx, Boo
 
     // Read the version 0 part first: a v0 structure may sit right at the end
     // of readable memory, so asking for 56 bytes up front could fail.
-    pvh::StartInfo si {};
-    const uint8_t* raw = read(ctx, start_info_phys, pvh::start_info_v0_size);
-    if (raw == nullptr)
-        return Error::NotMapped;
-    __builtin_memcpy(&si, raw, pvh::start_info_v0_size);
-    if (si.magic != pvh::start_magic)
-        return Error::InvalidArgument;
-
+    // From version 1 on it is read again, whole: one read-and-check loop
+    // for both (the fields past the version 0 part are only used then).
+    pvh::StartInfo si;
     size_t info_size = pvh::start_info_v0_size;
-    if (si.version >= pvh::memmap_min_version) {
-        // Later versions only append fields; we know the first 56 bytes.
-        raw = read(ctx, start_info_phys, sizeof(pvh::StartInfo));
+    for (;;) {
+        const uint8_t* raw = read(ctx, start_info_phys, info_size);
         if (raw == nullptr)
             return Error::NotMapped;
-        __builtin_memcpy(&si, raw, sizeof(pvh::StartInfo));
+        __builtin_memcpy(&si, raw, info_size);
+        if (si.magic != pvh::start_magic)
+            return Error::InvalidArgument;
+        // Later versions only append fields; we know the first 56 bytes.
+        if (si.version < pvh::memmap_min_version || info_size == sizeof(pvh::StartInfo))
+            break;
         info_size = sizeof(pvh::StartInfo);
     }
     out.info_block = { start_info_phys, info_size };
