@@ -36,7 +36,7 @@ Result<void> start_vga()
         return Error::Absent;
     g_vga = new (g_vga_storage) VgaText(static_cast<uint16_t*>(memory::phys_to_virt(vga::kTextBufferPhys)));
     g_vga->clear();
-    const char banner[] = "Exo-OS 0.1 x86_64 - the shell is mirrored here from COM1\r\n";
+    static constexpr char banner[] = "Exo-OS 0.1 x86_64 - the shell is mirrored here from COM1\r\n";
     mirror(banner, sizeof banner - 1);
     console::set_mirror(mirror);
     driver_detail("vga", "80x25 at 0xb8000, mirrors COM1, CRTC 0x3d4");
