@@ -102,7 +102,7 @@ void JsonWriter::end_array() { close(Container::Array, ']'); }
 void JsonWriter::write_escaped(const char* text, size_t length)
 {
     // RFC 8259 section 7 two-character escapes: the byte, then its letter.
-    constexpr char kShortEscapes[] = "\"\"\\\\\bb\ff\nn\rr\tt";
+    static constexpr char kShortEscapes[] = "\"\"\\\\\bb\ff\nn\rr\tt";
     m_out.put('"');
     size_t run = 0;  // bytes that need no escape, written in one go
     for (size_t i = 0; i < length; ++i) {
