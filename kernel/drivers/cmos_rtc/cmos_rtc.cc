@@ -22,7 +22,7 @@ bool is_leap(uint32_t year) { return (year % 4 == 0 && year % 100 != 0) || year 
 
 uint8_t days_in_month(uint32_t year, uint8_t month)
 {
-    constexpr uint8_t kDays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    static constexpr uint8_t kDays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     return static_cast<uint8_t>(kDays[month - 1] + (month == 2 && is_leap(year)));
 }
 
