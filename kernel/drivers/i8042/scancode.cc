@@ -155,9 +155,9 @@ size_t to_terminal_bytes(const KeyEvent& event, char out[kMaxTerminalBytes])
     constexpr char kEscape = 0x1B;
     constexpr char kDelete = 0x7F;      // what VT100-style terminals send for Backspace
     constexpr char kControlMask = 0x1F;  // Ctrl clears bits 5 and 6 (ASCII)
-    constexpr const char kCursorFinals[] = "ABCDHF";
-    constexpr const char kEditingNumbers[] = "2356";
-    constexpr const char kSingleBytes[] = { '\r', kDelete, '\t', kEscape };  // Enter..Escape
+    static constexpr char kCursorFinals[] = "ABCDHF";
+    static constexpr char kEditingNumbers[] = "2356";
+    static constexpr char kSingleBytes[] = { '\r', kDelete, '\t', kEscape };  // Enter..Escape
 
     Key key = event.key;
     if (key == Key::None)
