@@ -81,7 +81,8 @@ void run_to_prompt()
     size_t count = static_cast<size_t>(__boot_tasks_end - __boot_tasks_start);
     if (count > kMaxTasks)
         panic("%u boot tasks declared, room for %u", count, kMaxTasks);
-    BootProbes probes { cpu::rdtsc, memory::frames_used, memory::heap_used, on_critical_failure, on_event };
+    static constexpr BootProbes probes { cpu::rdtsc, memory::frames_used, memory::heap_used, on_critical_failure,
+        on_event };  // static: copied once, into the runner
     auto* records = reinterpret_cast<BootRecord*>(g_record_storage);  // BootRunner constructs them
     // Through an opaque pointer: register-relative stores, not RIP-relative.
     g_runner = new (cpu::opaque(g_runner_storage)) BootRunner(__boot_tasks_start, count, records, probes);
