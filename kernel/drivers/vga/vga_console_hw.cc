@@ -3,6 +3,7 @@
 // none, and its 0xB8000 is plain RAM, so probing the buffer would lie).
 #include <new>
 
+#include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/port_io.h"
 #include "kernel/drivers/vga/vga_text.h"
 #include "kernel/drivers/uart16550/console_hw.h"
@@ -34,7 +35,9 @@ Result<void> start_vga()
 {
     if (!pci_bus::has_class(pci_bus::kClassDisplay, pci_bus::kSubclassVga))
         return Error::Absent;
-    g_vga = new (g_vga_storage) VgaText(static_cast<uint16_t*>(memory::phys_to_virt(vga::kTextBufferPhys)));
+    // Built through the opaque pointer too: register-relative stores.
+    auto* cells = static_cast<uint16_t*>(memory::phys_to_virt(vga::kTextBufferPhys));
+    g_vga = new (cpu::opaque(g_vga_storage)) VgaText(cells);
     g_vga->clear();
     static constexpr char banner[] = "Exo-OS 0.1 x86_64 - the shell is mirrored here from COM1\r\n";
     mirror(banner, sizeof banner - 1);
