@@ -28,11 +28,13 @@ void write(const char* s, size_t n)
     // One writer at a time: a log line from an interrupt handler must not
     // land inside another write (g_last, the UART, the VGA mirror's cursor).
     cpu::InterruptGuard guard;
+    // Through an opaque pointer: register-relative field accesses in put().
+    Uart16550<X86PortIo>* com1 = cpu::opaque(&g_com1);
     // Terminals want CRLF; kernel code writes LF (the shell's editor writes CRLF).
     for (size_t i = 0; i < n; ++i) {
         if (s[i] == '\n' && g_last != '\r')
-            g_com1.put('\r');
-        g_com1.put(static_cast<uint8_t>(s[i]));
+            com1->put('\r');
+        com1->put(static_cast<uint8_t>(s[i]));
         g_last = s[i];
     }
     if (g_mirror)
