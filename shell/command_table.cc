@@ -137,12 +137,16 @@ Result<void> CommandTable::dispatch(Output& out, int argc, const char* const* ar
     CommandContext ctx(out, format, *command, this);
     if (command->max_args != Command::kAnyArgs && count - 1 > command->max_args)
         return ctx.usage_error();
+    // Why the command is refused (Unsupported, one report), if it is.
+    const char* refusal = nullptr;
     if (command->run == nullptr)
-        return ctx.fail(Error::Unsupported);
-    if (format == OutputFormat::Json && !command->has_json())
-        return ctx.fail(Error::Unsupported, "no --json form");
-    if (origin == CommandOrigin::Debugger && (command->flags & Command::kNotInDebugger))
-        return ctx.fail(Error::Unsupported, "not from gdb: it blocks, sleeps, spawns threads or faults");
+        refusal = error_name(Error::Unsupported);
+    else if (format == OutputFormat::Json && !command->has_json())
+        refusal = "no --json form";
+    else if (origin == CommandOrigin::Debugger && (command->flags & Command::kNotInDebugger))
+        refusal = "not from gdb: it blocks, sleeps, spawns threads or faults";
+    if (refusal != nullptr)
+        return ctx.fail(Error::Unsupported, refusal, nullptr);
     Result<void> result = command->run(ctx, count, args);
     if (!result.ok() && !ctx.reported())
         (void)ctx.fail(result.error());
