@@ -9,16 +9,14 @@ namespace {
 
 const char* driver_state(const BootRecord& r)
 {
-    if (r.status == TaskStatus::Skipped && !r.is_failure())
-        return "absent";  // what it needs is absent (vga without PCI)
-    switch (r.status) {
-    case TaskStatus::Ok: return "active";
-    case TaskStatus::Pending:
-    case TaskStatus::Running:  // deferred=auto: its init is under way right now
-    case TaskStatus::NotRun: return "pending";
-    case TaskStatus::Absent: return "absent";
-    default: return "failed";
-    }
+    static_assert(TaskStatus::NotRun < TaskStatus::Running && TaskStatus::Pending < TaskStatus::Running);
+    if (r.status == TaskStatus::Ok)
+        return "active";
+    if (r.status <= TaskStatus::Running)  // deferred=auto: its init may be under way right now
+        return "pending";
+    // Failed, or skipped for a failed requirement; else absent, or skipped
+    // because what it needs is absent (vga without PCI).
+    return r.is_failure() ? "failed" : "absent";
 }
 
 Result<void> cmd_drivers(CommandContext& ctx, int, const char* const*)
