@@ -208,17 +208,20 @@ Result<uint64_t> decode_integer(const uint8_t* aml, size_t end, size_t* pos)
     if (*pos >= end)
         return Error::Corrupt;
     uint8_t op = aml[*pos];
-    size_t data_size;
-    switch (op) {
-    case acpi::kAmlZeroOp: *pos += 1; return uint64_t { 0 };
-    case acpi::kAmlOneOp: *pos += 1; return uint64_t { 1 };
-    case acpi::kAmlOnesOp: *pos += 1; return ~uint64_t { 0 };
-    case acpi::kAmlBytePrefix: data_size = 1; break;
-    case acpi::kAmlWordPrefix: data_size = 2; break;
-    case acpi::kAmlDWordPrefix: data_size = 4; break;
-    case acpi::kAmlQWordPrefix: data_size = 8; break;
-    default: return Error::Corrupt;  // a name or expression: would need an interpreter
+    static_assert(acpi::kAmlZeroOp == 0 && acpi::kAmlOneOp == 1);
+    if (op <= acpi::kAmlOneOp || op == acpi::kAmlOnesOp) {
+        *pos += 1;
+        return op == acpi::kAmlOnesOp ? ~uint64_t { 0 } : uint64_t { op };  // ZeroOp and OneOp are their value
     }
+    // Byte, Word and DWord prefixes are consecutive (sizes 1, 2, 4); QWord is 0x0E.
+    static_assert(acpi::kAmlWordPrefix == acpi::kAmlBytePrefix + 1 && acpi::kAmlDWordPrefix == acpi::kAmlBytePrefix + 2);
+    size_t data_size;
+    if (op >= acpi::kAmlBytePrefix && op <= acpi::kAmlDWordPrefix)
+        data_size = size_t { 1 } << (op - acpi::kAmlBytePrefix);
+    else if (op == acpi::kAmlQWordPrefix)
+        data_size = 8;
+    else
+        return Error::Corrupt;  // a name or expression: would need an interpreter
     if (end - *pos - 1 < data_size)
         return Error::Corrupt;
     uint64_t value = 0;
