@@ -98,7 +98,8 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys, uin
     bool pvh = g_boot_info.source == BootSource::Pvh;
     log_info("boot: %s%s, %u KiB usable in %u regions", pvh ? "PVH direct boot" : "Multiboot2 from ",
         pvh ? "" : g_boot_info.loader_name, g_boot_info.total_usable_bytes() / 1024, g_boot_info.region_count);
-    log_info("cmdline: %s", g_boot_info.cmdline);
+    // As a pointer (it is NUL-terminated): no bounded span built for the array.
+    log_info("cmdline: %s", static_cast<const char*>(g_boot_info.cmdline));
 
     boot_sequence::run_to_prompt();
     // The scheduler task depends on Critical tasks only and cannot fail, so
