@@ -28,7 +28,9 @@ Result<void> cmd_pci(CommandContext& ctx, int, const char* const*)
         // Text shows class and subclass in hex, JSON as numbers.
         if (list.json())
             json.begin_object();
-        list.fields("{address} {id} class {:02x}{!class}.{:02x}{!subclass} {kind:-22s} irq {irq}\n", where, id,
+        // The buffers as pointers (format_to NUL-terminates): no bounded spans built.
+        list.fields("{address} {id} class {:02x}{!class}.{:02x}{!subclass} {kind:-22s} irq {irq}\n",
+            static_cast<const char*>(where), static_cast<const char*>(id),
             d.class_code, d.class_code, d.subclass, d.subclass, pci_class_name(d.class_code, d.subclass), d.irq_line);
         if (list.json())
             json.begin_array("bars");
