@@ -21,7 +21,8 @@ Result<void> cmd_uptime(CommandContext& ctx, int, const char* const*)
     if (wall.ok()) {
         char date[rtc::kTextLength + 1];
         rtc::format(rtc::from_unix(wall.value()), date, sizeof date);
-        record.fields("wall clock: {:s} UTC (CMOS RTC){!unix_time:d}\n", date, wall.value());
+        record.fields("wall clock: {:s} UTC (CMOS RTC){!unix_time:d}\n", static_cast<const char*>(date),
+            wall.value());  // a pointer: rtc::format NUL-terminated it
     }
     return record.finish();
 }
