@@ -24,7 +24,7 @@ Result<void> read_rtc()
     g_valid = true;
     char text[24];
     rtc::format(t, text, sizeof text);
-    driver_detail("rtc", "MC146818 at 0x70, read %s UTC", text);
+    driver_detail("rtc", "MC146818 at 0x70, read %s UTC", static_cast<const char*>(text));  // NUL-terminated
     return {};
 }
 
