@@ -36,8 +36,9 @@ Result<void> cmd_pci(CommandContext& ctx, int, const char* const*)
             json.begin_array("bars");
         for (const PciBar& b : d.bars) {
             if (b.present())
-                list.row("    {:s} {base:p} size 0x{:x}{!size}{!io}{:s}{!prefetchable}\n", b.is_io ? "io " : "mem",
-                    b.base, b.size, b.size, b.is_io, b.prefetchable ? " prefetchable" : "", b.prefetchable);
+                // The kind as a pointer: the ternary of two char[4] literals is an array (a span).
+                list.row("    {:s} {base:p} size 0x{:x}{!size}{!io}{:s}{!prefetchable}\n",
+                    static_cast<const char*>(b.is_io ? "io " : "mem"), b.base, b.size, b.size, b.is_io, b.prefetchable ? " prefetchable" : "", b.prefetchable);
         }
         if (list.json()) {
             json.end_array();
