@@ -25,6 +25,8 @@ namespace {
 
 constexpr uint16_t kCom2 = 0x2F8;
 constexpr uint8_t kIrqCom2 = 3;
+constexpr uint8_t kIrqCom1 = 4;
+constexpr uint16_t kCom1IntEnable = 0x3F9;
 constexpr uint64_t kDr6SingleStep = 1ull << 14;
 constexpr uint64_t kDr6Slots = 0xF;
 constexpr uint32_t kMsrKernelGsBase = 0xC0000102;  // what swapgs exchanges with GS base
@@ -58,7 +60,11 @@ constinit bool g_nmi_poll = false;      // on_nmi set TF: the coming #DB is for 
 // The stub has read COM2 since the last NMI that found no byte waiting: that
 // NMI may be for bytes already read (see on_nmi).
 constinit bool g_com2_read = false;
+constinit bool g_com2_nmi = false;      // COM2's line is routed as an NMI (start_stub)
+constinit bool g_can_sleep = false;     // this stop sleeps between bytes (begin_sleeping)
 extern "C" const char __nobreak_start[], __nobreak_end[];
+extern "C" void stub_wait_for_byte();  // stop_wait.S: from its start to stub_wait_window_end
+extern "C" const char stub_wait_window_end[];
 extern "C" const char __kernel_phys_start[], __kernel_phys_end[];  // linker.ld: the image's load range
 
 // Code a trap runs before the stub lifts its breakpoints (kernel/lib/nobreak.h).
@@ -353,8 +359,35 @@ GdbAction next_from_gdb(bool& typed)
                 }
             }
         }
-        cpu::pause();
+        if (g_can_sleep)
+            stub_wait_for_byte();
+        else
+            cpu::pause();
     }
+}
+
+// While stopped, the vCPU sleeps between bytes instead of spinning on the
+// UARTs: COM1 is routed as an NMI too (its Ctrl-] must wake it), and COM2
+// interrupts at each byte, not at 14 or a 350 us timeout. Only when both
+// lines can raise NMIs: COM1's receive interrupt is on once the serial
+// input driver runs (not yet during gdb=wait's boot stop).
+void begin_sleeping()
+{
+    X86PortIo io;
+    if (!g_com2_nmi || !(io.read8(kCom1IntEnable) & uart::kIerRxAvailable)
+        || !ioapic::mirror_isa_irq_as_nmi(kIrqCom1).ok())
+        return;
+    g_com2.set_rx_trigger_one(true);
+    g_can_sleep = true;
+}
+
+void end_sleeping()
+{
+    if (!g_can_sleep)
+        return;
+    g_can_sleep = false;
+    g_com2.set_rx_trigger_one(false);
+    ioapic::unmirror_isa_irq(kIrqCom1);
 }
 
 // #BP and #DB run on their own IST stack: while the stub works on it, a
@@ -400,6 +433,8 @@ EXO_NOBREAK void stop_loop(TrapFrame& frame, const GdbStopEvent& event)
         g_stepping = false;
     }
     GdbAction action = g_stub.notify_stop(event);  // lifts the breakpoints
+    if (!outer)
+        begin_sleeping();
     bool typed = false;
     for (;;) {
         while (action == GdbAction::None || action == GdbAction::Stop)
@@ -430,6 +465,8 @@ EXO_NOBREAK void stop_loop(TrapFrame& frame, const GdbStopEvent& event)
     // an interrupt could have come (IF was set); otherwise the next one does.
     if (typed && (frame.rflags & kFlagIf))
         serial_input::wake_readers();
+    if (!outer)
+        end_sleeping();
     g_stub.plant_breakpoints(g_stepping ? frame.rip : 0);
     load_debug_registers();
     g_frame = outer;
@@ -534,8 +571,13 @@ EXO_NOBREAK void on_com2(TrapFrame& frame)
 // inline): a breakpoint hit here would run the stop loop on the NMI stack.
 EXO_NOBREAK bool on_nmi(TrapFrame& frame)
 {
-    if (g_inside)
-        return true;  // the stub reads COM2 itself
+    if (g_inside) {
+        // The stub reads COM2 itself; if it was about to sleep, it must not.
+        if (frame.rip >= reinterpret_cast<uint64_t>(&stub_wait_for_byte)
+            && frame.rip < reinterpret_cast<uint64_t>(stub_wait_window_end))
+            frame.rip = reinterpret_cast<uint64_t>(stub_wait_window_end);
+        return true;
+    }
     if (!g_com2.data_ready()) {
         bool late = g_com2_read;
         g_com2_read = false;
@@ -559,6 +601,7 @@ Result<void> start_stub()
     idt::set_exception_hook(idt::vector::kDebug, on_debug);
     idt::set_irq_handler(kIrqCom2, on_com2);
     bool nmi = ioapic::mirror_isa_irq_as_nmi(kIrqCom2).ok();
+    g_com2_nmi = nmi;
     if (nmi)
         idt::set_exception_hook(idt::vector::kNmi, on_nmi);
     g_com2.enable_rx_interrupt();

@@ -14,6 +14,7 @@ constexpr uint32_t kWindow = 0x10;
 constexpr uint32_t kRegVersion = 0x01;
 constexpr uint32_t kRegRedirection = 0x10;  // two registers per input pin
 constexpr uint32_t kDeliveryNmi = 4u << 8;  // edge, active high, physical destination, unmasked
+constexpr uint32_t kMasked = 1u << 16;
 constexpr uint32_t kAbsent = 0xFFFFFFFF;
 
 uint32_t read_reg(uint64_t base, uint32_t reg)
@@ -40,6 +41,11 @@ Result<void> mirror_isa_irq_as_nmi(uint8_t irq)
     write_reg(base, kRegRedirection + 2 * irq + 1, 0);  // destination: APIC 0, the boot CPU
     write_reg(base, kRegRedirection + 2 * irq, kDeliveryNmi);
     return {};
+}
+
+void unmirror_isa_irq(uint8_t irq)
+{
+    write_reg(memory::fixmap_mmio(memory::FixmapSlot::IoApic, kStandardBase), kRegRedirection + 2 * irq, kMasked);
 }
 
 }  // namespace exo::ioapic

@@ -12,5 +12,7 @@ namespace exo::ioapic {
 
 // Absent when no I/O APIC answers at the standard address.
 Result<void> mirror_isa_irq_as_nmi(uint8_t irq);
+// Back to masked (the 8259 alone delivers the line).
+void unmirror_isa_irq(uint8_t irq);
 
 }  // namespace exo::ioapic
