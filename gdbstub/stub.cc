@@ -617,16 +617,15 @@ void GdbStub::remove_all_breakpoints()
 }
 
 // Annexes are part of the names: any other qXfer is E00, the qXfer error
-// for an object or annex we do not have. Queries gdb does without get the
-// empty reply: qOffsets (it then relocates nothing), qSymbol (it looks up
-// nothing), qC (every stop reply names the thread), and since
-// qXfer:threads:read lists the threads with their names and states,
-// qfThreadInfo, qsThreadInfo and qThreadExtraInfo (gdb uses those only with
-// stubs that lack it).
+// for an object or annex we do not have. gdb lists threads with
+// qXfer:threads:read (names and states); qfThreadInfo (every id in one
+// packet, qsThreadInfo then ends the list) stays for clients without it. Other queries get the empty reply: qOffsets (nothing is relocated),
+// qSymbol (nothing looked up), qC (stop replies name the thread),
+// qThreadExtraInfo (the XML has it).
 const char* GdbStub::query(Cursor& c)
 {
     int which = c.match("Supported\0Xfer:features:read:target.xml:\0Xfer:threads:read::\0Xfer:\0"
-                        "Rcmd,\0Attached\0CRC:\0Search:memory:\0");
+                        "Rcmd,\0Attached\0fThreadInfo\0sThreadInfo\0CRC:\0Search:memory:\0");
     if (which == 0)
         return kSupported;  // whatever gdb offers, this is what we do
     if (which == 1 || which == 2)
@@ -637,9 +636,24 @@ const char* GdbStub::query(Cursor& c)
         return monitor(c);
     if (which == 5)
         return "1";  // the kernel was there before gdb
-    if (which >= 6)
-        return scan_memory(c, which == 7);
-    return "";
+    if (which >= 8)
+        return scan_memory(c, which == 9);
+    if (which == 7)
+        return "l";
+    if (which < 0)
+        return "";
+    // qfThreadInfo: every id in one packet (up to 64 of 1-3 digits).
+    m_codec.put('m');
+    for (size_t i = 0;; ++i) {
+        Result<ThreadId> thread = m_target->thread_at(i);
+        if (!thread.ok())
+            break;
+        if (i)
+            m_codec.put(',');
+        m_codec.put_number(thread.value());
+    }
+    m_codec.send_reply();
+    return nullptr;
 }
 
 // qCRC:addr,length -> C<crc32>: gdb's compare-sections checks the running

@@ -933,9 +933,14 @@ def test_threads(kernel):
     doc = read_xfer(rsp, "qXfer:threads:read::", 0xFFB)
     names = {int(t.get("id"), 16): t.get("name") for t in ET.fromstring(doc)}
     assert len(names) >= 2 and int(stop["thread"], 16) in names, rsp.why(f"threads {names}")
+    # The classic list, for clients without qXfer: the same ids, in one packet.
+    listed = rsp.request("qfThreadInfo")
+    assert listed.startswith("m") and {int(t, 16) for t in listed[1:].split(",")} == set(names), \
+        rsp.why(f"qfThreadInfo {listed!r} vs the XML's {sorted(names)}")
+    assert rsp.request("qsThreadInfo") == "l", rsp.why("qsThreadInfo does not end the list")
     # gdb uses these only with stubs that lack qXfer:threads:read and a
     # thread in every stop reply: not offered.
-    for packet in ("qfThreadInfo", "qsThreadInfo", "qThreadExtraInfo,1", "qC"):
+    for packet in ("qThreadExtraInfo,1", "qC"):
         assert rsp.request(packet) == "", rsp.why(f"{packet} is offered")
     assert "idle" in names.values() and "shell" in names.values(), \
         rsp.why(f"thread names {names}")

@@ -723,9 +723,10 @@ TEST_F(StubTest, BadChecksumIsNotDispatched)
 TEST_F(StubTest, ThreadQueries)
 {
     // gdb lists threads with qXfer:threads:read (below) and takes the
-    // current one from the stop reply: the older queries are not offered.
-    EXPECT_EQ(ask("qfThreadInfo"), "");
-    EXPECT_EQ(ask("qsThreadInfo"), "");
+    // current one from the stop reply; the classic list stays for other
+    // clients: every id in the first packet, then the end.
+    EXPECT_EQ(ask("qfThreadInfo"), "m1,2,3");
+    EXPECT_EQ(ask("qsThreadInfo"), "l");
     EXPECT_EQ(ask("qC"), "");
     EXPECT_EQ(ask("T2"), "OK");
     EXPECT_EQ(ask("T9"), "E01");
@@ -1164,7 +1165,7 @@ TEST_F(StubTest, RecordedGdbSession)
         { "qXfer:features:read:target.xml:0,ffb", "*" },
         { "qTStatus", "" },
         { "?", stop_reply(5, 1) },
-        { "qfThreadInfo", "" },
+        { "qfThreadInfo", "m1,2,3" },
         { "qAttached", "1" },
         { "Hc-1", "OK" },
         { "qOffsets", "" },
