@@ -25,7 +25,6 @@ constexpr uint8_t kLcrDlab = 0x80;          // divisor latch access
 constexpr uint8_t kLcr8N1 = 0x03;           // 8 data bits, no parity, 1 stop
 constexpr uint8_t kMcrDtrRtsOut2 = 0x0B;    // OUT2 gates the IRQ line on PCs
 constexpr uint8_t kFcrEnableTrigger14 = 0xC1; // FIFOs on, receive interrupt at 14 bytes (or timeout)
-constexpr uint8_t kFcrEnableTrigger1 = 0x01;  // FIFOs on, receive interrupt at each byte
 constexpr uint8_t kTxFifoDepth = 16;          // bytes that fit once THRE says the FIFO is empty
 constexpr uint8_t kIerRxAvailable = 0x01;
 constexpr uint8_t kLsrDataReady = 0x01;
@@ -110,14 +109,6 @@ public:
 
     void enable_rx_interrupt() { write(uart::kIntEnable, uart::kIerRxAvailable); }
 
-    // The receive interrupt at each byte instead of at 14 (or after a
-    // four-character timeout, ~350 us): for a reader that sleeps until a
-    // byte comes. Only with the FIFOs on: switching them would reset input.
-    void set_rx_trigger_one(bool one)
-    {
-        if (m_tx_burst > 1)
-            write(uart::kFifoControl, one ? uart::kFcrEnableTrigger1 : uart::kFcrEnableTrigger14);
-    }
 
     uint32_t dropped() const { return m_dropped; }
     uint16_t base() const { return m_base; }
