@@ -36,7 +36,10 @@ enum class Error : uint8_t {
 template<typename T>
 class [[nodiscard]] Result {
 public:
-    constexpr Result(T value) : m_value(static_cast<T&&>(value)), m_error() {}
+    // Two overloads, not one by value: a large T (a Message) was copied
+    // twice, into the parameter and then into the member.
+    constexpr Result(const T& value) : m_value(value), m_error() {}
+    constexpr Result(T&& value) : m_value(static_cast<T&&>(value)), m_error() {}
     constexpr Result(Error e) : m_error(e) {}
 
     constexpr bool ok() const { return m_error == Error(); }
