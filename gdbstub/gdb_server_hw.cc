@@ -120,7 +120,7 @@ uint64_t segment(GdbRegister r)
 
 // Where each of GdbRegister Rax..Ss sits in a TrapFrame: a byte table, not
 // a compare chain (no switch tables in this kernel).
-constexpr uint8_t kFrameOffset[] = {
+alignas(1) constexpr uint8_t kFrameOffset[] = {
     offsetof(TrapFrame, rax), offsetof(TrapFrame, rbx), offsetof(TrapFrame, rcx), offsetof(TrapFrame, rdx),
     offsetof(TrapFrame, rsi), offsetof(TrapFrame, rdi), offsetof(TrapFrame, rbp), offsetof(TrapFrame, rsp),
     offsetof(TrapFrame, r8), offsetof(TrapFrame, r9), offsetof(TrapFrame, r10), offsetof(TrapFrame, r11),
@@ -170,7 +170,7 @@ Result<uint64_t> system_register(GdbRegister r)
 
 // The saved word holding each of GdbRegister Rax..Rip (kNotSaved: none).
 constexpr uint8_t kNotSaved = 0xFF;
-constexpr uint8_t kSavedWord[] = {
+alignas(1) constexpr uint8_t kSavedWord[] = {
     kNotSaved, kSavedRbx, kNotSaved, kNotSaved, kNotSaved, kNotSaved, kSavedRbp, kNotSaved,  // rax..rsp
     kNotSaved, kNotSaved, kNotSaved, kNotSaved, kSavedR12, kSavedR13, kSavedR14, kSavedR15,  // r8..r15
     kSavedRip,

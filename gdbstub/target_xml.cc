@@ -16,17 +16,17 @@ namespace {
 // 64bit-segments.xml); the core feature must carry the x87 registers so the
 // numbering lines up. No SSE feature: the kernel never touches SSE state.
 // Registers without a type default to an integer of their bitsize.
-constexpr char kRegisters[] =
+alignas(1) constexpr char kRegisters[] =
     "\xf0" "rax\0rbx\0rcx\0rdx\0rsi\0rdi\0rbp\x80\0rsp\x80\0r8\0r9\0r10\0r11\0r12\0r13\0r14\0r15\0rip\x81\0"
     "eflags\x83\0cs\0ss\0ds\0es\0fs\0gs\0st0\x82\0st1\x82\0st2\x82\0st3\x82\0st4\x82\0st5\x82\0st6\x82\0st7\x82\0"
     "fctrl\0fstat\0ftag\0fiseg\0fioff\0foseg\0fooff\0fop\0\xf1" "fs_base\0gs_base\0\xf2" "cr0\x84\0cr2\0cr3\0cr4\x85\0"
     "efer\x86\0cr8\0k_gs_base\0dr0\0dr1\0dr2\0dr3\0dr6\0dr7\0";
-constexpr char kFeatures[] =
+alignas(1) constexpr char kFeatures[] =
     "<target version=\"1.0\"><architecture>i386:x86-64</architecture><feature name=\"org.gnu.gdb.i386.core\">\0"
     "</feature><feature name=\"org.gnu.gdb.i386.segments\">\0"
     "</feature><feature name=\"org.exo.x86-64.system\">\0";
 // gdb's own types, then the flag types below in their order.
-constexpr char kTypes[] = "data_ptr\0code_ptr\0i387_ext\0i386_eflags\0exo_cr0\0exo_cr4\0exo_efer\0";
+alignas(1) constexpr char kTypes[] = "data_ptr\0code_ptr\0i387_ext\0i386_eflags\0exo_cr0\0exo_cr4\0exo_efer\0";
 constexpr size_t kFirstFlagType = 3;
 
 // Flag types, so gdb prints eflags as [ IF ZF ] rather than 582. Each type:
@@ -34,7 +34,7 @@ constexpr size_t kFirstFlagType = 3;
 // byte 0x80 + bit (single-bit fields; Intel SDM Vol. 3A 2.3 EFLAGS, 2.5
 // CR0/CR4, AMD APM Vol. 2 3.1.7 EFER); NUL ends a type. The core feature
 // defines the first; the system feature the other three.
-constexpr char kFlagTypes[] =
+alignas(1) constexpr char kFlagTypes[] =
     "\x04" "CF\x80" "PF\x82" "AF\x84" "ZF\x86" "SF\x87" "TF\x88" "IF\x89" "DF\x8a" "OF\x8b" "NT\x8e"
     "RF\x90" "VM\x91" "AC\x92" "VIF\x93" "VIP\x94" "ID\x95\0"
     "\x08" "PE\x80" "MP\x81" "EM\x82" "TS\x83" "ET\x84" "NE\x85" "WP\x90" "AM\x92" "NW\x9d" "CD\x9e"

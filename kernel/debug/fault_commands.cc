@@ -23,7 +23,7 @@ constinit volatile bool g_keep_recursing = true;
 // (`set var g_spinning = 0`) lets the command return.
 constinit volatile bool g_spinning = false;
 
-constexpr char kFaultWords[] = "pagefault\0ud\0stack\0spin\0";
+alignas(1) constexpr char kFaultWords[] = "pagefault\0ud\0stack\0spin\0";
 void complete_fault(Completions& out) { out.add_all(kFaultWords); }
 
 // Deliberate faults, to see the exception report a person would get.

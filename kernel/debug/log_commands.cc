@@ -42,7 +42,7 @@ bool contains(const char* text, size_t n, const char* word)
 }
 
 // In LogVerbosity order: the lowest level the console shows (errors always).
-constexpr char kConsoleLevels[] = "warn\0info\0debug\0";
+alignas(1) constexpr char kConsoleLevels[] = "warn\0info\0debug\0";
 
 // `log level [LEVEL]`: which records the console echoes from now on (the
 // ring keeps them all); the boot's `log=` option set the first value.

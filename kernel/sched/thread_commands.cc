@@ -11,7 +11,7 @@ namespace {
 // What a thread waits for, by IpcOp for a blocked one (IpcOp::None: the
 // only other wait queue is the serial input's readers), then sleeping, then
 // not waiting at all.
-constexpr char kWaits[] = "input\0send\0call\0receive\0reply\0sleep\0-\0";
+alignas(1) constexpr char kWaits[] = "input\0send\0call\0receive\0reply\0sleep\0-\0";
 static_assert(static_cast<int>(IpcOp::AwaitReply) == 4);
 
 const char* wait_of(const Thread& t)

@@ -7,7 +7,7 @@ namespace exo {
 namespace {
 
 // In user_mode::Program order.
-constexpr char kPrograms[] = "sampler\0badptr\0fault\0bench\0trap\0step\0fuzz\0";
+alignas(1) constexpr char kPrograms[] = "sampler\0badptr\0fault\0bench\0trap\0step\0fuzz\0";
 constexpr size_t kProgramCount = 7;
 static_assert(kKernelStackSlots == 64, "the message below names the slot count");
 static_assert(static_cast<size_t>(user_mode::Program::Fuzz) + 1 == kProgramCount);

@@ -15,7 +15,7 @@ namespace pci {
 // the class byte, the subclass byte, then the name and its NUL. The bytes
 // are literals of their own so a name's first letter is not read as a hex
 // digit.
-constexpr char kSubclassNames[] =
+alignas(1) constexpr char kSubclassNames[] =
     "\x01\x01" "IDE controller\0"
     "\x01\x06" "SATA controller\0"  // prog-if 01h: AHCI
     "\x01\x08" "NVMe controller\0"
@@ -30,7 +30,7 @@ constexpr char kSubclassNames[] =
 
 // Base classes 00h-0Ch in order, each name ending in NUL (the literal's own
 // NUL, an empty name, ends the list).
-constexpr char kBaseClassNames[] =
+alignas(1) constexpr char kBaseClassNames[] =
     "Unclassified device\0" "Mass storage controller\0" "Network controller\0" "Display controller\0"
     "Multimedia controller\0" "Memory controller\0" "Bridge\0" "Communication controller\0"
     "System peripheral\0" "Input device\0" "Docking station\0" "Processor\0" "Serial bus controller\0";
