@@ -36,7 +36,7 @@ Result<void> cmd_bt(CommandContext& ctx, int argc, const char* const* argv)
         rip = saved[kSavedRip];
         rbp = saved[kSavedRbp];
     }
-    print(ctx, "thread %u (%s), %s:\n", t->id, t->name, thread_state_name(t->state));
+    print(ctx, "thread %u (%s), %s:\n", t->id, c_str(t->name), thread_state_name(t->state));
     print_backtrace(ctx.out().sink(), rip, rbp);
     return {};
 }

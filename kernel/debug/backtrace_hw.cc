@@ -29,7 +29,7 @@ void print_symbol(const Sink& out, uint64_t addr)
 {
     SymbolHit hit;
     if (symbolize(addr, hit))
-        put(out, " %s+0x%x", hit.name, addr - hit.address);
+        put(out, " %s+0x%x", c_str(hit.name), addr - hit.address);
 }
 
 void print_backtrace(const Sink& out, uint64_t rip, uint64_t rbp)

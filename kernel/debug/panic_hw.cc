@@ -85,7 +85,7 @@ void panic_exception(const TrapFrame& f)
     console::print("\nKERNEL PANIC: exception %u (%s), error code 0x%x\n", f.vector,
         idt::exception_name(f.vector), f.error_code);
     if (threads::started())
-        console::print("in thread %u (%s)\n", threads::current().id, threads::current().name);
+        console::print("in thread %u (%s)\n", threads::current().id, c_str(threads::current().name));
     if (f.vector == idt::vector::kPageFault) {
         uint64_t e = f.error_code;
         console::print("page fault at %p: %s, %s, %s%s%s\n", cpu::read_cr2(),

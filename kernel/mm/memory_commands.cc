@@ -102,12 +102,12 @@ Result<void> walk_one(CommandContext& ctx, const char* arg)
     for (int i = 0; i < w.depth; ++i) {
         const WalkLevel& l = w.levels[i];
         list.row("  {level:-5s} [{index:3u}] at phys {entry_phys:p} = {raw:p}  {flags}\n", walk_level_name(i),
-            l.index, l.entry_phys, l.raw, l.raw & pte::kPresent ? flags_text(l.flags).text : "-----");
+            l.index, l.entry_phys, l.raw, c_str(l.raw & pte::kPresent ? flags_text(l.flags).text : "-----"));
     }
     list.close_items();
     if (w.stop == WalkStop::Leaf || w.stop == WalkStop::LargePage)
         list.fields("  -> phys {phys:p} ({page:s} page, effective {flags}){!stop}\n", w.translation.phys,
-            w.stop == WalkStop::Leaf ? "4 KiB" : "large", flags_text(w.translation.flags).text,
+            c_str(w.stop == WalkStop::Leaf ? "4 KiB" : "large"), c_str(flags_text(w.translation.flags).text),
             walk_stop_name(w.stop));
     else
         list.fields("  -> {stop}\n", walk_stop_name(w.stop));
@@ -142,7 +142,7 @@ Result<void> cmd_pages(CommandContext& ctx, int argc, const char* const* argv)
         const MappedRange& r = snap.ranges[i];
         uint64_t size = page_size_bytes(r.page_size);
         list.row("{virt:p} {:p} {phys:p} {:4u}K{!page_size} {count:6u}  {flags}\n", r.virt, r.virt + r.bytes(),
-            r.phys, size / 1024, size, r.count, flags_text(r.flags).text);
+            r.phys, size / 1024, size, r.count, c_str(flags_text(r.flags).text));
     }
     if (!list.json() && !listed.ok())
         return ctx.fail(listed.error(), "page tables unreadable or too long");
@@ -188,7 +188,7 @@ Result<void> cmd_x(CommandContext& ctx, int argc, const char* const* argv)
             break;
         SymbolHit hit;
         if (symbolize(at, hit))
-            print(ctx, "%p <%s+0x%x>:", at, hit.name, at - hit.address);  // as gdb's x shows code
+            print(ctx, "%p <%s+0x%x>:", at, c_str(hit.name), at - hit.address);  // as gdb's x shows code
         else
             print(ctx, "%p:", at);
         for (size_t i = 0; i < n; ++i)

@@ -40,7 +40,7 @@ Result<void> cmd_threads(CommandContext& ctx, int, const char* const*)
         size_t stack_size = own_stack ? arch->stack.top - arch->stack.base : 0;
         list.row("{id:4u} {name:-16s} {state:-9s} {ring:4u} {priority:4u} {cpu_us:12u} {switches:9u} "
                  "{stack_used_bytes:8u} {stack_size_bytes:6u} {wait}\n",
-            t->id, t->name, thread_state_name(t->state), static_cast<uint32_t>(t->ring), t->priority,
+            t->id, c_str(t->name), thread_state_name(t->state), static_cast<uint32_t>(t->ring), t->priority,
             ticks_to_us(cpu_ticks, hz), t->switches, stack_used, stack_size, wait_of(*t));
     }
     list.text("{:u} context switches, time slice {:u} ticks\n", s.switches(), s.slice_ticks());

@@ -197,7 +197,7 @@ void exit_current()
 {
     cpu::cli();
     if (!g_sched->exit_current().ok())
-        panic("thread '%s' cannot exit", current().name);
+        panic("thread '%s' cannot exit", c_str(current().name));
     do_switch(g_sched->switch_to_next());
     panic("a dead thread was resumed");
 }

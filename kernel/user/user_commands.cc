@@ -23,7 +23,7 @@ Result<void> cmd_user(CommandContext& ctx, int argc, const char* const* argv)
     Result<Thread*> t = user_mode::spawn(static_cast<user_mode::Program>(i));
     if (!t.ok())  // why, in words: a full slot table is not a lack of memory
         return ctx.fail(t.error(), t.error() == Error::Busy ? "no kernel stack slot free (64 threads live)" : nullptr);
-    print(ctx, "started thread %u (%s) in ring 3\n", t.value()->id, t.value()->name);
+    print(ctx, "started thread %u (%s) in ring 3\n", t.value()->id, c_str(t.value()->name));
     return {};
 }
 

@@ -163,11 +163,12 @@ void exit_current(int64_t code)
     // What a sampling program saw, from its first sample to its last.
     if (const UserSpace* s = arch->user; s && s->samples) {
         const syscalls::Counters &a = s->first_sample, &b = s->last_sample;
-        log_info("%s: %u samples over %u ms: heap %u -> %u B, frames %u -> %u", self.name, s->samples,
+        log_info("%s: %u samples over %u ms: heap %u -> %u B, frames %u -> %u", c_str(self.name), s->samples,
             (b.uptime_us - a.uptime_us) / 1000, a.heap_used_bytes, b.heap_used_bytes, a.frames_used, b.frames_used);
     }
     // A clean exit is routine (debug); anything else is worth a line on the console.
-    klog(code ? LogLevel::Info : LogLevel::Debug, "user: thread %u (%s) exited with %d", self.id, self.name, code);
+    klog(code ? LogLevel::Info : LogLevel::Debug, "user: thread %u (%s) exited with %d", self.id, c_str(self.name),
+        code);
     cpu::write_cr3(memory::kernel_page_table().root());
     UserSpace* space = arch->user;
     arch->user = nullptr;
@@ -179,7 +180,7 @@ void exit_current(int64_t code)
 void kill_for_fault(const TrapFrame& f)
 {
     Thread& self = threads::current();
-    log_warn("user: thread %u (%s) killed: %s at rip %p, error 0x%x, cr2 %p", self.id, self.name,
+    log_warn("user: thread %u (%s) killed: %s at rip %p, error 0x%x, cr2 %p", self.id, c_str(self.name),
         idt::exception_name(f.vector), f.rip, f.error_code, cpu::read_cr2());
     exit_current(-static_cast<int64_t>(f.vector) - 1000);
 }

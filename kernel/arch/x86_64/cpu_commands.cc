@@ -16,7 +16,8 @@ Result<void> cmd_cpu(CommandContext& ctx, int, const char* const*)
         "{vendor} {brand} (family {family} model {model} stepping {stepping})\n"
         "TSC {:u}{!tsc_hz} kHz from {tsc_source}, now {tsc}\n"
         "NX {:s}{!nx}, SMEP {:s}{!smep}, SMAP {:s}{!smap}, WP on; CR0 0x{cr0:x} CR4 0x{cr4:x}\n",
-        f.vendor, f.brand, f.family, f.model, f.stepping, hz / 1000, hz, timer::tsc_source_name(timer::tsc_source()),
+        c_str(f.vendor), c_str(f.brand), f.family, f.model, f.stepping, hz / 1000, hz,
+        timer::tsc_source_name(timer::tsc_source()),
         cpu::rdtsc(), f.nx ? "on" : "absent", f.nx, f.smep ? "on" : "absent", f.smep, f.smap ? "on" : "absent",
         f.smap, cpu::read_cr0(), cpu::read_cr4());
 }
