@@ -93,11 +93,11 @@ Result<void> cmd_bench(CommandContext& ctx, int, const char* const*)
     syscalls::clear_bench();
     bool user = user_mode::spawn(user_mode::Program::Bench).ok();
     // The program runs below the shell's priority: sleep so it gets the CPU.
-    for (int waited = 0; user && !syscalls::last_bench().valid && waited < 100; ++waited)
+    for (int waited = 0; user && !syscalls::last_bench().calls && waited < 100; ++waited)
         threads::sleep_ticks(1);
     syscalls::BenchResult b = syscalls::last_bench();
-    figs[4] = { "null_syscall_mean", b.valid ? ticks_to_ns(b.total_ticks / 1000, timer::tsc_hz()) : 0,
-        b.valid ? ticks_to_ns(b.min_ticks, timer::tsc_hz()) : 0 };
+    figs[4] = { "null_syscall_mean", b.calls ? ticks_to_ns(b.total_ticks / b.calls, timer::tsc_hz()) : 0,
+        b.calls ? ticks_to_ns(b.min_ticks, timer::tsc_hz()) : 0 };
 
     Listing list(ctx, "results");
     list.fields("benchmark                 median_ns       min_ns   (TSC, {samples} samples; TCG figures)\n{!tsc_hz}",

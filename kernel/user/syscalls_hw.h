@@ -40,7 +40,7 @@ Result<void> start_sampler_sink();
 struct BenchResult {
     uint64_t min_ticks = 0;
     uint64_t total_ticks = 0;
-    bool valid = false;
+    uint64_t calls = 0;  // 0: no report (yet)
 };
 BenchResult last_bench();
 void clear_bench();

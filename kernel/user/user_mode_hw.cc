@@ -5,6 +5,8 @@
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/idt.h"
 #include "kernel/debug/klog_hw.h"
+#include "kernel/drivers/pit8254/timer_hw.h"
+#include "kernel/lib/tsc_math.h"
 #include "kernel/lib/names.h"
 #include "kernel/mm/memory_hw.h"
 #include "kernel/sched/threads_hw.h"
@@ -147,13 +149,20 @@ Result<void> copy_to(uint64_t user_dst, const void* src, size_t n)
     return copy_user(user_dst, static_cast<uint8_t*>(const_cast<void*>(src)), n, true);
 }
 
+namespace {
+// The calling ring-3 thread's (only syscalls ask: arch->user is set).
+UserSpace& current_space() { return *static_cast<threads::ThreadArch*>(threads::current().arch)->user; }
+}  // namespace
+
 void note_sample(const syscalls::Counters& c)
 {
-    UserSpace* space = static_cast<threads::ThreadArch*>(threads::current().arch)->user;
-    if (!space->samples++)
-        space->first_sample = c;
-    space->last_sample = c;
+    UserSpace& space = current_space();
+    if (!space.samples++)
+        space.first_sample = c;
+    space.last_sample = c;
 }
+
+void note_bench(const syscalls::BenchResult& r) { current_space().bench = r; }
 
 void exit_current(int64_t code)
 {
@@ -165,6 +174,11 @@ void exit_current(int64_t code)
         const syscalls::Counters &a = s->first_sample, &b = s->last_sample;
         log_info("%s: %u samples over %u ms: heap %u -> %u B, frames %u -> %u", c_str(self.name), s->samples,
             (b.uptime_us - a.uptime_us) / 1000, a.heap_used_bytes, b.heap_used_bytes, a.frames_used, b.frames_used);
+    }
+    if (const UserSpace* s = arch->user; s && s->bench.calls) {
+        uint64_t hz = timer::tsc_hz();
+        log_info("%s: %u null syscalls: min %u ns, mean %u ns", c_str(self.name), s->bench.calls,
+            ticks_to_ns(s->bench.min_ticks, hz), ticks_to_ns(s->bench.total_ticks / s->bench.calls, hz));
     }
     // A clean exit is routine (debug); anything else is worth a line on the console.
     klog(code ? LogLevel::Info : LogLevel::Debug, "user: thread %u (%s) exited with %d", self.id, c_str(self.name),

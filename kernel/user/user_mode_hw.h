@@ -22,6 +22,7 @@ struct UserSpace {
     // The counters the program read (first and last): shown when it ends.
     syscalls::Counters first_sample {}, last_sample {};
     uint32_t samples = 0;
+    syscalls::BenchResult bench {};  // its last null-syscall report
 };
 
 namespace user_mode {
@@ -38,6 +39,8 @@ Result<void> copy_to(uint64_t user_dst, const void* src, size_t n);
 
 // The current ring-3 thread read kernel counters (kept for its exit line).
 void note_sample(const syscalls::Counters& c);
+// ... and reported null-syscall timings (the same).
+void note_bench(const syscalls::BenchResult& r);
 
 // The current ring-3 thread ends (exit syscall, or a fault it caused).
 [[noreturn]] void exit_current(int64_t code);

@@ -333,6 +333,11 @@ def test_user_fuzz_syscalls_leave_the_kernel_as_it_was(booted):
     tid, code, text = run_until_exit(q, "fuzz", timeout=60)
     assert 0 < code < 4096, f"user:fuzz exited with {code}: some calls must succeed, not all:\n{text}"
     assert "killed" not in text, f"the fuzzer was killed:\n{text}"
+    # What it read and reported is one line each as it ends, however many
+    # calls it made (hundreds of them read the counters).
+    mine = [r["text"] for r in log_records(q) if r.get("text", "").startswith("user:fuzz: ")]
+    assert len([t for t in mine if " samples over " in t]) == 1, mine
+    assert len([t for t in mine if " null syscalls" in t]) <= 1, mine
     threads = wait_thread_gone(q, tid)
     assert {t["id"] for t in threads} == base_threads, f"threads before {base_threads}, after {threads}"
     mem = json_command(q, "mem")
