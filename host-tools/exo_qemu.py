@@ -23,6 +23,7 @@ import bisect
 import ctypes
 import dataclasses
 import enum
+import functools
 import os
 import re
 import shlex
@@ -36,7 +37,7 @@ import threading
 import time
 import weakref
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_BUILD_DIR = REPO_DIR / "build"
@@ -348,8 +349,9 @@ class Match:
     groups: tuple = ()
 
 
-class _Stream:
-    """A growing byte stream fed by a reader thread, with arrival times.
+class ByteStream:
+    """A growing byte stream fed by a reader thread, with arrival times:
+    QEMU's COM1 and stderr here, and what tests read from gdb or a socket.
 
     Kept apart from Qemu so the thread holds no reference to the Qemu object
     (its finalizer must be able to run)."""
@@ -361,10 +363,12 @@ class _Stream:
         self.chunk_times: list[float] = [] # monotonic time it arrived
         self.eof = False
 
-    def pump(self, fd: int) -> None:
+    def pump(self, read: Callable[[], bytes]) -> None:
+        """Appends what read() returns until it returns b"" or fails (EOF).
+        The body of a reader thread."""
         while True:
             try:
-                chunk = os.read(fd, 65536)
+                chunk = read()
             except OSError:
                 chunk = b""
             now = time.monotonic()
@@ -451,8 +455,8 @@ class Qemu:
         self.proc: Optional[subprocess.Popen] = None
         self.start_time: Optional[float] = None
         self._tmp: Optional[str] = None
-        self._com1 = _Stream()
-        self._stderr = _Stream()
+        self._com1 = ByteStream()
+        self._stderr = ByteStream()
         self._cursor = 0
         self._finalizer = None
         if start:
@@ -489,7 +493,7 @@ class Qemu:
         self._finalizer = weakref.finalize(self, _cleanup, self.proc, self._tmp)
         for stream, pipe, name in ((self._com1, self.proc.stdout, "com1"),
                                    (self._stderr, self.proc.stderr, "stderr")):
-            threading.Thread(target=stream.pump, args=(pipe.fileno(),),
+            threading.Thread(target=stream.pump, args=(functools.partial(os.read, pipe.fileno(), 65536),),
                              name=f"qemu-{self.proc.pid}-{name}", daemon=True).start()
         return self
 

@@ -18,7 +18,7 @@ from typing import Optional
 REPO_DIR = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_DIR / "host-tools"))
 
-from exo_qemu import BootMode, Qemu  # noqa: E402
+from exo_qemu import BootMode, ByteStream, Qemu  # noqa: E402
 from exo_shell import Shell  # noqa: E402
 
 BOOT_TIMEOUT_S = 60.0
@@ -28,29 +28,12 @@ class LinkDead(Exception):
     """QEMU exited or a channel closed."""
 
 
-class Com2Stream:
+class Com2Stream(ByteStream):
     """Bytes from the stub, with a cursor like Qemu.wait_for's."""
 
     def __init__(self) -> None:
-        self.cond = threading.Condition()
-        self.data = bytearray()
-        self.eof = False
+        super().__init__()
         self.cursor = 0
-
-    def pump(self, sock: socket.socket) -> None:
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except OSError:
-                chunk = b""
-            with self.cond:
-                if chunk:
-                    self.data += chunk
-                else:
-                    self.eof = True
-                self.cond.notify_all()
-            if not chunk:
-                return
 
     def mark(self) -> int:
         with self.cond:
@@ -112,7 +95,8 @@ class Link:
             self.sock = self.q.connect_com2(BOOT_TIMEOUT_S)
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.com2 = Com2Stream()
-            threading.Thread(target=self.com2.pump, args=(self.sock,), name="com2-reader", daemon=True).start()
+            threading.Thread(target=self.com2.pump, args=(lambda: self.sock.recv(65536),), name="com2-reader",
+                             daemon=True).start()
             self.com1_writer = Writer("com1-writer", self.q.send)
             self.com2_writer = Writer("com2-writer", self.sock.sendall)
             self.shell = Shell(self.q, self.send_com1)

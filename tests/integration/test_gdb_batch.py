@@ -13,6 +13,7 @@ marker; nothing sleeps. gdb and QEMU are killed on every path.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
@@ -50,35 +51,18 @@ class Gdb:
     def __init__(self, argv: Sequence[str], remote_log: Optional[Path] = None) -> None:
         self.argv = list(argv)
         self.remote_log = remote_log
-        self.cond = threading.Condition()
-        self.data = bytearray()
-        self.eof = False
+        self.out = exo_qemu.ByteStream()  # stdout and stderr, merged
         self.cursor = 0
         setter = getattr(exo_qemu, "_pdeathsig_setter", lambda: None)()
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, preexec_fn=setter, bufsize=0)
-        threading.Thread(target=self._pump, daemon=True, name=f"gdb-{self.proc.pid}").start()
-
-    def _pump(self) -> None:
-        fd = self.proc.stdout.fileno()
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                chunk = b""
-            with self.cond:
-                if chunk:
-                    self.data += chunk
-                else:
-                    self.eof = True
-                self.cond.notify_all()
-            if not chunk:
-                return
+        read = functools.partial(os.read, self.proc.stdout.fileno(), 65536)
+        threading.Thread(target=self.out.pump, args=(read,), daemon=True, name=f"gdb-{self.proc.pid}").start()
 
     @property
     def text(self) -> str:
-        with self.cond:
-            return self.data.decode(errors="replace")
+        with self.out.cond:
+            return self.out.data.decode(errors="replace")
 
     def describe(self, what: str) -> str:
         cmd = " ".join(shlex.quote(a) for a in self.argv)
@@ -93,17 +77,17 @@ class Gdb:
     def wait_for(self, marker: str, timeout: float = GDB_TIMEOUT_S) -> None:
         pattern = re.compile(re.escape(marker.encode()))
         deadline = time.monotonic() + timeout
-        with self.cond:
+        with self.out.cond:
             while True:
-                m = pattern.search(self.data, self.cursor)
+                m = pattern.search(self.out.data, self.cursor)
                 if m:
                     self.cursor = m.end()
                     return
                 remaining = deadline - time.monotonic()
-                if self.eof or remaining <= 0:
+                if self.out.eof or remaining <= 0:
                     break
-                self.cond.wait(remaining)
-        state = "gdb exited" if self.eof else f"timed out after {timeout:.0f} s"
+                self.out.cond.wait(remaining)
+        state = "gdb exited" if self.out.eof else f"timed out after {timeout:.0f} s"
         raise AssertionError(self.describe(f"{state} before {marker!r} appeared"))
 
     def release(self) -> None:
@@ -120,8 +104,8 @@ class Gdb:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             raise AssertionError(self.describe(f"gdb still running after {timeout:.0f} s")) from None
-        with self.cond:
-            self.cond.wait_for(lambda: self.eof, timeout)
+        with self.out.cond:
+            self.out.cond.wait_for(lambda: self.out.eof, timeout)
         assert rc == 0, self.describe(f"gdb exited with status {rc}")
         return self.text
 
