@@ -34,7 +34,6 @@ import dataclasses
 import json
 import mmap
 import platform
-import socket
 import os
 import re
 import shlex
@@ -55,7 +54,7 @@ sys.path.insert(0, str(BENCH_DIR))
 sys.dont_write_bytecode = True  # no __pycache__ in the tree from importing boot.py
 
 import exo_qemu  # noqa: E402
-from exo_qemu import BootMode, Qemu, QemuError  # noqa: E402
+from exo_qemu import BootMode, Qemu, QemuError, Qmp  # noqa: E402
 import boot as boot_bench  # noqa: E402  (bench/boot.py: build_floor, labels)
 
 # goals.md budgets.
@@ -265,28 +264,11 @@ def qmp_args(path: Path) -> list[str]:
 def vga_text(sock: Path, out: Path) -> list[str]:
     """The VGA text screen (0xb8000, 80x25) read over QMP `pmemsave`: where
     SeaBIOS and GRUB write their errors."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(5)
-        s.connect(str(sock))
-        f = s.makefile("rwb")
-
-        def call(cmd: dict) -> dict:
-            f.write(json.dumps(cmd).encode() + b"\n")
-            f.flush()
-            while True:
-                line = f.readline()
-                if not line:
-                    raise OSError("QMP closed")
-                reply = json.loads(line)
-                if "return" in reply or "error" in reply:
-                    return reply
-
-        f.readline()  # greeting
-        call({"execute": "qmp_capabilities"})
-        r = call({"execute": "pmemsave", "arguments": {"val": 0xB8000, "size": 80 * 25 * 2,
-                                                       "filename": str(out)}})
-        if "error" in r:
-            raise OSError(r["error"].get("desc", "pmemsave failed"))
+    try:
+        with Qmp(sock, 5) as qmp:
+            qmp.execute("pmemsave", val=0xB8000, size=80 * 25 * 2, filename=str(out))
+    except QemuError as e:
+        raise OSError(str(e)) from e
     chars = out.read_bytes()[0::2].decode("cp437", errors="replace")
     rows = [chars[i * 80:(i + 1) * 80].rstrip() for i in range(25)]
     return [r for r in rows if r.strip()] or ["(blank)"]

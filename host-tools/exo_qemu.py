@@ -24,6 +24,7 @@ import ctypes
 import dataclasses
 import enum
 import functools
+import json
 import os
 import re
 import shlex
@@ -129,6 +130,68 @@ def tcp_chardev(port: int, wait: bool = False) -> str:
     """A `-serial` chardev listening on loopback only. nodelay=on: without it
     Nagle and delayed ACKs add ~45 ms to every small packet (GDB's RSP)."""
     return f"tcp:{LOOPBACK}:{port},server=on,wait={'on' if wait else 'off'},nodelay=on"
+
+
+class Qmp:
+    """A QMP client for a QEMU started with `-qmp unix:PATH,server=on,
+    wait=off` (next to the launcher's `-monitor none`): the greeting read and
+    capabilities negotiated, then execute() one command at a time. A
+    context manager (closes the socket)."""
+
+    def __init__(self, path: Union[Path, str], timeout: float) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        try:
+            self.sock.connect(str(path))
+            self.file = self.sock.makefile("rwb")
+            greeting = self._read()
+            if "QMP" not in greeting:
+                raise QemuError(f"not a QMP greeting: {greeting}")
+            self.execute("qmp_capabilities")
+        except BaseException:
+            self.close()
+            raise
+
+    def _read(self) -> dict:
+        line = self.file.readline()
+        if not line:
+            raise QemuError("QMP closed the connection")
+        return json.loads(line)
+
+    def execute(self, cmd: str, **arguments):
+        """The command's "return" value; asynchronous events before it are
+        skipped, an "error" raises QemuError."""
+        msg: dict = {"execute": cmd}
+        if arguments:
+            msg["arguments"] = arguments
+        self.file.write(json.dumps(msg).encode() + b"\n")
+        self.file.flush()
+        while True:
+            reply = self._read()
+            if "error" in reply:
+                raise QemuError(f"QMP {msg}: {reply['error']}")
+            if "return" in reply:
+                return reply["return"]
+
+    def hmp(self, command_line: str) -> str:
+        return self.execute("human-monitor-command", **{"command-line": command_line})
+
+    def send_key(self, qcode: str) -> None:
+        self.execute("send-key", keys=[{"type": "qcode", "data": qcode}])
+
+    def close(self) -> None:
+        for c in (getattr(self, "file", None), self.sock):
+            try:
+                if c is not None:
+                    c.close()
+            except OSError:
+                pass
+
+    def __enter__(self) -> "Qmp":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def free_tcp_port() -> int:

@@ -17,10 +17,8 @@ marker on COM1 or a QMP answer; nothing sleeps.
 from __future__ import annotations
 
 import datetime
-import json
 import re
 import shutil
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +26,7 @@ from pathlib import Path
 import pytest
 
 import exo_qemu
-from exo_qemu import BootMode, Qemu
+from exo_qemu import BootMode, Qemu, Qmp
 
 BOOT_TIMEOUT_S = exo_qemu.DEFAULT_BOOT_TIMEOUT_S
 CMD_TIMEOUT_S = 20.0
@@ -135,51 +133,6 @@ def check_optional_active(after: dict) -> None:
 # --------------------------------------------------------------------------
 # QMP (a second monitor next to the launcher's `-monitor none`)
 
-class Qmp:
-    """A minimal QMP client on a unix socket."""
-
-    def __init__(self, path: Path) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(QMP_TIMEOUT_S)
-        self.sock.connect(str(path))
-        self.file = self.sock.makefile("rwb")
-        greeting = self._read()
-        assert "QMP" in greeting, f"QMP greeting: {greeting}"
-        self.execute("qmp_capabilities")
-
-    def _read(self) -> dict:
-        line = self.file.readline()
-        assert line, "QMP closed the connection"
-        return json.loads(line)
-
-    def execute(self, cmd: str, **arguments):
-        msg = {"execute": cmd}
-        if arguments:
-            msg["arguments"] = arguments
-        self.file.write(json.dumps(msg).encode() + b"\n")
-        self.file.flush()
-        while True:
-            reply = self._read()
-            if "error" in reply:
-                raise AssertionError(f"QMP {msg}: {reply['error']}")
-            if "return" in reply:
-                return reply["return"]
-            # else an asynchronous event: skip it
-
-    def hmp(self, command_line: str) -> str:
-        return self.execute("human-monitor-command", **{"command-line": command_line})
-
-    def send_key(self, qcode: str) -> None:
-        self.execute("send-key", keys=[{"type": "qcode", "data": qcode}])
-
-    def close(self) -> None:
-        for c in (self.file, self.sock):
-            try:
-                c.close()
-            except OSError:
-                pass
-
-
 @pytest.fixture
 def qmp_machine(booted):
     """Factory: a PVH `-M pc` machine at the prompt with a QMP socket, and
@@ -191,7 +144,7 @@ def qmp_machine(booted):
         path = tmp / f"qmp{len(clients)}.sock"
         q = booted(BootMode.PVH, extra_args=["-qmp", f"unix:{path},server=on,wait=off"], **kwargs)
         # The listener exists before the guest runs: at the prompt it is there.
-        client = Qmp(path)
+        client = Qmp(path, QMP_TIMEOUT_S)
         clients.append(client)
         return q, client
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
-from exo_qemu import BootMode
+from exo_qemu import BootMode, Qmp
 from test_gdb_batch import MARK, Gdb, detached, section, shell_answers  # noqa: F401
 from test_gdb_batch import gdb, target  # noqa: F401 (fixtures)
 from test_gdb_rsp import (CMD_TIMEOUT_S, RIP, RSP, SIGTRAP, Rsp, attach, com2_chardev, connect,  # noqa: F401
@@ -487,18 +486,8 @@ def test_an_nmi_that_is_not_com2s_still_gets_the_panic_report(booted, tmp_path):
     sock_path = tmp_path / "qmp.sock"
     q = booted(BootMode.PVH, extra_args=["-qmp", f"unix:{sock_path},server=on,wait=off"])
     assert "and NMI" in q.command("drivers", CMD_TIMEOUT_S), "the stub did not take COM2's NMI"
-    qmp = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    qmp.settimeout(CMD_TIMEOUT_S)
-    try:
-        qmp.connect(str(sock_path))
-        reader = qmp.makefile("rb")
-        reader.readline()                                   # the greeting
-        for command in ({"execute": "qmp_capabilities"}, {"execute": "inject-nmi"}):
-            qmp.sendall(json.dumps(command).encode() + b"\n")
-            while b'"return"' not in (line := reader.readline()):
-                assert line, "QMP closed"
-    finally:
-        qmp.close()
+    with Qmp(sock_path, CMD_TIMEOUT_S) as qmp:
+        qmp.execute("inject-nmi")
     q.wait_for("KERNEL PANIC: exception 2 (NMI)", CMD_TIMEOUT_S)
 
 

@@ -20,7 +20,6 @@ stub's trap handling, each reduced to a few packets.
 """
 from __future__ import annotations
 
-import json
 import random
 import re
 import socket
@@ -28,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from exo_qemu import BootMode
+from exo_qemu import BootMode, Qmp
 from test_gdb_rsp import Symbols
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
@@ -115,28 +114,14 @@ def test_a_foreign_nmi_after_gdb_traffic_panics_by_the_second(booted, tmp_path):
     finally:
         com2.sock.close()
     assert "up " in q.command("uptime", TIMEOUT_S)
-    qmp = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    qmp.settimeout(TIMEOUT_S)
-    try:
-        qmp.connect(str(sock_path))
-        reader = qmp.makefile("rb")
-        reader.readline()                                   # the greeting
-
-        def execute(command: str) -> None:
-            qmp.sendall(json.dumps({"execute": command}).encode() + b"\n")
-            while b'"return"' not in (line := reader.readline()):
-                assert line, "QMP closed"
-
-        execute("qmp_capabilities")
-        execute("inject-nmi")
+    with Qmp(sock_path, TIMEOUT_S) as qmp:
+        qmp.execute("inject-nmi")
         # Two NMIs sent back to back would be one: let the kernel run
         # between them (or print the report already).
         q.send_line("uptime")
         if q.wait_for(re.compile(rb"up \d|" + NMI_REPORT), TIMEOUT_S).text.startswith(b"up"):
-            execute("inject-nmi")
+            qmp.execute("inject-nmi")
             q.wait_for(re.compile(NMI_REPORT), TIMEOUT_S)
-    finally:
-        qmp.close()
 
 def _stack_pointer(stop_reply: bytes) -> int:
     m = re.search(rb"07:([0-9a-f]{16})", stop_reply)
