@@ -26,7 +26,6 @@ namespace {
 constexpr uint16_t kCom2 = 0x2F8;
 constexpr uint8_t kIrqCom2 = 3;
 constexpr uint8_t kIrqCom1 = 4;
-constexpr uint16_t kCom1IntEnable = 0x3F9;
 constexpr uint64_t kDr6SingleStep = 1ull << 14;
 constexpr uint64_t kDr6Slots = 0xF;
 constexpr uint32_t kMsrKernelGsBase = 0xC0000102;  // what swapgs exchanges with GS base
@@ -378,9 +377,7 @@ GdbAction next_from_gdb(bool& typed)
 // runs (not yet during gdb=wait's boot stop).
 void begin_sleeping()
 {
-    X86PortIo io;
-    if (!g_com2_nmi || !(io.read8(kCom1IntEnable) & uart::kIerRxAvailable)
-        || !ioapic::mirror_isa_irq_as_nmi(kIrqCom1).ok())
+    if (!g_com2_nmi || !serial_input::rx_interrupt_on() || !ioapic::mirror_isa_irq_as_nmi(kIrqCom1).ok())
         return;
     g_can_sleep = true;
 }

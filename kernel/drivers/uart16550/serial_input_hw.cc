@@ -31,6 +31,8 @@ void drain_uart()
     }
 }
 
+constinit bool g_rx_interrupt_on = false;
+
 void on_com1(TrapFrame&)
 {
     drain_uart();
@@ -45,6 +47,7 @@ Result<void> start_rx()
 {
     idt::set_irq_handler(kIrqCom1, on_com1);
     console::enable_rx_interrupt();
+    g_rx_interrupt_on = true;
     pic::unmask(kIrqCom1);
     driver_detail("com1", "16550A at 0x%x, %u 8N1, IRQ 4, RX ring %u B", console::kCom1, console::kBaud,
         g_ring.capacity());
@@ -124,5 +127,7 @@ uint64_t bytes_received()
     cpu::InterruptGuard guard;
     return g_received;
 }
+
+bool rx_interrupt_on() { return g_rx_interrupt_on; }
 
 }  // namespace exo::serial_input

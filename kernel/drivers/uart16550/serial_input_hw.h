@@ -22,5 +22,8 @@ void inject(const char* bytes, size_t n);
 // into code that runs with interrupts on.
 bool keep(uint8_t b);
 void wake_readers();
+// Whether COM1 raises its receive interrupt yet (this driver's boot task
+// has run): the stop loop may then sleep until a byte comes.
+bool rx_interrupt_on();
 
 }  // namespace exo::serial_input
