@@ -152,6 +152,22 @@ Result<void> copy_to(uint64_t user_dst, const void* src, size_t n)
 namespace {
 // The calling ring-3 thread's (only syscalls ask: arch->user is set).
 UserSpace& current_space() { return *static_cast<threads::ThreadArch*>(threads::current().arch)->user; }
+
+// What the program read and reported, one line each as it ends: its
+// samples from the first to the last, its null-syscall timings.
+void log_results(const char* name, const UserSpace& s)
+{
+    if (s.samples) {
+        const syscalls::Counters &a = s.first_sample, &b = s.last_sample;
+        log_info("%s: %u samples over %u ms: heap %u -> %u B, frames %u -> %u", name, s.samples,
+            (b.uptime_us - a.uptime_us) / 1000, a.heap_used_bytes, b.heap_used_bytes, a.frames_used, b.frames_used);
+    }
+    if (s.bench.calls) {
+        uint64_t hz = timer::tsc_hz();
+        log_info("%s: %u null syscalls: min %u ns, mean %u ns", name, s.bench.calls, ticks_to_ns(s.bench.min_ticks, hz),
+            ticks_to_ns(s.bench.total_ticks / s.bench.calls, hz));
+    }
+}
 }  // namespace
 
 void note_sample(const syscalls::Counters& c)
@@ -169,17 +185,8 @@ void exit_current(int64_t code)
     cpu::cli();
     Thread& self = threads::current();
     auto* arch = static_cast<threads::ThreadArch*>(self.arch);
-    // What a sampling program saw, from its first sample to its last.
-    if (const UserSpace* s = arch->user; s && s->samples) {
-        const syscalls::Counters &a = s->first_sample, &b = s->last_sample;
-        log_info("%s: %u samples over %u ms: heap %u -> %u B, frames %u -> %u", c_str(self.name), s->samples,
-            (b.uptime_us - a.uptime_us) / 1000, a.heap_used_bytes, b.heap_used_bytes, a.frames_used, b.frames_used);
-    }
-    if (const UserSpace* s = arch->user; s && s->bench.calls) {
-        uint64_t hz = timer::tsc_hz();
-        log_info("%s: %u null syscalls: min %u ns, mean %u ns", c_str(self.name), s->bench.calls,
-            ticks_to_ns(s->bench.min_ticks, hz), ticks_to_ns(s->bench.total_ticks / s->bench.calls, hz));
-    }
+    if (arch->user)
+        log_results(self.name, *arch->user);
     // A clean exit is routine (debug); anything else is worth a line on the console.
     klog(code ? LogLevel::Info : LogLevel::Debug, "user: thread %u (%s) exited with %d", self.id, c_str(self.name),
         code);
